@@ -1,0 +1,30 @@
+import { createHash } from 'node:crypto';
+import { maskMessage } from './mask.js';
+import type { CanonicalAlert } from './types.js';
+
+/** A field of the canonical alert, or `labels.NAME`, that takes part in a symptom's identity. */
+export type FingerprintField = string;
+
+export const DEFAULT_FINGERPRINT_FIELDS: readonly FingerprintField[] = ['family', 'source', 'check', 'asset'];
+
+function fieldValue(alert: CanonicalAlert, field: FingerprintField): string {
+  if (field.startsWith('labels.')) return alert.labels[field.slice('labels.'.length)] ?? '';
+  if (field === 'message') return maskMessage(alert.message);
+  const value = (alert as unknown as Record<string, unknown>)[field];
+  return typeof value === 'string' ? value : '';
+}
+
+/**
+ * The symptom's identity: each field serialised as `name:length:value` so that no two different
+ * sets of values can produce the same input, then hashed. Without a check the masked message
+ * stands in for it, since it is then the only thing that says which test failed.
+ */
+export function fingerprint(alert: CanonicalAlert, fields: readonly FingerprintField[] = DEFAULT_FINGERPRINT_FIELDS): string {
+  const used = alert.check === '' && fields.includes('check') && !fields.includes('message') ? [...fields, 'message'] : fields;
+  const hash = createHash('sha256');
+  for (const field of used) {
+    const value = fieldValue(alert, field);
+    hash.update(`${Buffer.byteLength(field)}:${field}${Buffer.byteLength(value)}:${value}`);
+  }
+  return hash.digest('hex').slice(0, 32);
+}

@@ -1,0 +1,155 @@
+/**
+ * The domain's words, written down once (see DESIGN.md).
+ *
+ * - alert: one observation from a source, normalised into {@link CanonicalAlert}.
+ * - symptom: "the same failure" across time; its identity is the fingerprint.
+ * - episode: one span of a symptom from its first firing observation to its fix.
+ * - fix: the moment a symptom is declared corrected: the source says resolved, a person
+ *   records a correction, or it stayed quiet for `resolveAfter`.
+ * - effectiveness window: the period after a fix in which a recurrence proves that the fix
+ *   treated the symptom, not the cause.
+ * - recurrence: the symptom fires again inside its effectiveness window.
+ * - nonconformity (NC): a register entry raised on recurrence, with occurrences, corrective
+ *   action, owner and an append-only timeline (ISO/IEC 27001:2022 clause 10.2).
+ *
+ * Times in the core are epoch milliseconds; they become ISO strings only at the edges.
+ */
+import { z } from 'zod';
+
+export const FAMILIES = ['siem', 'backup', 'av', 'config-drift'] as const;
+export type Family = (typeof FAMILIES)[number];
+
+export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export const ALERT_STATUSES = ['firing', 'resolved'] as const;
+export type AlertStatus = (typeof ALERT_STATUSES)[number];
+
+const isoTime = z.union([z.iso.datetime({ offset: true }), z.number().int().nonnegative()]).transform((value, ctx) => {
+  const ms = typeof value === 'number' ? value : Date.parse(value);
+  if (!Number.isFinite(ms)) {
+    ctx.addIssue({ code: 'custom', message: 'not a valid time' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+/** The shape every connector emits, whatever its source format. */
+export const canonicalAlertSchema = z.object({
+  id: z.string().min(1).max(512),
+  source: z.string().min(1).max(128),
+  family: z.enum(FAMILIES),
+  status: z.enum(ALERT_STATUSES),
+  /** Event time from the source, epoch ms (an ISO string is accepted and converted). */
+  observedAt: isoTime,
+  asset: z.string().max(512).default(''),
+  check: z.string().max(512).default(''),
+  message: z.string().max(8192).default(''),
+  severity: z.enum(SEVERITIES).default('medium'),
+  control: z.string().max(32).optional(),
+  labels: z.record(z.string(), z.string()).default({}),
+  evidence: z.record(z.string(), z.unknown()).default({}),
+});
+
+export type CanonicalAlert = z.output<typeof canonicalAlertSchema>;
+export type CanonicalAlertInput = z.input<typeof canonicalAlertSchema>;
+
+/** An alert as the detect step sees it: normalised, stamped with its arrival. */
+export interface ReceivedAlert extends CanonicalAlert {
+  /** Arrival time at recurd (epoch ms): used for latency, and to time a re-fired Alertmanager alert. */
+  receivedAt: number;
+}
+
+export const SYMPTOM_STATES = ['active', 'fixed', 'verified'] as const;
+export type SymptomState = (typeof SYMPTOM_STATES)[number];
+
+export type FixKind = 'resolved' | 'recorded' | 'quiet';
+
+export const NC_STATES = ['open', 'verifying', 'reopened', 'closed'] as const;
+export type NcState = (typeof NC_STATES)[number];
+
+/** Everything recurd knows about one symptom; stored as one record, versioned for compare-and-set. */
+export interface Symptom {
+  fingerprint: string;
+  source: string;
+  family: Family;
+  control: string | null;
+  check: string;
+  asset: string;
+  /** The message of the first failure of the current episode. */
+  title: string;
+  severity: Severity;
+  state: SymptomState;
+  episode: number;
+  firstSeenAt: number;
+  /** Event time of the latest firing observation. */
+  lastFiringAt: number;
+  /** Event time of the latest observation of any status (the check kept reporting). */
+  lastReportAt: number;
+  /** Event time of the latest state change; older observations cannot undo it. */
+  lastTransitionAt: number;
+  fixedAt: number | null;
+  fixKind: FixKind | null;
+  windowEndsAt: number | null;
+  /** Firing observations in the current episode. */
+  occurrences: number;
+  observations: number;
+  /** Observations that arrived older than the last transition: recorded, without effect. */
+  lateObservations: number;
+  nc: string | null;
+  /** An NC of an earlier episode, kept when the symptom returned after its window (policy `link`). */
+  recurrenceOf: string | null;
+}
+
+export interface CorrectiveAction {
+  action: string;
+  owner: string;
+  rootCause: string | null;
+  dueDate: string | null;
+  recordedAt: number;
+}
+
+export interface Nonconformity {
+  id: string;
+  state: NcState;
+  fingerprint: string;
+  source: string;
+  family: Family;
+  control: string | null;
+  check: string;
+  asset: string;
+  title: string;
+  severity: Severity;
+  reason: string;
+  reopenCount: number;
+  /** Episodes of the symptom this NC covers: the first failure, the recurrence that raised it, each return since. */
+  occurrences: number;
+  openedAt: number;
+  updatedAt: number;
+  lastOccurrenceAt: number;
+  correctiveAction: CorrectiveAction | null;
+  windowEndsAt: number | null;
+  closedAt: number | null;
+  recurrenceOf: string | null;
+}
+
+/** One entry of an NC's append-only timeline. */
+export interface TimelineEntry {
+  at: number;
+  type:
+    | 'raised'
+    | 'occurrence'
+    | 'reopened'
+    | 'corrective-action'
+    | 'verified-effective'
+    | 'late-recurrence';
+  detail: Record<string, unknown>;
+}
+
+/** What the outbox delivers to notifiers; `id` is stable across redeliveries. */
+export interface NcEvent {
+  id: string;
+  type: 'nc.opened' | 'nc.occurrence' | 'nc.reopened' | 'nc.corrective-action' | 'nc.verified-effective';
+  at: number;
+  nc: Nonconformity;
+}

@@ -1,0 +1,187 @@
+/**
+ * Runs the pure lifecycle over a register: read the symptoms a batch touches, decide in memory,
+ * write every symptom's changes as one atomic group, and decide again for the groups that lost a
+ * race with another worker. The register's version check is what keeps two workers from both
+ * raising an NC for one recurrence.
+ */
+import { createHash } from 'node:crypto';
+import type { Clock } from './core/clock.js';
+import { fingerprint, type FingerprintField } from './core/fingerprint.js';
+import {
+  advance,
+  newDraft,
+  nextDue,
+  observe,
+  recordCorrectiveAction,
+  recordFix,
+  type Effect,
+  type EffectKind,
+  type SymptomDraft,
+} from './core/lifecycle.js';
+import type { Policy } from './core/policy.js';
+import type { AlertStatus, CorrectiveAction, Nonconformity, ReceivedAlert } from './core/types.js';
+import { RecurdError } from './errors.js';
+import type { CommitGroup, Register } from './register.js';
+
+/** How many times one symptom's decision is retried after losing a race before giving up. */
+const MAX_ATTEMPTS = 20;
+
+export interface Decision {
+  alert: ReceivedAlert;
+  fingerprint: string;
+  outcome: EffectKind;
+}
+
+export interface BatchResult {
+  decisions: Decision[];
+  effects: Effect[];
+  /** NCs raised, by fingerprint → new id. */
+  created: Map<string, string>;
+}
+
+export interface EngineOptions {
+  register: Register;
+  policy: Policy;
+  clock: Clock;
+  fingerprintFields: readonly FingerprintField[];
+}
+
+/** The key under which an observation's last status is remembered, to tell duplicates. */
+export function seenKey(alert: { source: string; id: string }): string {
+  return createHash('sha256')
+    .update(`${Buffer.byteLength(alert.source)}:${alert.source}${alert.id}`)
+    .digest('hex')
+    .slice(0, 32);
+}
+
+function groupOf(draft: SymptomDraft, expectVersion: number, policy: Policy): CommitGroup | null {
+  // An ignored observation is still remembered, so that its redelivery is known as a duplicate.
+  if (!draft.changed && draft.seen.size === 0) return null;
+  return {
+    fingerprint: draft.fingerprint,
+    expectVersion,
+    symptom: draft.symptom,
+    due: nextDue(draft, policy),
+    ncs: draft.ncs,
+    seen: [...draft.seen],
+  };
+}
+
+export class Engine {
+  constructor(private readonly options: EngineOptions) {}
+
+  fingerprintOf(alert: ReceivedAlert): string {
+    return fingerprint(alert, this.options.fingerprintFields);
+  }
+
+  /** Decide a batch of alerts in arrival order and store the result. */
+  async ingest(alerts: ReceivedAlert[]): Promise<BatchResult> {
+    const byFingerprint = new Map<string, ReceivedAlert[]>();
+    for (const alert of alerts) {
+      const key = this.fingerprintOf(alert);
+      const list = byFingerprint.get(key);
+      if (list === undefined) byFingerprint.set(key, [alert]);
+      else list.push(alert);
+    }
+    const result: BatchResult = { decisions: [], effects: [], created: new Map() };
+    const seenKeysOf = (key: string): string[] => (byFingerprint.get(key) ?? []).map(seenKey);
+    await this.settle([...byFingerprint.keys()], result, (draft, seen) => {
+      const decisions: Decision[] = [];
+      for (const alert of byFingerprint.get(draft.fingerprint) ?? []) {
+        const key = seenKey(alert);
+        const outcome = observe(draft, { alert, seenKey: key, previousStatus: seen.get(key) ?? null }, this.options.policy);
+        decisions.push({ alert, fingerprint: draft.fingerprint, outcome });
+      }
+      return decisions;
+    }, seenKeysOf);
+    return result;
+  }
+
+  /**
+   * Apply what time alone decides (quiet fixes, windows passing) to up to `limit` symptoms now
+   * due; `swept` says how many there were, so a caller knows whether more may be waiting.
+   */
+  async sweep(limit = 1000): Promise<BatchResult & { swept: number }> {
+    const now = this.options.clock.now();
+    const due = await this.options.register.dueSymptoms(now, limit);
+    const result: BatchResult = { decisions: [], effects: [], created: new Map() };
+    await this.settle(due, result, (draft) => {
+      advance(draft, now, this.options.policy);
+      return [];
+    });
+    return { ...result, swept: due.length };
+  }
+
+  /** A person records that a symptom is fixed. */
+  async recordFix(fingerprintId: string): Promise<BatchResult> {
+    const now = this.options.clock.now();
+    const result: BatchResult = { decisions: [], effects: [], created: new Map() };
+    let known = true;
+    let active = true;
+    await this.settle([fingerprintId], result, (draft) => {
+      known = draft.symptom !== null;
+      active = recordFix(draft, now, this.options.policy);
+      return [];
+    });
+    if (!known) throw new RecurdError('SYMPTOM_NOT_FOUND', `no symptom has fingerprint ${fingerprintId}`);
+    if (!active) throw new RecurdError('SYMPTOM_NOT_ACTIVE', `symptom ${fingerprintId} is not firing: there is nothing to fix`);
+    return result;
+  }
+
+  /** Record a corrective action on an NC; its effectiveness window starts now. */
+  async recordCorrectiveAction(ncId: string, action: Omit<CorrectiveAction, 'recordedAt'>): Promise<Nonconformity> {
+    const nc = await this.options.register.getNc(ncId);
+    if (nc === null) throw new RecurdError('NC_NOT_FOUND', `no nonconformity ${ncId}`);
+    const now = this.options.clock.now();
+    const result: BatchResult = { decisions: [], effects: [], created: new Map() };
+    let refusal: string | null = null;
+    await this.settle([nc.fingerprint], result, (draft) => {
+      if (!draft.ncs.some((entry) => entry.nc.id === ncId)) draft.ncs.push({ nc: { ...nc }, timeline: [] });
+      refusal = recordCorrectiveAction(draft, ncId, action, now, this.options.policy);
+      return [];
+    });
+    if (refusal === 'closed') throw new RecurdError('NC_CLOSED', `${ncId} is closed (verified effective): nothing more can be recorded on it`);
+    if (refusal === 'verifying') {
+      throw new RecurdError('NC_VERIFYING', `${ncId} already has a corrective action whose effectiveness window is running`);
+    }
+    return (await this.options.register.getNc(ncId)) ?? nc;
+  }
+
+  /**
+   * Read, decide, write; again for the fingerprints that lost a race, from fresh state and with
+   * every decision of the lost attempt thrown away.
+   */
+  private async settle(
+    fingerprints: string[],
+    result: BatchResult,
+    decide: (draft: SymptomDraft, seen: Map<string, AlertStatus>) => Decision[],
+    seenKeysOf: (fingerprint: string) => string[] = () => [],
+  ): Promise<void> {
+    let pending = fingerprints;
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      if (attempt > MAX_ATTEMPTS) {
+        throw new RecurdError('CONFLICT', `gave up after ${MAX_ATTEMPTS} attempts: symptoms ${pending.join(', ')} kept changing`);
+      }
+      const { symptoms, seen } = await this.options.register.load(pending, pending.flatMap(seenKeysOf));
+      const groups: CommitGroup[] = [];
+      const outcomes = new Map<string, { decisions: Decision[]; effects: Effect[] }>();
+      for (const key of pending) {
+        const loaded = symptoms.get(key) ?? { symptom: null, version: 0, nc: null };
+        const draft = newDraft(key, loaded.symptom, loaded.nc ? [loaded.nc] : []);
+        const decisions = decide(draft, seen);
+        outcomes.set(key, { decisions, effects: draft.effects });
+        const group = groupOf(draft, loaded.version, this.options.policy);
+        if (group !== null) groups.push(group);
+      }
+      const { conflicts, created } = groups.length > 0 ? await this.options.register.commit(groups) : { conflicts: [], created: new Map<string, string>() };
+      const lost = new Set(conflicts);
+      for (const [key, outcome] of outcomes) {
+        if (lost.has(key)) continue;
+        result.decisions.push(...outcome.decisions);
+        result.effects.push(...outcome.effects);
+      }
+      for (const [key, id] of created) result.created.set(key, id);
+      pending = conflicts;
+    }
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * The error catalogue: one code per failure that users meet, shared by the API, the CLI and the
+ * logs, each with the HTTP status the API answers with and whether retrying can help.
+ */
+export const ERRORS = {
+  CONFIG_INVALID: { status: 500, retryable: false, title: 'the configuration is invalid' },
+  REDIS_UNREACHABLE: { status: 503, retryable: true, title: 'Redis cannot be reached' },
+  REDIS_MISCONFIGURED: { status: 500, retryable: false, title: 'Redis is configured in a way recurd cannot work with' },
+  UNAUTHORIZED: { status: 401, retryable: false, title: 'missing or wrong credentials' },
+  CONNECTOR_NOT_FOUND: { status: 404, retryable: false, title: 'no such connector' },
+  PAYLOAD_INVALID: { status: 400, retryable: false, title: 'the payload does not fit' },
+  PAYLOAD_TOO_LARGE: { status: 413, retryable: false, title: 'the request body is too large' },
+  REQUEST_INVALID: { status: 400, retryable: false, title: 'the request is invalid' },
+  NC_NOT_FOUND: { status: 404, retryable: false, title: 'no such nonconformity' },
+  NC_CLOSED: { status: 409, retryable: false, title: 'the nonconformity is closed' },
+  NC_VERIFYING: { status: 409, retryable: false, title: 'the nonconformity is already verifying a corrective action' },
+  SYMPTOM_NOT_FOUND: { status: 404, retryable: false, title: 'no such symptom' },
+  SYMPTOM_NOT_ACTIVE: { status: 409, retryable: false, title: 'the symptom is not firing' },
+  CONFLICT: { status: 503, retryable: true, title: 'the symptom kept changing under concurrent writers' },
+  ENQUEUE_FAILED: { status: 503, retryable: true, title: 'the batch could not be stored durably' },
+  NOT_READY: { status: 503, retryable: true, title: 'recurd is not ready' },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class RecurdError extends Error {
+  readonly code: `RECURD_ERR_${ErrorCode}`;
+  readonly status: number;
+  readonly retryable: boolean;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'RecurdError';
+    this.code = `RECURD_ERR_${code}`;
+    this.status = ERRORS[code].status;
+    this.retryable = ERRORS[code].retryable;
+  }
+}

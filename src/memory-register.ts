@@ -1,0 +1,115 @@
+/**
+ * The register in memory: for `recurd replay` and for checking the engine's properties without
+ * Redis. It follows the same contract as the Redis register, version check included.
+ */
+import { NEW_NC } from './core/lifecycle.js';
+import { NC_STATES, type AlertStatus, type NcEvent, type NcState, type Nonconformity, type Symptom } from './core/types.js';
+import type { CommitGroup, CommitResult, LoadedSymptom, NcFilter, Register, TimelineRecord } from './register.js';
+
+export interface StoredEvent {
+  id: string;
+  type: NcEvent['type'];
+  at: number;
+  nc: Nonconformity;
+}
+
+export function ncNumber(year: number, sequence: number): string {
+  return `NC-${year}-${String(sequence).padStart(4, '0')}`;
+}
+
+export class MemoryRegister implements Register {
+  readonly symptoms = new Map<string, { symptom: Symptom; version: number }>();
+  readonly ncs = new Map<string, Nonconformity>();
+  readonly timelines = new Map<string, TimelineRecord[]>();
+  readonly events: StoredEvent[] = [];
+  private readonly seen = new Map<string, AlertStatus>();
+  private readonly due = new Map<string, number>();
+  private readonly sequences = new Map<number, number>();
+  private entrySequence = 0;
+
+  load(fingerprints: string[], seenKeys: string[]): Promise<{ symptoms: Map<string, LoadedSymptom>; seen: Map<string, AlertStatus> }> {
+    const symptoms = new Map<string, LoadedSymptom>();
+    for (const key of fingerprints) {
+      const stored = this.symptoms.get(key);
+      if (stored === undefined) continue;
+      const nc = stored.symptom.nc === null ? null : (this.ncs.get(stored.symptom.nc) ?? null);
+      symptoms.set(key, { symptom: structuredClone(stored.symptom), version: stored.version, nc: nc && structuredClone(nc) });
+    }
+    const seen = new Map<string, AlertStatus>();
+    for (const key of seenKeys) {
+      const status = this.seen.get(key);
+      if (status !== undefined) seen.set(key, status);
+    }
+    return Promise.resolve({ symptoms, seen });
+  }
+
+  commit(groups: CommitGroup[]): Promise<CommitResult> {
+    const result: CommitResult = { conflicts: [], created: new Map() };
+    for (const group of groups) {
+      const version = this.symptoms.get(group.fingerprint)?.version ?? 0;
+      if (version !== group.expectVersion) {
+        result.conflicts.push(group.fingerprint);
+        continue;
+      }
+      for (const [key, status] of group.seen) this.seen.set(key, status);
+      if (group.symptom === null) continue;
+      const symptom = structuredClone(group.symptom);
+      for (const { nc: draft, timeline } of group.ncs) {
+        const nc = structuredClone(draft);
+        if (nc.id === NEW_NC) {
+          const year = new Date(nc.openedAt).getUTCFullYear();
+          const sequence = (this.sequences.get(year) ?? 0) + 1;
+          this.sequences.set(year, sequence);
+          nc.id = ncNumber(year, sequence);
+          result.created.set(group.fingerprint, nc.id);
+          if (symptom.nc === NEW_NC) symptom.nc = nc.id;
+        }
+        this.ncs.set(nc.id, nc);
+        const records = this.timelines.get(nc.id) ?? [];
+        for (const entry of timeline) {
+          const id = `${entry.at}-${++this.entrySequence}`;
+          records.push({ id, at: entry.at, type: entry.type, detail: structuredClone(entry.detail) });
+          if (entry.event !== null) this.events.push({ id: `${nc.id}.${id}`, type: entry.event, at: entry.at, nc: structuredClone(nc) });
+        }
+        this.timelines.set(nc.id, records);
+      }
+      this.symptoms.set(group.fingerprint, { symptom, version: version + 1 });
+      if (group.due === null) this.due.delete(group.fingerprint);
+      else this.due.set(group.fingerprint, group.due);
+    }
+    return Promise.resolve(result);
+  }
+
+  getNc(id: string): Promise<Nonconformity | null> {
+    const nc = this.ncs.get(id);
+    return Promise.resolve(nc ? structuredClone(nc) : null);
+  }
+
+  listNcs(filter: NcFilter): Promise<Nonconformity[]> {
+    const matches = [...this.ncs.values()]
+      .filter(
+        (nc) =>
+          (filter.state === undefined || nc.state === filter.state) &&
+          (filter.family === undefined || nc.family === filter.family) &&
+          (filter.control === undefined || nc.control === filter.control) &&
+          (filter.since === undefined || nc.openedAt >= filter.since),
+      )
+      .sort((a, b) => b.openedAt - a.openedAt || b.id.localeCompare(a.id));
+    return Promise.resolve(structuredClone(matches.slice(0, filter.limit ?? matches.length)));
+  }
+
+  timeline(id: string): Promise<TimelineRecord[]> {
+    return Promise.resolve(structuredClone(this.timelines.get(id) ?? []));
+  }
+
+  dueSymptoms(upTo: number, limit: number): Promise<string[]> {
+    const due = [...this.due].filter(([, at]) => at <= upTo).sort((a, b) => a[1] - b[1]);
+    return Promise.resolve(due.slice(0, limit).map(([key]) => key));
+  }
+
+  countNcsByState(): Promise<Record<NcState, number>> {
+    const counts = Object.fromEntries(NC_STATES.map((state) => [state, 0])) as Record<NcState, number>;
+    for (const nc of this.ncs.values()) counts[nc.state] += 1;
+    return Promise.resolve(counts);
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The register: where symptoms, NCs and timelines live. The engine decides in memory and hands the
+ * register whole groups to write; the register writes each group atomically, or reports it as a
+ * conflict when the symptom changed since it was read (compare-and-set on a version).
+ */
+import type { NcDraft } from './core/lifecycle.js';
+import type { AlertStatus, NcState, Nonconformity, Symptom, TimelineEntry } from './core/types.js';
+
+export interface LoadedSymptom {
+  symptom: Symptom | null;
+  /** 0 when the symptom does not exist yet. */
+  version: number;
+  /** The symptom's current NC, when it has one. */
+  nc: Nonconformity | null;
+}
+
+export interface CommitGroup {
+  fingerprint: string;
+  expectVersion: number;
+  /** Null when only `seen` is written: an observation ignored before the symptom existed. */
+  symptom: Symptom | null;
+  /** When time alone next changes this symptom or its NC (epoch ms), for the sweep. */
+  due: number | null;
+  /** NCs to write, with the timeline entries to append; an NC whose id is NEW_NC is created. */
+  ncs: NcDraft[];
+  /** `source`+`id` keys of observations with the status last seen under each. */
+  seen: Array<[string, AlertStatus]>;
+}
+
+export interface CommitResult {
+  /** Fingerprints whose group was not written because the symptom changed meanwhile. */
+  conflicts: string[];
+  /** Ids given to NCs created, by fingerprint. */
+  created: Map<string, string>;
+}
+
+export interface NcFilter {
+  state?: NcState;
+  family?: string;
+  control?: string;
+  /** Only NCs opened at or after this time (epoch ms). */
+  since?: number;
+  limit?: number;
+}
+
+export interface TimelineRecord extends TimelineEntry {
+  /** The entry's id in its stream: stable, ordered. */
+  id: string;
+}
+
+export interface Register {
+  load(fingerprints: string[], seenKeys: string[]): Promise<{ symptoms: Map<string, LoadedSymptom>; seen: Map<string, AlertStatus> }>;
+  commit(groups: CommitGroup[]): Promise<CommitResult>;
+  getNc(id: string): Promise<Nonconformity | null>;
+  listNcs(filter: NcFilter): Promise<Nonconformity[]>;
+  timeline(id: string): Promise<TimelineRecord[]>;
+  /** Fingerprints with something due at or before `upTo`, oldest first. */
+  dueSymptoms(upTo: number, limit: number): Promise<string[]>;
+  countNcsByState(): Promise<Record<NcState, number>>;
+}
