@@ -1,0 +1,66 @@
+/**
+ * Proof that a caller may post to a webhook intake: a bearer token, or an HMAC-SHA256 signature of
+ * the raw body. Comparisons take constant time, and no reason ever repeats a secret or the
+ * credential the caller sent.
+ */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type { IntakeAuth } from '../src/config/fields.js';
+
+export type IntakeAuthResult = { ok: true } | { ok: false; reason: string };
+
+type Headers = Record<string, string | string[] | undefined>;
+
+/** HTTP header names are case-insensitive; Node lower-cases them, callers in tests may not. */
+function headerValues(headers: Headers, name: string): string[] {
+  const wanted = name.toLowerCase();
+  const values: string[] = [];
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.toLowerCase() !== wanted || value === undefined) continue;
+    values.push(...(Array.isArray(value) ? value : [value]));
+  }
+  return values;
+}
+
+/** Equal without leaking where they differ: hashing first makes the lengths equal as well. */
+function sameSecret(expected: string, given: string): boolean {
+  const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
+  return timingSafeEqual(digest(expected), digest(given));
+}
+
+const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+const SIGNATURE_BYTES = 32;
+const SIGNATURE_TEXT = {
+  hex: /^[0-9a-fA-F]{64}$/,
+  // Either base64 alphabet, padded or not: senders differ.
+  base64: /^[A-Za-z0-9+/_-]{43}=?$/,
+} as const;
+
+function verifyBearer(token: string, headers: Headers): IntakeAuthResult {
+  const values = headerValues(headers, 'authorization');
+  if (values.length === 0) return { ok: false, reason: 'missing Authorization header' };
+  if (values.length > 1) return { ok: false, reason: 'more than one Authorization header' };
+  const match = BEARER.exec(values[0] ?? '');
+  if (match?.[1] === undefined) return { ok: false, reason: 'Authorization header is not "Bearer <token>"' };
+  return sameSecret(token, match[1]) ? { ok: true } : { ok: false, reason: 'bearer token does not match' };
+}
+
+function verifySignature(auth: Extract<IntakeAuth, { type: 'hmac' }>, headers: Headers, rawBody: Buffer): IntakeAuthResult {
+  const values = headerValues(headers, auth.header);
+  if (values.length === 0) return { ok: false, reason: `missing ${auth.header} header` };
+  if (values.length > 1) return { ok: false, reason: `more than one ${auth.header} header` };
+  const value = (values[0] ?? '').trim();
+  if (!value.startsWith(auth.prefix)) return { ok: false, reason: `${auth.header} header does not start with "${auth.prefix}"` };
+  const signature = value.slice(auth.prefix.length);
+  if (!SIGNATURE_TEXT[auth.encoding].test(signature)) {
+    return { ok: false, reason: `${auth.header} header is not a ${auth.encoding} HMAC-SHA256 signature` };
+  }
+  const given = Buffer.from(signature, auth.encoding);
+  const expected = createHmac('sha256', auth.secret).update(rawBody).digest();
+  // The pattern above fixes the length; the guard keeps timingSafeEqual from throwing regardless.
+  if (given.length !== SIGNATURE_BYTES) return { ok: false, reason: 'signature does not match' };
+  return timingSafeEqual(given, expected) ? { ok: true } : { ok: false, reason: 'signature does not match' };
+}
+
+export function verifyIntakeAuth(auth: IntakeAuth, headers: Headers, rawBody: Buffer): IntakeAuthResult {
+  return auth.type === 'bearer' ? verifyBearer(auth.token, headers) : verifySignature(auth, headers, rawBody);
+}

@@ -1,0 +1,89 @@
+/**
+ * Naming the part of a payload that does not fit, in words an admin can act on: every connector
+ * reports its errors through these, so that paths and messages read alike whatever the source.
+ */
+import { z } from 'zod';
+
+/**
+ * A payload path as people read it: `alerts[2].labels.host`. The whole body is `(body)` rather
+ * than an empty string, so that every error points somewhere a reader can see.
+ */
+export function payloadPath(segments: readonly PropertyKey[]): string {
+  if (segments.length === 0) return '(body)';
+  return segments
+    .map((segment, index) => {
+      if (typeof segment === 'number') return `[${segment}]`;
+      const key = String(segment);
+      if (!/^[^.[\]\s"]+$/.test(key)) return `[${JSON.stringify(key)}]`;
+      return index === 0 ? key : `.${key}`;
+    })
+    .join('');
+}
+
+/** What a payload value is, echoing at most a short scalar of it (payloads may carry secrets). */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  switch (typeof value) {
+    case 'string':
+      return value.length > 64 ? `a ${value.length}-character string` : JSON.stringify(value);
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      return String(value);
+    case 'object':
+      return 'an object';
+    case 'undefined':
+      return 'undefined';
+    default:
+      return `a ${typeof value}`;
+  }
+}
+
+function quoted(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
+/** zod's messages rewritten to say what the payload held: `missing`, `is "ok", not one of …`. */
+export const payloadIssueMessage: z.core.$ZodErrorMap = (issue) => {
+  if (issue.input === undefined) return 'missing';
+  switch (issue.code) {
+    case 'invalid_value':
+      return issue.values.length === 1
+        ? `is ${describeValue(issue.input)}, not ${quoted(issue.values[0])}`
+        : `is ${describeValue(issue.input)}, not one of ${issue.values.map(quoted).join(', ')}`;
+    case 'invalid_type':
+      return `is ${describeValue(issue.input)}, expected ${issue.expected}`;
+    case 'invalid_format':
+      return issue.format === 'datetime'
+        ? `is ${describeValue(issue.input)}, not an RFC 3339 time with offset`
+        : undefined;
+    case 'too_small':
+      return issue.origin === 'string' && Number(issue.minimum) === 1 ? 'is empty' : undefined;
+    default:
+      return undefined;
+  }
+};
+
+/**
+ * Below this an epoch number counts as seconds, at or above it as milliseconds: 1e11 seconds is
+ * the year 5138 and 1e11 milliseconds is March 1973, so no real alert time is ambiguous.
+ */
+export const EPOCH_SECONDS_BELOW = 1e11;
+/** The last instant a JavaScript Date can hold. */
+const LATEST_EPOCH_MS = 8.64e15;
+const isoInstant = z.iso.datetime({ offset: true });
+
+/**
+ * An event time as epoch ms: an ISO 8601 time with offset (`Z` or `+01:00`), or epoch seconds or
+ * milliseconds as a number or a numeric string (see {@link EPOCH_SECONDS_BELOW}).
+ */
+export function epochMs(value: unknown): number | undefined {
+  let ms: number;
+  if (typeof value === 'number') ms = value < EPOCH_SECONDS_BELOW ? value * 1000 : value;
+  else if (typeof value === 'string' && /^\d+(\.\d+)?$/.test(value)) return epochMs(Number(value));
+  else if (typeof value === 'string' && isoInstant.safeParse(value).success) ms = Date.parse(value);
+  else return undefined;
+  if (!Number.isFinite(ms) || ms < 0 || ms > LATEST_EPOCH_MS) return undefined;
+  return Math.round(ms);
+}

@@ -1,0 +1,19 @@
+/** Every connector type recurd knows: adding one is one module and one line here. */
+import { z } from 'zod';
+import { alertmanagerConnector } from './alertmanager.js';
+import type { ConnectorType, PushConnector } from './types.js';
+import { webhookConnector } from './webhook.js';
+
+export const connectorTypes = [webhookConnector, alertmanagerConnector] as const;
+
+export const connectorConfigSchema = z.discriminatedUnion(
+  'type',
+  [webhookConnector.schema, alertmanagerConnector.schema],
+);
+export type ConnectorConfig = z.output<typeof connectorConfigSchema>;
+
+export function createConnector(config: ConnectorConfig): PushConnector {
+  const type = connectorTypes.find((candidate) => candidate.type === config.type) as ConnectorType<z.ZodType> | undefined;
+  if (type === undefined) throw new Error(`unknown connector type "${config.type}"`);
+  return type.create(config);
+}

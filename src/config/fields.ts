@@ -1,0 +1,57 @@
+/** zod building blocks shared by the config schema and the connector and notifier schemas. */
+import { z } from 'zod';
+import { parseDuration } from '../core/duration.js';
+
+/** A duration such as `30d`, `12h`, `90s` or `1h30m`, parsed to milliseconds. */
+export const duration = z
+  .string()
+  .describe('a duration: a number and a unit (ms, s, m, h, d, w), e.g. 30d, 12h, 90s, 1h30m')
+  .transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === null) {
+      ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration (use e.g. 30d, 12h, 90s, 1h30m)` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+/** A secret that must be there: an empty value usually means an unset `${VAR}`. */
+export const secret = z
+  .string()
+  .min(1, 'is empty: is the environment variable it comes from set?')
+  .describe('a secret; write it as ${ENV_VAR} rather than in the file');
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
+
+/** A byte size such as `1mb`, `512kb` or `65536`. */
+export const byteSize = z
+  .union([z.number().int().positive(), z.string()])
+  .describe('a size in bytes, or with a unit: 512kb, 1mb')
+  .transform((value, ctx) => {
+    if (typeof value === 'number') return value;
+    const match = /^(\d+)\s*(b|kb|mb|gb)?$/i.exec(value.trim());
+    if (match === null) {
+      ctx.addIssue({ code: 'custom', message: `"${value}" is not a size (use e.g. 512kb, 1mb)` });
+      return z.NEVER;
+    }
+    return Number(match[1]) * (SIZE_UNITS[(match[2] ?? '').toLowerCase()] ?? 1);
+  });
+
+/** How a caller proves it may post to a webhook intake. */
+export const intakeAuth = z.discriminatedUnion('type', [
+  z
+    .object({ type: z.literal('bearer'), token: secret })
+    .strict()
+    .describe('Authorization: Bearer <token>'),
+  z
+    .object({
+      type: z.literal('hmac'),
+      secret,
+      header: z.string().default('x-recurd-signature').describe('header that carries the signature'),
+      prefix: z.string().default('sha256=').describe('text before the signature in the header'),
+      encoding: z.enum(['hex', 'base64']).default('hex'),
+    })
+    .strict()
+    .describe('HMAC-SHA256 of the raw request body, in a header'),
+]);
+export type IntakeAuth = z.output<typeof intakeAuth>;

@@ -1,0 +1,135 @@
+/** The one config object, validated once at start (DESIGN.md). */
+import cron from 'node-cron';
+import { z } from 'zod';
+import { connectorConfigSchema } from '../../connectors/registry.js';
+import { FAMILIES } from '../core/types.js';
+import { byteSize, duration, secret } from './fields.js';
+
+/**
+ * A whole number. Digits in a string are accepted, because `${VAR}` interpolation always yields a
+ * string; unlike z.coerce, an empty value, `null` or `true` is not silently turned into 0 or 1.
+ */
+const wholeNumber = (min: number, max: number) =>
+  z.preprocess(
+    (value) => (typeof value === 'string' && /^\s*[+-]?\d+\s*$/.test(value) ? Number(value) : value),
+    z.number().int().min(min).max(max),
+  );
+
+const windowOverride = z
+  .object({
+    window: duration.optional().describe('effectiveness window after a fix'),
+    resolveAfter: duration.optional().describe('quiet time after which a firing symptom counts as fixed'),
+  })
+  .strict();
+
+const cronSchedule = z
+  .string()
+  .describe('a cron expression; six fields (with seconds) are allowed')
+  .superRefine((expression, ctx) => {
+    const result = cron.validateDetailed(expression);
+    if (!result.valid) {
+      const why = result.errors.map((error) => `${error.field}: ${error.message}`).join('; ');
+      ctx.addIssue({ code: 'custom', message: `"${expression}" is not a cron expression (${why || 'unreadable'})` });
+    }
+  });
+
+const fingerprintField = z
+  .string()
+  .regex(/^(family|source|check|asset|control|severity|message|labels\.[A-Za-z0-9_.-]+)$/, 'a canonical field (family, source, check, asset, control, severity, message) or labels.NAME');
+
+const notifierSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'use lower-case letters, digits, - and _'),
+    type: z.literal('webhook'),
+    url: z.url({ protocol: /^https?$/ }).describe('where each NC event is POSTed as JSON'),
+    secret: secret.describe('HMAC-SHA256 key for the X-Recurd-Signature header'),
+    events: z
+      .array(z.enum(['nc.opened', 'nc.occurrence', 'nc.reopened', 'nc.corrective-action', 'nc.verified-effective']))
+      .min(1)
+      .optional()
+      .describe('event types to send; all when absent'),
+    timeout: duration.prefault('10s').describe('longest wait for the receiver to answer'),
+    attempts: wholeNumber(1, 100).prefault(12).describe('delivery attempts before the event is left failed'),
+    backoff: duration.prefault('5s').describe('first retry delay; doubles each attempt'),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    redis: z
+      .object({
+        url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').describe('Redis connection URL'),
+        keyPrefix: z
+          .string()
+          .regex(/^[^\s]*\{[^{}\s]+\}[^\s]*$/, 'must contain a hash tag in braces, e.g. {recurd}, so that every key lives in one Redis Cluster slot')
+          .default('{recurd}')
+          .describe('prefix of every key recurd writes, with a hash tag'),
+      })
+      .strict(),
+    http: z
+      .object({
+        host: z.string().default('0.0.0.0'),
+        port: wholeNumber(0, 65535).prefault(8080),
+        bodyLimit: byteSize.prefault('1mb').describe('largest accepted request body'),
+      })
+      .strict()
+      .prefault({ host: '0.0.0.0', port: 8080, bodyLimit: '1mb' }),
+    api: z.object({ token: secret.describe('bearer token for /api/v1') }).strict(),
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
+      .strict()
+      .prefault({ level: 'info' }),
+    policy: z
+      .object({
+        window: duration.prefault('30d').describe('default effectiveness window after a fix'),
+        resolveAfter: duration.prefault('7d').describe('default quiet time after which a firing symptom counts as fixed'),
+        skew: duration.prefault('5m').describe('a firing stamped this long after a fix is still the tail of the old episode'),
+        lateRecurrence: z
+          .enum(['link', 'ignore'])
+          .default('link')
+          .describe('a symptom back after its window: link the new episode to the old NC, or ignore it'),
+        families: z.partialRecord(z.enum(FAMILIES), windowOverride).default({}),
+        controls: z.record(z.string(), windowOverride).default({}).describe('overrides by Annex A control id'),
+        checks: z.record(z.string(), windowOverride).default({}).describe('overrides by check'),
+      })
+      .strict()
+      .prefault({ window: '30d', resolveAfter: '7d', skew: '5m', lateRecurrence: 'link', families: {}, controls: {}, checks: {} }),
+    fingerprint: z
+      .object({
+        fields: z.array(fingerprintField).min(1).default(['family', 'source', 'check', 'asset']),
+      })
+      .strict()
+      .prefault({ fields: ['family', 'source', 'check', 'asset'] }),
+    pipeline: z
+      .object({
+        detectConcurrency: wholeNumber(1, 256).prefault(8).describe('batches decided at once by this daemon'),
+        dedupeFor: duration.prefault('35d').describe('how long a source event id is remembered to drop its duplicates'),
+        shutdownTimeout: duration.prefault('30s').describe('longest wait for in-flight work on SIGTERM'),
+      })
+      .strict()
+      .prefault({ detectConcurrency: 8, dedupeFor: '35d', shutdownTimeout: '30s' }),
+    sweep: z
+      .object({ schedule: cronSchedule.default('*/10 * * * * *').describe('when windows and quiet periods are checked (a cron expression; six fields, with seconds, are allowed)') })
+      .strict()
+      .prefault({ schedule: '*/10 * * * * *' }),
+    connectors: z.array(connectorConfigSchema).default([]),
+    notifiers: z.array(notifierSchema).default([]),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    // Names appear in URLs, metric labels and job ids: each must say which one it is.
+    for (const list of ['connectors', 'notifiers'] as const) {
+      const seen = new Map<string, number>();
+      config[list].forEach((item, index) => {
+        const first = seen.get(item.name);
+        if (first !== undefined) {
+          ctx.addIssue({ code: 'custom', path: [list, index, 'name'], message: `"${item.name}" is already the name of ${list}[${first}]` });
+        }
+        seen.set(item.name, index);
+      });
+    }
+  });
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type NotifierConfig = z.output<typeof notifierSchema>;

@@ -1,0 +1,104 @@
+import { createHmac } from 'node:crypto';
+import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
+import { intakeAuth } from '../../src/config/fields.js';
+import type { IntakeAuth } from '../../src/config/fields.js';
+import { verifyIntakeAuth } from '../../connectors/auth.js';
+
+const TOKEN = 'tok-3f9a8c1e5b7d';
+const SECRET = 'hmac-secret-91b2c4';
+const bearer = intakeAuth.parse({ type: 'bearer', token: TOKEN });
+
+type HmacAuth = Extract<IntakeAuth, { type: 'hmac' }>;
+
+function hmacAuth(fields: Record<string, unknown>): HmacAuth {
+  const auth = intakeAuth.parse({ type: 'hmac', secret: SECRET, ...fields });
+  if (auth.type !== 'hmac') throw new Error('expected an hmac config');
+  return auth;
+}
+
+const hex = hmacAuth({});
+const base64 = hmacAuth({ header: 'X-Hub-Signature', prefix: '', encoding: 'base64' });
+
+function sign(auth: HmacAuth, body: Buffer): Record<string, string> {
+  const signature = createHmac('sha256', auth.secret).update(body).digest(auth.encoding);
+  return { [auth.header.toLowerCase()]: `${auth.prefix}${signature}` };
+}
+
+const BODY = Buffer.from('{"version":"4","alerts":[]}');
+
+/** No reason may carry a secret or the credential sent. */
+function expectRefused(result: ReturnType<typeof verifyIntakeAuth>, reason: string): void {
+  expect(result).toEqual({ ok: false, reason });
+  if (!result.ok) {
+    for (const secret of [TOKEN, SECRET, 'wrong-token']) expect(result.reason).not.toContain(secret);
+  }
+}
+
+describe('verifyIntakeAuth: bearer', () => {
+  it('accepts the token, whatever the case of the scheme and header name', () => {
+    expect(verifyIntakeAuth(bearer, { authorization: `Bearer ${TOKEN}` }, BODY)).toEqual({ ok: true });
+    expect(verifyIntakeAuth(bearer, { Authorization: `bearer ${TOKEN}` }, BODY)).toEqual({ ok: true });
+  });
+
+  it('says what is wrong without echoing the token', () => {
+    expectRefused(verifyIntakeAuth(bearer, {}, BODY), 'missing Authorization header');
+    expectRefused(verifyIntakeAuth(bearer, { authorization: undefined }, BODY), 'missing Authorization header');
+    expectRefused(verifyIntakeAuth(bearer, { authorization: `Basic ${TOKEN}` }, BODY), 'Authorization header is not "Bearer <token>"');
+    expectRefused(verifyIntakeAuth(bearer, { authorization: 'Bearer wrong-token' }, BODY), 'bearer token does not match');
+    expectRefused(verifyIntakeAuth(bearer, { authorization: `Bearer ${TOKEN}x` }, BODY), 'bearer token does not match');
+    expectRefused(verifyIntakeAuth(bearer, { authorization: `Bearer ${TOKEN.slice(0, -1)}` }, BODY), 'bearer token does not match');
+    expectRefused(
+      verifyIntakeAuth(bearer, { authorization: [`Bearer ${TOKEN}`, 'Bearer wrong-token'] }, BODY),
+      'more than one Authorization header',
+    );
+  });
+});
+
+describe('verifyIntakeAuth: hmac', () => {
+  it('accepts a hex signature after its prefix, and a base64 one in a custom header', () => {
+    expect(verifyIntakeAuth(hex, sign(hex, BODY), BODY)).toEqual({ ok: true });
+    expect(verifyIntakeAuth(base64, sign(base64, BODY), BODY)).toEqual({ ok: true });
+    expect(verifyIntakeAuth(base64, { 'X-Hub-Signature': sign(base64, BODY)['x-hub-signature'] }, BODY)).toEqual({ ok: true });
+  });
+
+  it('says what is wrong without echoing the secret', () => {
+    const signature = sign(hex, BODY)['x-recurd-signature'] ?? '';
+    expectRefused(verifyIntakeAuth(hex, {}, BODY), 'missing x-recurd-signature header');
+    expectRefused(verifyIntakeAuth(hex, { 'x-recurd-signature': signature.slice('sha256='.length) }, BODY), 'x-recurd-signature header does not start with "sha256="');
+    expectRefused(verifyIntakeAuth(hex, { 'x-recurd-signature': 'sha256=abc' }, BODY), 'x-recurd-signature header is not a hex HMAC-SHA256 signature');
+    expectRefused(verifyIntakeAuth(hex, { 'x-recurd-signature': `sha256=${'0'.repeat(64)}` }, BODY), 'signature does not match');
+    expectRefused(verifyIntakeAuth(hex, { 'x-recurd-signature': [signature, signature] }, BODY), 'more than one x-recurd-signature header');
+    expectRefused(verifyIntakeAuth(hex, sign(hex, BODY), Buffer.from(`${BODY.toString()} `)), 'signature does not match');
+  });
+
+  it('accepts the correct signature of any body, and refuses it after any single-byte change', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(hex, base64),
+        fc.uint8Array({ minLength: 1, maxLength: 256 }),
+        fc.nat(),
+        fc.integer({ min: 1, max: 255 }),
+        (auth, bytes, at, flip) => {
+          const body = Buffer.from(bytes);
+          const headers = sign(auth, body);
+          expect(verifyIntakeAuth(auth, headers, body)).toEqual({ ok: true });
+          const changed = Buffer.from(body);
+          const index = at % changed.length;
+          changed[index] = (changed[index] ?? 0) ^ flip;
+          expect(verifyIntakeAuth(auth, headers, changed)).toEqual({ ok: false, reason: 'signature does not match' });
+        },
+      ),
+    );
+  });
+
+  it('refuses any other signature header value without throwing', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(hex, base64), fc.string(), (auth, value) => {
+        const result = verifyIntakeAuth(auth, { [auth.header.toLowerCase()]: value }, BODY);
+        const correct = sign(auth, BODY);
+        expect(result.ok).toBe(Object.values(correct)[0] === value.trim());
+      }),
+    );
+  });
+});

@@ -1,0 +1,322 @@
+import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
+import { FAMILIES, SEVERITIES, canonicalAlertSchema } from '../../src/core/types.js';
+import type { PushConnector } from '../../connectors/types.js';
+import { epochMs, payloadPath } from '../../connectors/payload.js';
+import { webhookConnector } from '../../connectors/webhook.js';
+
+const RECEIVED_AT = Date.parse('2026-11-22T17:00:00Z');
+
+function intake(fields: Record<string, unknown>): PushConnector {
+  return webhookConnector.create(
+    webhookConnector.schema.parse({ type: 'webhook', name: 'edr', auth: { type: 'bearer', token: 't' }, family: 'av', ...fields }),
+  );
+}
+
+describe('webhook connector: mapping', () => {
+  it('maps a single object by nested paths, with numeric array segments', () => {
+    const connector = intake({
+      control: 'A.8.7',
+      mapping: {
+        id: 'event.id',
+        status: { path: 'event.state', map: { open: 'firing', closed: 'resolved' } },
+        observedAt: 'event.time',
+        asset: 'hosts.0.name',
+        check: 'rule.id',
+        message: 'rule.title',
+        severity: { path: 'rule.level', map: { warning: 'medium', fatal: 'critical' } },
+        labels: { site: 'hosts.0.site', score: 'rule.score' },
+        evidence: { index: { value: 'edr-events' }, raw: 'event' },
+      },
+    });
+    const body = {
+      event: { id: 'e-1', state: 'open', time: '2026-11-22T16:04:17+01:00' },
+      hosts: [{ name: 'ws-042', site: 'ber' }],
+      rule: { id: 'R-77', title: 'ransomware behaviour', level: 'fatal', score: 97 },
+    };
+    expect(connector.normalise(body, RECEIVED_AT)).toEqual({
+      alerts: [
+        {
+          id: 'e-1',
+          source: 'edr',
+          family: 'av',
+          status: 'firing',
+          observedAt: Date.parse('2026-11-22T15:04:17Z'),
+          asset: 'ws-042',
+          check: 'R-77',
+          message: 'ransomware behaviour',
+          severity: 'critical',
+          control: 'A.8.7',
+          labels: { site: 'ber', score: '97' },
+          evidence: { index: 'edr-events', raw: body.event },
+        },
+      ],
+      errors: [],
+    });
+  });
+
+  it('takes a body that is an array as one alert per element, and numbers as text', () => {
+    const connector = intake({ mapping: { id: 'seq', status: { value: 'firing' }, check: 'rule' } });
+    const { alerts, errors } = connector.normalise([{ seq: 4711, rule: 12 }, { seq: 4712, rule: 'x' }], RECEIVED_AT);
+    expect(errors).toEqual([]);
+    expect(alerts.map((alert) => [alert.id, alert.check])).toEqual([
+      ['4711', '12'],
+      ['4712', 'x'],
+    ]);
+  });
+
+  it('reads the alerts at `items` and names failing items by their place in the body', () => {
+    const connector = intake({ items: 'data.alerts', mapping: { id: 'id', status: 'status' } });
+    const { alerts, errors } = connector.normalise(
+      { data: { alerts: [{ id: 'a', status: 'firing' }, { id: 'b', status: 'resolved' }, { id: 'c', status: 'ok' }, { status: 'firing' }] } },
+      RECEIVED_AT,
+    );
+    expect(alerts.map((alert) => alert.id)).toEqual(['a', 'b']);
+    expect(errors).toEqual([
+      { path: 'data.alerts[2].status', message: 'status: is "ok", not one of "firing", "resolved" (translate it with mapping.status.map)' },
+      { path: 'data.alerts[3].id', message: 'id: missing' },
+    ]);
+  });
+
+  it('says when the items are not there or not an array', () => {
+    const connector = intake({ items: 'alerts', mapping: { id: 'id', status: 'status' } });
+    expect(connector.normalise({}, RECEIVED_AT).errors).toEqual([{ path: 'alerts', message: 'missing, expected the array of alerts (items)' }]);
+    expect(connector.normalise({ alerts: { id: 1 } }, RECEIVED_AT).errors).toEqual([
+      { path: 'alerts', message: 'is an object, expected the array of alerts (items)' },
+    ]);
+    expect(connector.normalise('alerts', RECEIVED_AT).errors).toEqual([
+      { path: '(body)', message: 'is "alerts", expected an object with the alerts at alerts' },
+    ]);
+  });
+
+  it('names the failing field of the n-th element of an array body', () => {
+    const connector = intake({ mapping: { id: 'event.id', status: { value: 'firing' } } });
+    const good = { event: { id: 'x' } };
+    const { alerts, errors } = connector.normalise([good, good, good, { event: {} }, 7], RECEIVED_AT);
+    expect(alerts).toHaveLength(3);
+    expect(errors).toEqual([
+      { path: '[3].event.id', message: 'id: missing' },
+      { path: '[4]', message: 'is 7, expected an object (one alert)' },
+    ]);
+  });
+
+  it('uses a default where the path is absent or null, and leaves unlisted values to the map untouched', () => {
+    const connector = intake({
+      mapping: {
+        id: 'id',
+        status: { path: 'state', map: { ok: 'resolved', alert: 'firing' }, default: 'firing' },
+        severity: { path: 'sev', map: { warning: 'medium' } },
+        asset: { path: 'host', default: 'unknown-host' },
+      },
+    });
+    const { alerts, errors } = connector.normalise(
+      [
+        { id: 1, state: 'ok', sev: 'warning' },
+        { id: 2, state: null, host: 'db-1' },
+        { id: 3, sev: 'high' },
+        { id: 4, state: 'bad' },
+      ],
+      RECEIVED_AT,
+    );
+    expect(alerts.map(({ id, status, severity, asset }) => ({ id, status, severity, asset }))).toEqual([
+      { id: '1', status: 'resolved', severity: 'medium', asset: 'unknown-host' },
+      { id: '2', status: 'firing', severity: 'medium', asset: 'db-1' },
+      { id: '3', status: 'firing', severity: 'high', asset: 'unknown-host' },
+    ]);
+    expect(errors).toEqual([{ path: '[3].state', message: 'status: is "bad", not one of "firing", "resolved" after mapping' }]);
+  });
+
+  it("falls back to the connector's family, control and severity, and to the arrival time", () => {
+    const connector = intake({ control: 'A.8.7', severity: 'high', mapping: { id: 'id', status: 'status', family: 'kind' } });
+    const [alert] = connector.normalise({ id: 'a', status: 'firing' }, RECEIVED_AT).alerts;
+    expect(alert).toMatchObject({ family: 'av', control: 'A.8.7', severity: 'high', observedAt: RECEIVED_AT, source: 'edr' });
+    const [siem] = connector.normalise({ id: 'a', status: 'firing', kind: 'siem' }, RECEIVED_AT).alerts;
+    expect(siem?.family).toBe('siem');
+  });
+
+  it('reads event times as ISO 8601, epoch seconds or epoch milliseconds', () => {
+    const connector = intake({ mapping: { id: 'id', status: { value: 'resolved' }, observedAt: 'at' } });
+    const times = ['2026-11-22T16:04:17.250Z', 1795363457, 1795363457250, '1795363457', 1795363457.25];
+    const { alerts } = connector.normalise(times.map((at, id) => ({ id, at })), RECEIVED_AT);
+    expect(alerts.map((alert) => alert.observedAt)).toEqual([1795363457250, 1795363457000, 1795363457250, 1795363457000, 1795363457250]);
+    expect(connector.normalise([{ id: 1, at: 'yesterday' }, { id: 2, at: -5 }, { id: 3 }], RECEIVED_AT).errors).toEqual([
+      { path: '[0].at', message: 'observedAt: is "yesterday", not an ISO 8601 time with offset, epoch seconds or epoch milliseconds' },
+      { path: '[1].at', message: 'observedAt: is -5, not an ISO 8601 time with offset, epoch seconds or epoch milliseconds' },
+      { path: '[2].at', message: 'observedAt: missing' },
+    ]);
+  });
+
+  it('tells seconds from milliseconds at 1e11', () => {
+    expect(epochMs(99_999_999_999)).toBe(99_999_999_999_000);
+    expect(epochMs(100_000_000_000)).toBe(100_000_000_000);
+    expect(epochMs('2026-11-22T16:04:17')).toBeUndefined();
+  });
+
+  it('reports every field of an item that does not fit, and objects where text belongs', () => {
+    const connector = intake({ mapping: { id: 'id', status: 'status', asset: 'host', labels: { team: 'owner' } } });
+    const { alerts, errors } = connector.normalise({ id: '', status: 'firing', host: { name: 'x' }, owner: ['a'] }, RECEIVED_AT);
+    expect(alerts).toEqual([]);
+    expect(errors).toEqual([
+      { path: 'host', message: 'asset: is an object, expected text or a number' },
+      { path: 'owner', message: 'labels.team: is an array, expected text or a number' },
+      { path: 'id', message: 'id: is empty' },
+    ]);
+  });
+
+  it('never reads inherited properties', () => {
+    const connector = intake({ mapping: { id: 'constructor.name', status: { value: 'firing' } } });
+    expect(connector.normalise({}, RECEIVED_AT).errors).toEqual([{ path: 'constructor.name', message: 'id: missing' }]);
+  });
+});
+
+describe('webhook connector: config', () => {
+  const base = { type: 'webhook', name: 'edr', auth: { type: 'bearer', token: 't' }, family: 'av' };
+  const problems = (mapping: unknown): string[] => {
+    const result = webhookConnector.schema.safeParse({ ...base, mapping });
+    return result.success ? [] : result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  };
+
+  it('requires exactly one of path and value', () => {
+    expect(problems({ id: 'id', status: { path: 'state', value: 'firing' } })).toEqual([
+      'mapping.status: give exactly one of path (read from each alert) or value (a constant)',
+    ]);
+    expect(problems({ id: 'id', status: { map: { ok: 'resolved' } } })).toEqual([
+      'mapping.status: give exactly one of path (read from each alert) or value (a constant)',
+    ]);
+  });
+
+  it('checks constants and map targets against the canonical values', () => {
+    expect(problems({ id: 'id', status: { path: 'state', map: { ok: 'closed' } } })).toEqual([
+      'mapping.status.map.ok: is "closed", not one of firing, resolved',
+    ]);
+    expect(problems({ id: 'id', status: 'state', severity: { value: 'urgent' } })).toEqual([
+      'mapping.severity.value: is "urgent", not one of info, low, medium, high, critical',
+    ]);
+  });
+
+  it('requires id and status, and rejects empty path segments and unknown keys', () => {
+    expect(problems({ status: 'state' })).toHaveLength(1);
+    expect(problems({ id: 'event..id', status: 'state' })).toEqual([
+      'mapping.id: a dotted path such as event.id or alerts.0.labels.host, without empty segments',
+    ]);
+    expect(problems({ id: 'id', status: 'state', colour: 'red' })).toEqual(['mapping: Unrecognized key: "colour"']);
+  });
+});
+
+describe('payloadPath', () => {
+  it('writes indexes in brackets and quotes keys that would read ambiguously', () => {
+    expect(payloadPath(['alerts', 2, 'labels', 'host'])).toBe('alerts[2].labels.host');
+    expect(payloadPath([3, 'event', 'id'])).toBe('[3].event.id');
+    expect(payloadPath(['labels', 'a.b'])).toBe('labels["a.b"]');
+    expect(payloadPath([])).toBe('(body)');
+  });
+});
+
+describe('webhook connector: any input', () => {
+  const simple = intake({ mapping: { id: 'id', status: 'status' } });
+  const connectors = [
+    simple,
+    intake({
+      items: 'a.0.b',
+      mapping: {
+        id: 'a',
+        status: { path: 'b', map: { a: 'firing', '': 'resolved' }, default: 'resolved' },
+        observedAt: 'c',
+        family: 'd',
+        asset: '0',
+        check: 'a.b',
+        message: { path: 'e', default: 'x' },
+        severity: 'f',
+        control: 'g',
+        labels: { a: 'b', c: '0.1' },
+        evidence: { a: 'a', b: '1' },
+      },
+    }),
+    intake({ mapping: { id: { value: 'constant' }, status: { path: 'b', default: 'firing' }, observedAt: '0' } }),
+  ];
+  const everything = fc.anything({
+    withBigInt: true,
+    withBoxedValues: true,
+    withDate: true,
+    withMap: true,
+    withNullPrototype: true,
+    withObjectString: true,
+    withSet: true,
+    withSparseArray: true,
+    withTypedArray: true,
+  });
+
+  for (const [name, input] of [
+    ['JSON value', fc.jsonValue()],
+    ['value of any kind', everything],
+  ] as const) {
+    it(`normalises any ${name} to valid alerts or errors with a path, without throwing`, () => {
+      fc.assert(
+        fc.property(input, fc.integer({ min: 0, max: 4_102_444_800_000 }), (body, receivedAt) => {
+          for (const connector of connectors) {
+            const { alerts, errors } = connector.normalise(body, receivedAt);
+            for (const alert of alerts) expect(canonicalAlertSchema.safeParse(alert).success).toBe(true);
+            for (const error of errors) {
+              expect(typeof error.path).toBe('string');
+              expect(error.path).not.toBe('');
+              expect(typeof error.message).toBe('string');
+            }
+          }
+        }),
+        { numRuns: 300 },
+      );
+    });
+  }
+
+  it('accounts for every alert-shaped item exactly once: an alert, or errors at its index', () => {
+    const connector = intake({
+      mapping: {
+        id: 'id',
+        status: { path: 'status', map: { ok: 'resolved' } },
+        observedAt: 'at',
+        family: 'family',
+        severity: 'severity',
+        control: 'control',
+        asset: 'host',
+        labels: { tag: 'tag' },
+        evidence: { raw: 'raw' },
+      },
+    });
+    // Mostly fitting values, so that both outcomes are common.
+    const mostly = <T>(fitting: fc.Arbitrary<T>) => fc.oneof({ arbitrary: fitting, weight: 6 }, { arbitrary: fc.jsonValue(), weight: 1 });
+    const instant = fc.date({ min: new Date(0), max: new Date('9999-12-31T00:00:00Z'), noInvalidDate: true });
+    const item = fc.record(
+      {
+        id: mostly(fc.oneof(fc.string({ minLength: 1 }), fc.integer())),
+        status: mostly(fc.constantFrom('firing', 'resolved', 'ok')),
+        at: mostly(fc.oneof(instant.map((date) => date.toISOString()), fc.integer({ min: 0, max: 253_402_214_400_000 }))),
+        family: mostly(fc.constantFrom(...FAMILIES)),
+        severity: mostly(fc.constantFrom(...SEVERITIES)),
+        control: mostly(fc.constantFrom('A.8.13', 'A.12.3.1')),
+        host: mostly(fc.string()),
+        tag: mostly(fc.oneof(fc.string(), fc.double(), fc.boolean())),
+        raw: fc.jsonValue(),
+      },
+      { requiredKeys: ['id', 'status', 'at'] },
+    );
+    fc.assert(
+      fc.property(fc.array(item), (items) => {
+        const { alerts, errors } = connector.normalise(items, 0);
+        for (const alert of alerts) expect(canonicalAlertSchema.safeParse(alert).success).toBe(true);
+        expect(alerts.length + new Set(errors.map((error) => error.path.replace(/\].*$/, ']'))).size).toBe(items.length);
+      }),
+    );
+  });
+
+  it('accepts every well-formed item of an array and names each bad one by index', () => {
+    const item = fc.record({ id: fc.oneof(fc.string(), fc.integer()), status: fc.constantFrom('firing', 'resolved', 'pending') });
+    fc.assert(
+      fc.property(fc.array(item), (items) => {
+        const { alerts, errors } = simple.normalise(items, 0);
+        const fitting = items.filter((candidate) => candidate.status !== 'pending' && String(candidate.id) !== '');
+        expect(alerts.map((alert) => alert.id)).toEqual(fitting.map((candidate) => String(candidate.id)));
+        expect(alerts.length + new Set(errors.map((error) => error.path.replace(/\].*$/, ']'))).size).toBe(items.length);
+      }),
+    );
+  });
+});
