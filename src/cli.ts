@@ -1,0 +1,184 @@
+#!/usr/bin/env node
+/**
+ * recurd start | validate FILE | schema | nc list|show|fix
+ * Exit status: 0 done, 1 failed while running, 2 wrong usage or invalid config.
+ */
+import { parseArgs } from 'node:util';
+import { loadConfig, policyFromConfig, resolveConfigPath } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { renderConfigJsonSchema } from './config/write-schema.js';
+import { systemClock } from './core/clock.js';
+import { NC_STATES, type NcState, type Nonconformity } from './core/types.js';
+import { startDaemon } from './daemon.js';
+import { Engine } from './engine.js';
+import { RecurdError } from './errors.js';
+import { createLogger } from './log.js';
+import { ncView, timelineView } from './present.js';
+import { connectRedis } from './store/redis-check.js';
+import { RedisRegister } from './store/redis-register.js';
+
+const USAGE = `usage:
+  recurd start [--config FILE]
+  recurd validate FILE
+  recurd schema
+  recurd nc list [--state open|verifying|reopened|closed] [--json] [--config FILE]
+  recurd nc show ID [--json] [--config FILE]
+  recurd nc fix ID --action TEXT --owner NAME [--root-cause TEXT] [--due YYYY-MM-DD] [--config FILE]
+
+The config file is --config FILE, else $RECURD_CONFIG, else config/recurd.yaml.`;
+
+class UsageError extends Error {}
+
+const options = {
+  config: { type: 'string' },
+  state: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  action: { type: 'string' },
+  owner: { type: 'string' },
+  'root-cause': { type: 'string' },
+  due: { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
+
+async function withRegister<T>(config: Config, work: (register: RedisRegister, engine: Engine) => Promise<T>): Promise<T> {
+  const redis = await connectRedis(config.redis.url);
+  try {
+    const register = new RedisRegister(redis, config.redis.keyPrefix, config.pipeline.dedupeFor);
+    const engine = new Engine({ register, policy: policyFromConfig(config), clock: systemClock, fingerprintFields: config.fingerprint.fields });
+    return await work(register, engine);
+  } finally {
+    await redis.quit();
+  }
+}
+
+function table(ncs: Nonconformity[]): string {
+  if (ncs.length === 0) return 'no nonconformities';
+  const rows = ncs.map((nc) => [nc.id, nc.state, nc.family, nc.control ?? '-', String(nc.reopenCount), String(nc.occurrences), new Date(nc.openedAt).toISOString(), nc.title]);
+  const header = ['ID', 'STATE', 'FAMILY', 'CONTROL', 'REOPENED', 'OCCURRENCES', 'OPENED', 'TITLE'];
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  return [header, ...rows].map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0))).join('  ')).join('\n');
+}
+
+async function ncCommand(sub: string | undefined, args: string[], values: Values): Promise<void> {
+  const config = loadConfig(resolveConfigPath(values.config));
+  if (sub === 'list') {
+    if (values.state !== undefined && !(NC_STATES as readonly string[]).includes(values.state)) {
+      throw new UsageError(`--state must be one of ${NC_STATES.join(', ')}`);
+    }
+    const ncs = await withRegister(config, (register) => register.listNcs({ state: values.state as NcState | undefined }));
+    console.log(values.json ? JSON.stringify(ncs.map(ncView), null, 2) : table(ncs));
+    return;
+  }
+  const id = args[0];
+  if (id === undefined) throw new UsageError(`recurd nc ${sub ?? ''} needs an NC id`);
+  if (sub === 'show') {
+    const shown = await withRegister(config, async (register) => {
+      const nc = await register.getNc(id);
+      if (nc === null) throw new RecurdError('NC_NOT_FOUND', `no nonconformity ${id}`);
+      return { nc, timeline: await register.timeline(id) };
+    });
+    if (values.json) {
+      console.log(JSON.stringify({ ...ncView(shown.nc), timeline: timelineView(shown.timeline) }, null, 2));
+      return;
+    }
+    const view = ncView(shown.nc);
+    for (const [key, value] of Object.entries(view)) console.log(`${key.padEnd(18)} ${typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value)}`);
+    console.log('\ntimeline:');
+    for (const entry of timelineView(shown.timeline)) console.log(`  ${String(entry.at)}  ${String(entry.type)}  ${JSON.stringify(entry.detail)}`);
+    return;
+  }
+  if (sub === 'fix') {
+    if (!values.action || !values.owner) throw new UsageError('recurd nc fix needs --action TEXT and --owner NAME');
+    if (values.due !== undefined && Number.isNaN(Date.parse(values.due))) throw new UsageError(`--due "${values.due}" is not a date (YYYY-MM-DD)`);
+    const nc = await withRegister(config, (_register, engine) =>
+      engine.recordCorrectiveAction(id, { action: values.action ?? '', owner: values.owner ?? '', rootCause: values['root-cause'] ?? null, dueDate: values.due ?? null }),
+    );
+    console.log(values.json ? JSON.stringify(ncView(nc), null, 2) : `${nc.id} is ${nc.state}; its effectiveness window ends ${new Date(nc.windowEndsAt ?? 0).toISOString()}`);
+    return;
+  }
+  throw new UsageError(`unknown command: recurd nc ${sub ?? ''}`);
+}
+
+async function start(values: Values): Promise<void> {
+  const config = loadConfig(resolveConfigPath(values.config));
+  const logger = createLogger(config.log.level);
+  const daemon = await startDaemon(config, { logger });
+  const shutdown = (signal: string): void => {
+    logger.info({ signal }, 'stopping: intake closed, draining in-flight work');
+    const timer = setTimeout(() => {
+      logger.error(`in-flight work did not finish within ${config.pipeline.shutdownTimeout} ms; exiting`);
+      process.exit(1);
+    }, config.pipeline.shutdownTimeout);
+    timer.unref();
+    daemon.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  if (values.help || command === undefined) {
+    console.log(USAGE);
+    return values.help ? 0 : 2;
+  }
+  try {
+    switch (command) {
+      case 'start':
+        await start(values);
+        return -1;
+      case 'validate': {
+        const file = rest[0] ?? resolveConfigPath(values.config);
+        const config = loadConfig(file);
+        console.log(`${file}: OK (${config.connectors.length} connector(s), ${config.notifiers.length} notifier(s))`);
+        return 0;
+      }
+      case 'schema':
+        process.stdout.write(renderConfigJsonSchema());
+        return 0;
+      case 'nc':
+        await ncCommand(rest[0], rest.slice(1), values);
+        return 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (error instanceof RecurdError) {
+      console.error(`recurd: ${error.code}: ${error.message}`);
+      return error.code === 'RECURD_ERR_CONFIG_INVALID' ? 2 : 1;
+    }
+    console.error(`recurd: ${(error as Error).stack ?? String(error)}`);
+    return 1;
+  }
+}
+
+// `start` keeps running until a signal; every other command ends with its status.
+main(process.argv.slice(2)).then(
+  (status) => {
+    if (status >= 0) process.exitCode = status;
+  },
+  (error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,203 @@
+/**
+ * HTTP: webhook intake per connector, the NC API, /metrics, /healthz and /readyz.
+ * An intake answers 202 only once its batch is stored as a job in Redis; until then nothing
+ * counts as accepted, so a sender that sees an error can safely send again.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import Fastify, { LogController, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { verifyIntakeAuth } from '../../connectors/auth.js';
+import type { PushConnector } from '../../connectors/types.js';
+import type { Clock } from '../core/clock.js';
+import { FAMILIES, NC_STATES, type ReceivedAlert } from '../core/types.js';
+import type { Engine } from '../engine.js';
+import { RecurdError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { ncView, timelineView } from '../present.js';
+import type { Register } from '../register.js';
+
+export interface ReadyReport {
+  ready: boolean;
+  checks: Record<string, { ok: boolean; detail?: string }>;
+}
+
+export interface HttpOptions {
+  bodyLimit: number;
+  apiToken: string;
+  connectors: Map<string, PushConnector>;
+  intake: { enqueue(alerts: ReceivedAlert[]): Promise<void>; readonly accepting: boolean };
+  register: Register;
+  engine: Engine;
+  metrics: Metrics;
+  logger: Logger;
+  clock: Clock;
+  ready(): Promise<ReadyReport>;
+}
+
+const listQuery = z
+  .object({
+    state: z.enum(NC_STATES).optional(),
+    family: z.enum(FAMILIES).optional(),
+    control: z.string().min(1).optional(),
+    since: z.iso.datetime({ offset: true }).optional(),
+    limit: z.coerce.number().int().min(1).max(10_000).default(500),
+  })
+  .strict();
+
+const correctiveActionBody = z
+  .object({
+    action: z.string().trim().min(1, 'describe the corrective action'),
+    owner: z.string().trim().min(1, 'name who owns the corrective action'),
+    rootCause: z.string().trim().min(1).optional(),
+    dueDate: z.union([z.iso.date(), z.iso.datetime({ offset: true })]).optional(),
+  })
+  .strict();
+
+function invalid(error: z.ZodError, what: string): RecurdError {
+  const issues = error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
+  return new RecurdError('REQUEST_INVALID', `${what}: ${issues.map((issue) => `${issue.path || '(body)'}: ${issue.message}`).join('; ')}`, issues);
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+// The return type is inferred: it carries pino's Logger type, which Fastify's default does not accept.
+export function buildServer(options: HttpOptions) {
+  const app = Fastify({
+    bodyLimit: options.bodyLimit, loggerInstance: options.logger,
+    // One log line per intake request would drown the log at thousands of alerts a second.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+
+  // Intakes verify signatures over the exact bytes received, so bodies stay raw until then.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+  app.setErrorHandler((error: FastifyError | RecurdError, request, reply) => {
+    if (error instanceof RecurdError) {
+      if (error.status >= 500) request.log.error({ err: error }, error.message);
+      return reply.code(error.status).send({ error: { code: error.code, message: error.message, details: error.details } });
+    }
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send({ error: { code: 'RECURD_ERR_PAYLOAD_TOO_LARGE', message: `the body is larger than the limit of ${options.bodyLimit} bytes` } });
+    }
+    if (error.statusCode !== undefined && error.statusCode < 500) {
+      return reply.code(error.statusCode).send({ error: { code: 'RECURD_ERR_REQUEST_INVALID', message: error.message } });
+    }
+    request.log.error({ err: error }, 'request failed');
+    return reply.code(500).send({ error: { code: 'RECURD_ERR_INTERNAL', message: 'internal error; see the recurd log' } });
+  });
+
+  app.post('/hooks/:connector', async (request: FastifyRequest<{ Params: { connector: string } }>, reply: FastifyReply) => {
+    const receivedAt = options.clock.now();
+    const connector = options.connectors.get(request.params.connector);
+    if (connector === undefined) throw new RecurdError('CONNECTOR_NOT_FOUND', `no push connector is named "${request.params.connector}"`);
+    if (!options.intake.accepting) throw new RecurdError('NOT_READY', 'recurd is shutting down and takes no more alerts; send again later');
+    const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    const auth = verifyIntakeAuth(connector.auth, request.headers, raw);
+    if (!auth.ok) throw new RecurdError('UNAUTHORIZED', `${connector.name}: ${auth.reason}`);
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch (error) {
+      throw new RecurdError('PAYLOAD_INVALID', `${connector.name}: the body is not JSON (${(error as Error).message})`, [{ path: '', message: 'not JSON' }]);
+    }
+    const { alerts, errors } = connector.normalise(body, receivedAt);
+    if (errors.length > 0) {
+      options.metrics.payloadsRejected.inc({ connector: connector.name }, errors.length);
+      const listed = errors.slice(0, 5).map((error) => `${error.path || '(body)'}: ${error.message}`).join('; ');
+      throw new RecurdError('PAYLOAD_INVALID', `${connector.name}: ${errors.length} field(s) do not fit: ${listed}`, errors);
+    }
+    if (alerts.length > 0) {
+      try {
+        await options.intake.enqueue(alerts.map((alert) => ({ ...alert, receivedAt })));
+      } catch (error) {
+        throw new RecurdError('ENQUEUE_FAILED', `${connector.name}: the batch could not be stored; send it again`, undefined, { cause: error });
+      }
+      for (const alert of alerts) options.metrics.alertsReceived.inc({ source: alert.source, family: alert.family, status: alert.status });
+    }
+    return reply.code(202).send({ accepted: alerts.length });
+  });
+
+  app.register(
+    (api, _opts, done) => {
+      api.addHook('onRequest', (request, _reply, next) => {
+        const header = request.headers.authorization ?? '';
+        const token = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
+        if (sameSecret(token, options.apiToken)) next();
+        else next(new RecurdError('UNAUTHORIZED', header === '' ? 'missing Authorization: Bearer header' : 'the API token is not valid'));
+      });
+      // API bodies are small JSON documents; parse them here, after the raw intake parser.
+      const jsonBody = (request: FastifyRequest): unknown => {
+        const raw = Buffer.isBuffer(request.body) ? request.body.toString('utf8') : '';
+        if (raw.trim() === '') return {};
+        try {
+          return JSON.parse(raw);
+        } catch (error) {
+          throw new RecurdError('REQUEST_INVALID', `the body is not JSON (${(error as Error).message})`);
+        }
+      };
+
+      api.get('/nonconformities', async (request) => {
+        const query = listQuery.safeParse(request.query);
+        if (!query.success) throw invalid(query.error, 'query');
+        const { since, ...filter } = query.data;
+        const ncs = await options.register.listNcs({ ...filter, since: since === undefined ? undefined : Date.parse(since) });
+        return { nonconformities: ncs.map(ncView), count: ncs.length };
+      });
+
+      api.get('/nonconformities/:id', async (request: FastifyRequest<{ Params: { id: string } }>) => {
+        const nc = await options.register.getNc(request.params.id);
+        if (nc === null) throw new RecurdError('NC_NOT_FOUND', `no nonconformity ${request.params.id}`);
+        return { ...ncView(nc), timeline: timelineView(await options.register.timeline(nc.id)) };
+      });
+
+      api.post('/nonconformities/:id/corrective-action', async (request: FastifyRequest<{ Params: { id: string } }>) => {
+        const body = correctiveActionBody.safeParse(jsonBody(request));
+        if (!body.success) throw invalid(body.error, 'corrective action');
+        const nc = await options.engine.recordCorrectiveAction(request.params.id, {
+          action: body.data.action,
+          owner: body.data.owner,
+          rootCause: body.data.rootCause ?? null,
+          dueDate: body.data.dueDate ?? null,
+        });
+        return ncView(nc);
+      });
+
+      api.post('/symptoms/:fingerprint/fix', async (request: FastifyRequest<{ Params: { fingerprint: string } }>) => {
+        const { fingerprint } = request.params;
+        await options.engine.recordFix(fingerprint);
+        const { symptoms } = await options.register.load([fingerprint], []);
+        const symptom = symptoms.get(fingerprint)?.symptom;
+        return {
+          fingerprint,
+          state: symptom?.state,
+          fixedAt: symptom?.fixedAt ? new Date(symptom.fixedAt).toISOString() : null,
+          windowEndsAt: symptom?.windowEndsAt ? new Date(symptom.windowEndsAt).toISOString() : null,
+        };
+      });
+      done();
+    },
+    { prefix: '/api/v1' },
+  );
+
+  app.get('/metrics', async (_request, reply) => {
+    const text = await options.metrics.registry.metrics();
+    return reply.header('content-type', options.metrics.registry.contentType).send(text);
+  });
+
+  app.get('/healthz', (_request, reply) => reply.send({ status: 'ok' }));
+
+  app.get('/readyz', async (_request, reply) => {
+    const report = await options.ready();
+    return reply.code(report.ready ? 200 : 503).send({ status: report.ready ? 'ready' : 'not ready', checks: report.checks });
+  });
+
+  return app;
+}
+
+export type RecurdServer = ReturnType<typeof buildServer>;

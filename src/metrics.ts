@@ -1,0 +1,97 @@
+/** Prometheus metrics, all named `recurd_*`; dashboards and alert rules depend on these names. */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Effect } from './core/lifecycle.js';
+import { NC_STATES, type NcState } from './core/types.js';
+
+export interface MetricsSources {
+  countNcsByState(): Promise<Record<NcState, number>>;
+  queueJobCounts(): Promise<Record<string, Record<string, number>>>;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly alertsReceived = new Counter({
+    name: 'recurd_alerts_received_total',
+    help: 'Alerts accepted by an intake or poller, after normalisation.',
+    labelNames: ['source', 'family', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly payloadsRejected = new Counter({
+    name: 'recurd_payload_items_rejected_total',
+    help: 'Items of a payload rejected because they do not fit the connector.',
+    labelNames: ['connector'] as const,
+    registers: [this.registry],
+  });
+  readonly recurrences = new Counter({
+    name: 'recurd_recurrences_total',
+    help: 'Fixed symptoms that fired again inside their effectiveness window.',
+    labelNames: ['family', 'control'] as const,
+    registers: [this.registry],
+  });
+  readonly opened = new Counter({
+    name: 'recurd_nonconformities_opened_total',
+    help: 'Nonconformities raised.',
+    labelNames: ['family', 'control'] as const,
+    registers: [this.registry],
+  });
+  readonly reopened = new Counter({
+    name: 'recurd_nonconformities_reopened_total',
+    help: 'Nonconformities reopened because the symptom returned inside the corrective action window.',
+    labelNames: ['family', 'control'] as const,
+    registers: [this.registry],
+  });
+  readonly verifiedEffective = new Counter({
+    name: 'recurd_nonconformities_verified_effective_total',
+    help: 'Nonconformities closed because their corrective action window passed with no recurrence.',
+    labelNames: ['family', 'control'] as const,
+    registers: [this.registry],
+  });
+  readonly detectLatency = new Histogram({
+    name: 'recurd_detect_latency_seconds',
+    help: 'Time from receipt of an alert to its decision being stored.',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly deliveries = new Counter({
+    name: 'recurd_notifications_total',
+    help: 'NC event deliveries by notifier and outcome (delivered, retrying, failed).',
+    labelNames: ['notifier', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(sources: MetricsSources) {
+    collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: 'recurd_nonconformities',
+      help: 'Nonconformities in the register, by state.',
+      labelNames: ['state'] as const,
+      registers: [this.registry],
+      async collect() {
+        const counts = await sources.countNcsByState();
+        for (const state of NC_STATES) this.set({ state }, counts[state]);
+      },
+    });
+    new Gauge({
+      name: 'recurd_queue_jobs',
+      help: 'Jobs in recurd queues, by queue and state.',
+      labelNames: ['queue', 'state'] as const,
+      registers: [this.registry],
+      async collect() {
+        for (const [queue, counts] of Object.entries(await sources.queueJobCounts())) {
+          for (const [state, count] of Object.entries(counts)) this.set({ queue, state }, count);
+        }
+      },
+    });
+  }
+
+  /** Count what a decided batch did. */
+  record(effects: Effect[]): void {
+    for (const effect of effects) {
+      const labels = { family: effect.family, control: effect.control };
+      if (effect.kind === 'recurrence') this.recurrences.inc(labels);
+      else if (effect.kind === 'nc-opened') this.opened.inc(labels);
+      else if (effect.kind === 'nc-reopened') this.reopened.inc(labels);
+      else if (effect.kind === 'nc-verified-effective') this.verifiedEffective.inc(labels);
+    }
+  }
+}

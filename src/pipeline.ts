@@ -1,0 +1,215 @@
+/**
+ * The queues between intake and decision, and between decision and notification:
+ *
+ *   intake ──▶ ingest queue ──▶ detect worker ──▶ register (+ event stream, in the same Lua call)
+ *   event stream ──▶ relay ──▶ outbox queue ──▶ notifiers
+ *   node-cron tick ──▶ sweep queue (job id from the tick: one run per tick across replicas)
+ *
+ * Events are written to a Redis stream by the same atomic script that changes the register, and
+ * moved to the outbox queue by a relay that acknowledges them only once the jobs exist: an event
+ * is never lost between the decision and its notification (transactional outbox).
+ */
+import { randomBytes } from 'node:crypto';
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import cron, { type ScheduledTask } from 'node-cron';
+import type { NcEvent, Nonconformity, ReceivedAlert } from './core/types.js';
+import type { Engine } from './engine.js';
+import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
+import { DeliveryError, type Notifier } from './notifiers/types.js';
+import type { RedisKeys } from './store/redis-register.js';
+
+export const QUEUE_NAMES = ['ingest', 'outbox', 'sweep'] as const;
+const RELAY_GROUP = 'outbox-relay';
+const WEEK_S = 7 * 24 * 3600;
+
+export interface PipelineOptions {
+  redis: Redis;
+  keys: RedisKeys;
+  engine: Engine;
+  metrics: Metrics;
+  logger: Logger;
+  notifiers: Notifier[];
+  detectConcurrency: number;
+  sweepSchedule: string;
+}
+
+interface IngestJob {
+  alerts: ReceivedAlert[];
+}
+
+interface OutboxJob {
+  notifier: string;
+  event: NcEvent;
+}
+
+export class Pipeline {
+  private readonly queues: Record<(typeof QUEUE_NAMES)[number], Queue>;
+  private readonly workers: Worker[] = [];
+  private cronTask: ScheduledTask | null = null;
+  private relayReader: Redis | null = null;
+  private relayDone: Promise<void> = Promise.resolve();
+  private running = false;
+  private readonly consumer = `relay-${randomBytes(6).toString('hex')}`;
+
+  constructor(private readonly options: PipelineOptions) {
+    const connection = options.redis;
+    const prefix = options.keys.prefix;
+    this.queues = {
+      ingest: new Queue('ingest', { connection, prefix }),
+      outbox: new Queue('outbox', { connection, prefix }),
+      sweep: new Queue('sweep', { connection, prefix }),
+    };
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /** Resolves once the batch is stored in Redis as a job: only then may an intake answer 202. */
+  async enqueue(alerts: ReceivedAlert[]): Promise<void> {
+    await this.queues.ingest.add('batch', { alerts } satisfies IngestJob, {
+      attempts: 10,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: true,
+      // A batch that keeps failing stays in the failed set for an admin to inspect and retry.
+      removeOnFail: false,
+    });
+  }
+
+  async queueJobCounts(): Promise<Record<string, Record<string, number>>> {
+    const counts: Record<string, Record<string, number>> = {};
+    for (const name of QUEUE_NAMES) {
+      counts[name] = await this.queues[name].getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
+    }
+    return counts;
+  }
+
+  start(): void {
+    const { redis, keys, logger } = this.options;
+    const connection = redis;
+    const prefix = keys.prefix;
+    this.running = true;
+    this.workers.push(
+      new Worker<IngestJob>('ingest', (job) => this.detect(job), { connection, prefix, concurrency: this.options.detectConcurrency }),
+      new Worker<OutboxJob>('outbox', (job) => this.notify(job), { connection, prefix, concurrency: 4 }),
+      new Worker('sweep', () => this.sweep(), { connection, prefix, concurrency: 1 }),
+    );
+    for (const worker of this.workers) {
+      worker.on('error', (error) => logger.error({ err: error, queue: worker.name }, 'queue worker error'));
+      worker.on('failed', (job, error) => logger.warn({ err: error, queue: worker.name, job: job?.id, attempts: job?.attemptsMade }, 'job failed'));
+    }
+    this.cronTask = cron.schedule(this.options.sweepSchedule, (context) => this.scheduleSweep(context.date), { name: 'recurd-sweep', noOverlap: true });
+    this.relayDone = this.relay();
+  }
+
+  /** Every replica's cron fires; the job id from the tick lets only the first one through. */
+  async scheduleSweep(tick: Date): Promise<void> {
+    try {
+      await this.queues.sweep.add('sweep', {}, { jobId: `sweep-${tick.getTime()}`, removeOnComplete: { age: 3600 }, removeOnFail: { age: 86_400 } });
+    } catch (error) {
+      this.options.logger.error({ err: error }, 'could not schedule the window sweep');
+    }
+  }
+
+  private async detect(job: Job<IngestJob>): Promise<void> {
+    const result = await this.options.engine.ingest(job.data.alerts);
+    const decidedAt = Date.now();
+    const { metrics } = this.options;
+    for (const decision of result.decisions) metrics.detectLatency.observe(Math.max(0, decidedAt - decision.alert.receivedAt) / 1000);
+    metrics.record(result.effects);
+    if (result.created.size > 0) this.options.logger.info({ created: Object.fromEntries(result.created) }, 'nonconformity raised');
+  }
+
+  private async sweep(): Promise<void> {
+    const limit = 1000;
+    for (;;) {
+      const result = await this.options.engine.sweep(limit);
+      this.options.metrics.record(result.effects);
+      if (result.swept < limit) return;
+    }
+  }
+
+  private async notify(job: Job<OutboxJob>): Promise<void> {
+    const notifier = this.options.notifiers.find((candidate) => candidate.name === job.data.notifier);
+    if (notifier === undefined) throw new UnrecoverableError(`notifier ${job.data.notifier} is no longer configured`);
+    try {
+      await notifier.deliver(job.data.event);
+      this.options.metrics.deliveries.inc({ notifier: notifier.name, outcome: 'delivered' });
+    } catch (error) {
+      const final = !(error instanceof DeliveryError && error.retryable) || job.attemptsMade + 1 >= notifier.attempts;
+      this.options.metrics.deliveries.inc({ notifier: notifier.name, outcome: final ? 'failed' : 'retrying' });
+      if (error instanceof DeliveryError && !error.retryable) throw new UnrecoverableError(error.message);
+      throw error;
+    }
+  }
+
+  /** Move events from the stream written by the commit script to the outbox queue. */
+  private async relay(): Promise<void> {
+    const { keys, logger } = this.options;
+    const reader = this.options.redis.duplicate();
+    this.relayReader = reader;
+    try {
+      await reader.xgroup('CREATE', keys.events, RELAY_GROUP, '0', 'MKSTREAM');
+    } catch (error) {
+      if (!(error instanceof Error && error.message.startsWith('BUSYGROUP'))) logger.error({ err: error }, 'could not create the outbox relay group');
+    }
+    while (this.running) {
+      try {
+        // Entries a crashed replica read but never acknowledged come back after a minute.
+        const [, claimed] = (await reader.xautoclaim(keys.events, RELAY_GROUP, this.consumer, 60_000, '0', 'COUNT', 100)) as [string, Array<[string, string[]]>];
+        const reply = (await reader.xreadgroup('GROUP', RELAY_GROUP, this.consumer, 'COUNT', 100, 'BLOCK', 1000, 'STREAMS', keys.events, '>')) as
+          | Array<[string, Array<[string, string[]]>]>
+          | null;
+        const entries = [...claimed, ...(reply?.[0]?.[1] ?? [])];
+        if (entries.length > 0) await this.forward(entries);
+      } catch (error) {
+        if (!this.running) break;
+        logger.error({ err: error }, 'outbox relay failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
+  }
+
+  private async forward(entries: Array<[string, string[]]>): Promise<void> {
+    const jobs = [];
+    for (const [, fields] of entries) {
+      const record: Record<string, string> = {};
+      for (let index = 0; index + 1 < fields.length; index += 2) record[fields[index] as string] = fields[index + 1] as string;
+      const event: NcEvent = {
+        id: record.id ?? '',
+        type: record.type as NcEvent['type'],
+        at: Number(record.at),
+        nc: JSON.parse(record.nc ?? '{}') as Nonconformity,
+      };
+      for (const notifier of this.options.notifiers) {
+        if (!notifier.wants(event.type)) continue;
+        jobs.push({
+          name: event.type,
+          data: { notifier: notifier.name, event } satisfies OutboxJob,
+          opts: {
+            jobId: `${notifier.name}.${event.id}`,
+            attempts: notifier.attempts,
+            backoff: { type: 'exponential', delay: notifier.backoffMs },
+            removeOnComplete: { age: WEEK_S },
+            removeOnFail: false,
+          },
+        });
+      }
+    }
+    if (jobs.length > 0) await this.queues.outbox.addBulk(jobs);
+    const ids = entries.map(([id]) => id);
+    await this.options.redis.multi().xack(this.options.keys.events, RELAY_GROUP, ...ids).xdel(this.options.keys.events, ...ids).exec();
+  }
+
+  /** Stop taking work, let in-flight jobs finish, and close every queue connection. */
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.cronTask?.destroy();
+    await Promise.all(this.workers.map((worker) => worker.close()));
+    await this.relayDone;
+    this.relayReader?.disconnect();
+    await Promise.all(Object.values(this.queues).map((queue) => queue.close()));
+  }
+}

@@ -1,0 +1,76 @@
+-- Write decided symptom groups atomically, each only if its symptom is still at the version it
+-- was read at (compare-and-set); a group that lost the race is reported, not written.
+--
+-- Input:
+--   KEYS[1] due index (zset: fingerprint -> when time next changes it)
+--   KEYS[2] outbox event stream
+--   KEYS[3] index of every NC (zset by openedAt)
+--   ARGV[1] key prefix
+--   ARGV[2] groups, JSON: [{ f, v, s, due, seen: [[key, status]], ncs: [{ id, d, st, fam, ctl, at, yr, tl: [{ at, type, ev, dt }] }] }]
+--           (s is the symptom's JSON, or '' when the group only remembers seen observations)
+--   ARGV[3] how long a seen key is kept, ms
+--
+-- Output:
+--   { conflicts: {fingerprint...}, created: {fingerprint, ncId, ...} }
+--
+local prefix = ARGV[1]
+local groups = cjson.decode(ARGV[2])
+local seenTtl = ARGV[3]
+local conflicts = {}
+local created = {}
+
+for _, group in ipairs(groups) do
+  local symptomKey = prefix .. ':sym:' .. group.f
+  local version = tonumber(redis.call('HGET', symptomKey, 'v') or '0')
+  if version ~= group.v then
+    conflicts[#conflicts + 1] = group.f
+  elseif group.s == '' then
+    -- Only observations to remember: one that was ignored before its symptom existed.
+    for _, seen in ipairs(group.seen) do
+      redis.call('SET', prefix .. ':seen:' .. seen[1], seen[2], 'PX', seenTtl)
+    end
+  else
+    local symptom = group.s
+    for _, nc in ipairs(group.ncs) do
+      local id = nc.id
+      local record = nc.d
+      if id == '#new' then
+        local sequence = redis.call('INCR', prefix .. ':ncseq:' .. nc.yr)
+        id = string.format('NC-%s-%04d', nc.yr, sequence)
+        record = string.gsub(record, '"id":"#new"', '"id":"' .. id .. '"', 1)
+        symptom = string.gsub(symptom, '"nc":"#new"', '"nc":"' .. id .. '"', 1)
+        created[#created + 1] = group.f
+        created[#created + 1] = id
+      end
+      local ncKey = prefix .. ':nc:' .. id
+      local previousState = redis.call('HGET', ncKey, 's')
+      if previousState and previousState ~= nc.st then
+        redis.call('ZREM', prefix .. ':ncs:state:' .. previousState, id)
+      end
+      redis.call('HSET', ncKey, 'd', record, 's', nc.st)
+      redis.call('ZADD', KEYS[3], nc.at, id)
+      redis.call('ZADD', prefix .. ':ncs:state:' .. nc.st, nc.at, id)
+      redis.call('ZADD', prefix .. ':ncs:family:' .. nc.fam, nc.at, id)
+      if nc.ctl ~= '' then
+        redis.call('ZADD', prefix .. ':ncs:control:' .. nc.ctl, nc.at, id)
+      end
+      for _, entry in ipairs(nc.tl) do
+        local entryId = redis.call('XADD', prefix .. ':tl:' .. id, '*', 'at', entry.at, 'type', entry.type, 'detail', entry.dt)
+        if entry.ev ~= '' then
+          redis.call('XADD', KEYS[2], '*', 'id', id .. '.' .. entryId, 'type', entry.ev, 'at', entry.at, 'nc', record)
+        end
+      end
+    end
+    redis.call('HSET', symptomKey, 'v', version + 1, 'd', symptom)
+    if group.due ~= '' then
+      redis.call('ZADD', KEYS[1], group.due, group.f)
+    else
+      redis.call('ZREM', KEYS[1], group.f)
+    end
+    for _, seen in ipairs(group.seen) do
+      redis.call('SET', prefix .. ':seen:' .. seen[1], seen[2], 'PX', seenTtl)
+    end
+  end
+end
+
+return { conflicts, created }

@@ -1,0 +1,182 @@
+/**
+ * The register in Redis. Every key starts with the configured prefix, which carries a hash tag so
+ * that all of them live in one Redis Cluster slot and one Lua script may touch any of them.
+ */
+import type { Redis } from 'ioredis';
+import { NC_STATES, type AlertStatus, type NcState, type Nonconformity, type Symptom, type TimelineEntry } from '../core/types.js';
+import type { CommitGroup, CommitResult, LoadedSymptom, NcFilter, Register, TimelineRecord } from '../register.js';
+import { LuaScript } from './scripts.js';
+
+const commitScript = new LuaScript('commit-3');
+
+export class RedisKeys {
+  constructor(readonly prefix: string) {}
+  symptom(fingerprint: string): string {
+    return `${this.prefix}:sym:${fingerprint}`;
+  }
+  seen(key: string): string {
+    return `${this.prefix}:seen:${key}`;
+  }
+  nc(id: string): string {
+    return `${this.prefix}:nc:${id}`;
+  }
+  timeline(id: string): string {
+    return `${this.prefix}:tl:${id}`;
+  }
+  get due(): string {
+    return `${this.prefix}:due`;
+  }
+  get events(): string {
+    return `${this.prefix}:events`;
+  }
+  get allNcs(): string {
+    return `${this.prefix}:ncs`;
+  }
+  ncsBy(field: 'state' | 'family' | 'control', value: string): string {
+    return `${this.prefix}:ncs:${field}:${value}`;
+  }
+}
+
+function parseNc(raw: string | null): Nonconformity | null {
+  return raw === null ? null : (JSON.parse(raw) as Nonconformity);
+}
+
+export class RedisRegister implements Register {
+  readonly keys: RedisKeys;
+
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+    private readonly seenTtlMs: number,
+  ) {
+    this.keys = new RedisKeys(prefix);
+  }
+
+  async load(fingerprints: string[], seenKeys: string[]): Promise<{ symptoms: Map<string, LoadedSymptom>; seen: Map<string, AlertStatus> }> {
+    const pipeline = this.redis.pipeline();
+    for (const key of fingerprints) pipeline.hmget(this.keys.symptom(key), 'v', 'd');
+    for (const key of seenKeys) pipeline.get(this.keys.seen(key));
+    const replies = (await pipeline.exec()) ?? [];
+    const symptoms = new Map<string, LoadedSymptom>();
+    const ncIds = new Map<string, string>();
+    fingerprints.forEach((key, index) => {
+      const [error, value] = replies[index] ?? [null, null];
+      if (error) throw error;
+      const [version, data] = value as [string | null, string | null];
+      if (data === null) return;
+      const symptom = JSON.parse(data) as Symptom;
+      symptoms.set(key, { symptom, version: Number(version ?? 0), nc: null });
+      if (symptom.nc !== null) ncIds.set(key, symptom.nc);
+    });
+    const seen = new Map<string, AlertStatus>();
+    seenKeys.forEach((key, index) => {
+      const [error, value] = replies[fingerprints.length + index] ?? [null, null];
+      if (error) throw error;
+      if (value === 'firing' || value === 'resolved') seen.set(key, value);
+    });
+    if (ncIds.size > 0) {
+      const ncPipeline = this.redis.pipeline();
+      for (const id of ncIds.values()) ncPipeline.hget(this.keys.nc(id), 'd');
+      const ncReplies = (await ncPipeline.exec()) ?? [];
+      [...ncIds.keys()].forEach((key, index) => {
+        const [error, value] = ncReplies[index] ?? [null, null];
+        if (error) throw error;
+        const loaded = symptoms.get(key);
+        if (loaded) loaded.nc = parseNc(value as string | null);
+      });
+    }
+    return { symptoms, seen };
+  }
+
+  async commit(groups: CommitGroup[]): Promise<CommitResult> {
+    // cjson in Redis decodes null to a userdata and renders big numbers with 14 digits: send times
+    // and optional values as strings.
+    const payload = groups.map((group) => ({
+      f: group.fingerprint,
+      v: group.expectVersion,
+      s: group.symptom === null ? '' : JSON.stringify(group.symptom),
+      due: group.due === null ? '' : String(group.due),
+      seen: group.seen,
+      ncs: group.ncs.map(({ nc, timeline }) => ({
+        id: nc.id,
+        d: JSON.stringify(nc),
+        st: nc.state,
+        fam: nc.family,
+        ctl: nc.control ?? '',
+        at: String(nc.openedAt),
+        yr: String(new Date(nc.openedAt).getUTCFullYear()),
+        tl: timeline.map((entry) => ({ at: String(entry.at), type: entry.type, ev: entry.event ?? '', dt: JSON.stringify(entry.detail) })),
+      })),
+    }));
+    const [conflicts, created] = (await commitScript.run(
+      this.redis,
+      [this.keys.due, this.keys.events, this.keys.allNcs],
+      [this.keys.prefix, JSON.stringify(payload), this.seenTtlMs],
+    )) as [string[], string[]];
+    const createdIds = new Map<string, string>();
+    for (let index = 0; index + 1 < created.length; index += 2) createdIds.set(created[index] as string, created[index + 1] as string);
+    return { conflicts, created: createdIds };
+  }
+
+  async getNc(id: string): Promise<Nonconformity | null> {
+    return parseNc(await this.redis.hget(this.keys.nc(id), 'd'));
+  }
+
+  async listNcs(filter: NcFilter): Promise<Nonconformity[]> {
+    const index =
+      filter.state !== undefined
+        ? this.keys.ncsBy('state', filter.state)
+        : filter.control !== undefined
+          ? this.keys.ncsBy('control', filter.control)
+          : filter.family !== undefined
+            ? this.keys.ncsBy('family', filter.family)
+            : this.keys.allNcs;
+    const ids = await this.redis.zrevrangebyscore(index, '+inf', filter.since ?? '-inf');
+    const result: Nonconformity[] = [];
+    const limit = filter.limit ?? Number.POSITIVE_INFINITY;
+    for (let start = 0; start < ids.length && result.length < limit; start += 500) {
+      const chunk = ids.slice(start, start + 500);
+      const pipeline = this.redis.pipeline();
+      for (const id of chunk) pipeline.hget(this.keys.nc(id), 'd');
+      for (const [error, value] of (await pipeline.exec()) ?? []) {
+        if (error) throw error;
+        const nc = parseNc(value as string | null);
+        if (
+          nc !== null &&
+          (filter.state === undefined || nc.state === filter.state) &&
+          (filter.family === undefined || nc.family === filter.family) &&
+          (filter.control === undefined || nc.control === filter.control) &&
+          result.length < limit
+        ) {
+          result.push(nc);
+        }
+      }
+    }
+    return result;
+  }
+
+  async timeline(id: string): Promise<TimelineRecord[]> {
+    const entries = await this.redis.xrange(this.keys.timeline(id), '-', '+');
+    return entries.map(([entryId, fields]) => {
+      const record: Record<string, string> = {};
+      for (let index = 0; index + 1 < fields.length; index += 2) record[fields[index] as string] = fields[index + 1] as string;
+      return {
+        id: entryId,
+        at: Number(record.at),
+        type: record.type as TimelineEntry['type'],
+        detail: JSON.parse(record.detail ?? '{}') as Record<string, unknown>,
+      };
+    });
+  }
+
+  async dueSymptoms(upTo: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.due, '-inf', upTo, 'LIMIT', 0, limit);
+  }
+
+  async countNcsByState(): Promise<Record<NcState, number>> {
+    const pipeline = this.redis.pipeline();
+    for (const state of NC_STATES) pipeline.zcard(this.keys.ncsBy('state', state));
+    const replies = (await pipeline.exec()) ?? [];
+    return Object.fromEntries(NC_STATES.map((state, index) => [state, Number(replies[index]?.[1] ?? 0)])) as Record<NcState, number>;
+  }
+}

@@ -1,0 +1,173 @@
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Daemon } from '../src/daemon.js';
+import { NOTIFY_SECRET, WEBHOOK_TOKEN, api, eventually, runDaemon, startReceiver, testConfig, verifySignature } from './helpers/daemon.js';
+import { dropPrefix, startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
+
+const fixture = readFileSync(new URL('../../shared/fixtures/monitoring/alertmanager-0.25-webhook-v4.ndjson', import.meta.url), 'utf8')
+  .trim()
+  .split('\n');
+const [firingBody, resolvedBody] = fixture as [string, string];
+
+interface NcJson {
+  id: string;
+  state: string;
+  family: string;
+  control: string;
+  fingerprint: string;
+  reopenCount: number;
+  occurrences: number;
+  openedAt: string;
+  title: string;
+  timeline?: Array<{ type: string }>;
+}
+
+function hook(daemon: Daemon, connector: string, body: string, headers: Record<string, string> = { authorization: `Bearer ${WEBHOOK_TOKEN}` }): Promise<Response> {
+  return fetch(`${daemon.address}/hooks/${connector}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+}
+
+describe('daemon', () => {
+  let redis: TestRedis;
+  let prefix: string;
+  let daemon: Daemon | null = null;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterEach(async () => {
+    await daemon?.stop();
+    daemon = null;
+    await dropPrefix(redis.client, prefix);
+    expect(await redis.client.dbsize()).toBe(0);
+  });
+  afterAll(async () => {
+    await redis.stop();
+  });
+
+  it('turns the real Alertmanager firing → resolved → firing into one NC, notified with a valid signature', async () => {
+    prefix = testPrefix();
+    const receiver = await startReceiver();
+    // The fixture was recorded on 2026-11-22; the re-fire is timed at receipt, so the window must reach today.
+    daemon = await runDaemon(
+      testConfig(redis.url, prefix, {
+        policy: { window: '3650d' },
+        notifiers: [{ name: 'soc', type: 'webhook', url: receiver.url, secret: NOTIFY_SECRET }],
+      }),
+    );
+    expect((await hook(daemon, 'alertmanager', firingBody)).status).toBe(202);
+    // Alertmanager repeats notifications; a repeat of the same state is a duplicate.
+    expect((await hook(daemon, 'alertmanager', firingBody)).status).toBe(202);
+    expect((await hook(daemon, 'alertmanager', resolvedBody)).status).toBe(202);
+    await eventually(async () => ((await api<{ count: number }>(daemon!.address, '/api/v1/nonconformities')).body.count === 0 ? true : undefined));
+    // Wait until the resolve is decided before the re-fire, as it would be in real time.
+    await eventually(async () => {
+      const metrics = await (await fetch(`${daemon!.address}/metrics`)).text();
+      return /recurd_queue_jobs\{queue="ingest",state="waiting"\} 0/.test(metrics) && /recurd_queue_jobs\{queue="ingest",state="active"\} 0/.test(metrics) ? true : undefined;
+    });
+    expect((await hook(daemon, 'alertmanager', firingBody)).status).toBe(202);
+
+    const list = await eventually(async () => {
+      const { body } = await api<{ nonconformities: NcJson[] }>(daemon!.address, '/api/v1/nonconformities?state=open');
+      return body.nonconformities.length > 0 ? body.nonconformities : undefined;
+    });
+    expect(list).toHaveLength(1);
+    const nc = list[0] as NcJson;
+    expect(nc).toMatchObject({ state: 'open', family: 'backup', control: 'A.8.13', reopenCount: 0, occurrences: 2, title: 'nightly backup of srv-db-01 failed' });
+    expect(nc.id).toMatch(/^NC-\d{4}-\d{4}$/);
+
+    const shown = await api<NcJson>(daemon.address, `/api/v1/nonconformities/${nc.id}`);
+    expect(shown.body.timeline?.map((entry) => entry.type)).toEqual(['raised']);
+
+    const notification = await eventually(() => receiver.received[0]);
+    expect(notification.json).toMatchObject({ type: 'nc.opened', nonconformity: { id: nc.id, state: 'open' } });
+    expect(notification.headers['x-recurd-event-id']).toBe(notification.json.id);
+    expect(verifySignature(notification)).toBe(true);
+
+    const metrics = await (await fetch(`${daemon.address}/metrics`)).text();
+    expect(metrics).toContain('recurd_alerts_received_total{source="alertmanager",family="backup",status="firing"} 3');
+    expect(metrics).toContain('recurd_recurrences_total{family="backup",control="A.8.13"} 1');
+    expect(metrics).toContain('recurd_nonconformities_opened_total{family="backup",control="A.8.13"} 1');
+    expect(metrics).toContain('recurd_nonconformities{state="open"} 1');
+    expect(metrics).toMatch(/recurd_detect_latency_seconds_count \d+/);
+    expect(metrics).toContain('process_cpu_seconds_total');
+    await receiver.close();
+  });
+
+  it('refuses what it must refuse, each with a specific error', async () => {
+    prefix = testPrefix();
+    daemon = await runDaemon(testConfig(redis.url, prefix));
+    const unknown = await hook(daemon, 'nope', firingBody);
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('RECURD_ERR_CONNECTOR_NOT_FOUND');
+
+    const noToken = await hook(daemon, 'alertmanager', firingBody, {});
+    expect(noToken.status).toBe(401);
+    const wrongToken = await hook(daemon, 'alertmanager', firingBody, { authorization: 'Bearer wrong' });
+    expect(wrongToken.status).toBe(401);
+
+    const notJson = await hook(daemon, 'alertmanager', '{"version":');
+    expect(notJson.status).toBe(400);
+    expect(((await notJson.json()) as { error: { code: string } }).error.code).toBe('RECURD_ERR_PAYLOAD_INVALID');
+
+    const broken = JSON.parse(firingBody) as { alerts: Array<Record<string, unknown>> };
+    delete broken.alerts[0]?.startsAt;
+    const badField = await hook(daemon, 'alertmanager', JSON.stringify(broken));
+    expect(badField.status).toBe(400);
+    const details = ((await badField.json()) as { error: { details: Array<{ path: string }> } }).error.details;
+    expect(details.map((detail) => detail.path)).toContain('alerts[0].startsAt');
+
+    const tooLarge = await hook(daemon, 'alertmanager', JSON.stringify({ padding: 'x'.repeat(70_000) }));
+    expect(tooLarge.status).toBe(413);
+
+    expect((await fetch(`${daemon.address}/api/v1/nonconformities`)).status).toBe(401);
+    expect((await api(daemon.address, '/api/v1/nonconformities?state=broken')).status).toBe(400);
+    expect((await api(daemon.address, '/api/v1/nonconformities/NC-2026-9999')).status).toBe(404);
+    const badAction = await api<{ error: { message: string } }>(daemon.address, '/api/v1/nonconformities/NC-2026-9999/corrective-action', {
+      method: 'POST',
+      body: JSON.stringify({ owner: 'ops' }),
+    });
+    expect(badAction.status).toBe(400);
+    expect(badAction.body.error.message).toContain('action');
+    const unknownSymptom = await api(daemon.address, '/api/v1/symptoms/0123/fix', { method: 'POST' });
+    expect(unknownSymptom.status).toBe(404);
+
+    // Nothing refused reached the queue.
+    const metrics = await (await fetch(`${daemon.address}/metrics`)).text();
+    expect(metrics).not.toMatch(/recurd_alerts_received_total\{/);
+  });
+
+  it('takes a signed generic webhook, maps it, and lets a person fix a symptom through the API', async () => {
+    prefix = testPrefix();
+    daemon = await runDaemon(testConfig(redis.url, prefix));
+    const now = Date.now();
+    const body = JSON.stringify({ events: [{ uid: 'scan-1', state: 'bad', time: new Date(now - 60_000).toISOString(), host: 'ws-7', rule: 'Eicar-Signature' }] });
+    const signature = `sha256=${createHmac('sha256', WEBHOOK_TOKEN).update(body).digest('hex')}`;
+    expect((await hook(daemon, 'generic', body, { 'x-recurd-signature': 'sha256=00' })).status).toBe(401);
+    const accepted = await hook(daemon, 'generic', body, { 'x-recurd-signature': signature });
+    expect(accepted.status).toBe(202);
+    expect(await accepted.json()).toEqual({ accepted: 1 });
+
+    const metrics = await eventually(async () => {
+      const text = await (await fetch(`${daemon!.address}/metrics`)).text();
+      return /recurd_detect_latency_seconds_count 1/.test(text) ? text : undefined;
+    });
+    expect(metrics).toContain('recurd_alerts_received_total{source="generic",family="av",status="firing"} 1');
+    const keys = await redis.client.keys(`${prefix}:sym:*`);
+    expect(keys).toHaveLength(1);
+    const fingerprint = (keys[0] as string).split(':sym:')[1] as string;
+    const fixed = await api<{ state: string }>(daemon.address, `/api/v1/symptoms/${fingerprint}/fix`, { method: 'POST' });
+    expect(fixed).toMatchObject({ status: 200, body: { state: 'fixed' } });
+    const again = await api<{ error: { code: string } }>(daemon.address, `/api/v1/symptoms/${fingerprint}/fix`, { method: 'POST' });
+    expect(again.body.error.code).toBe('RECURD_ERR_SYMPTOM_NOT_ACTIVE');
+  });
+
+  it('answers /healthz and /readyz, and stops cleanly', async () => {
+    prefix = testPrefix();
+    daemon = await runDaemon(testConfig(redis.url, prefix));
+    expect((await fetch(`${daemon.address}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${daemon.address}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { redis: { ok: true } } });
+  });
+});

@@ -1,0 +1,94 @@
+/** A real daemon in the test process, on a private Redis and a free port, with a webhook receiver for its notifications. */
+import { createHmac } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { configSchema, type Config, type ConfigInput } from '../../src/config/schema.js';
+import { startDaemon, type Daemon } from '../../src/daemon.js';
+import { createLogger } from '../../src/log.js';
+
+export const API_TOKEN = 'api-token-for-tests';
+export const WEBHOOK_TOKEN = 'webhook-token-for-tests';
+export const NOTIFY_SECRET = 'notify-secret-for-tests';
+
+export function testConfig(redisUrl: string, prefix: string, overrides: Partial<ConfigInput> = {}): Config {
+  return configSchema.parse({
+    redis: { url: redisUrl, keyPrefix: prefix },
+    http: { host: '127.0.0.1', port: 0, bodyLimit: '64kb' },
+    api: { token: API_TOKEN },
+    log: { level: 'warn' },
+    sweep: { schedule: '* * * * * *' },
+    connectors: [
+      { name: 'alertmanager', type: 'alertmanager', family: 'backup', control: 'A.8.13', auth: { type: 'bearer', token: WEBHOOK_TOKEN } },
+      {
+        name: 'generic',
+        type: 'webhook',
+        family: 'av',
+        auth: { type: 'hmac', secret: WEBHOOK_TOKEN },
+        items: 'events',
+        mapping: { id: 'uid', status: { path: 'state', map: { bad: 'firing', good: 'resolved' } }, observedAt: 'time', asset: 'host', check: 'rule' },
+      },
+    ],
+    ...overrides,
+  });
+}
+
+export async function runDaemon(config: Config): Promise<Daemon> {
+  return startDaemon(config, { logger: createLogger(config.log.level) });
+}
+
+export interface ReceivedNotification {
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  json: { id: string; type: string; nonconformity: { id: string; state: string; reopenCount: number } };
+}
+
+/** A local HTTP endpoint that records what notifiers POST, answering with `status()`. */
+export async function startReceiver(status: () => number = () => 204): Promise<{ url: string; received: ReceivedNotification[]; close(): Promise<void> }> {
+  const received: ReceivedNotification[] = [];
+  const server: Server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      const code = status();
+      if (code < 300) received.push({ headers: request.headers, body, json: JSON.parse(body) as ReceivedNotification['json'] });
+      response.writeHead(code).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}/recurd`,
+    received,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+export function verifySignature(notification: ReceivedNotification, secret = NOTIFY_SECRET): boolean {
+  const expected = `sha256=${createHmac('sha256', secret).update(`${String(notification.headers['x-recurd-timestamp'])}.${notification.body}`).digest('hex')}`;
+  return notification.headers['x-recurd-signature'] === expected;
+}
+
+/** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+}
+
+export async function api<T = unknown>(base: string, path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
+  const response = await fetch(`${base}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json', ...(init.headers as Record<string, string> | undefined) },
+  });
+  const text = await response.text();
+  return { status: response.status, body: (text === '' ? null : JSON.parse(text)) as T };
+}

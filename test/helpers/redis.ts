@@ -1,0 +1,101 @@
+/**
+ * A private redis-server per suite on a free loopback port, a random key prefix per test, and a
+ * check that a suite leaves no keys outside the prefixes it used.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { requireProgram } from './programs.js';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface TestRedis {
+  port: number;
+  url: string;
+  dir: string;
+  /** A client for assertions; closed by stop(). */
+  client: Redis;
+  stop(): Promise<void>;
+  /** Restart on the same port and directory (with appendOnly, the data comes back). */
+  restart(): Promise<void>;
+}
+
+export async function startRedis(options: { appendOnly?: boolean } = {}): Promise<TestRedis> {
+  const binary = requireProgram('redis-server', 'redis-server');
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'recurd-redis-'));
+  const args = [
+    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', options.appendOnly ? 'yes' : 'no',
+    '--maxmemory-policy', 'noeviction', '--dir', dir,
+  ];
+  let child: ChildProcess = await launch(binary, args, port);
+  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 3 });
+  await client.connect();
+  const stopChild = async (): Promise<void> => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  };
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    dir,
+    client,
+    async stop() {
+      client.disconnect();
+      await stopChild();
+      rmSync(dir, { recursive: true, force: true });
+    },
+    async restart() {
+      await stopChild();
+      child = await launch(binary, args, port);
+    },
+  };
+}
+
+async function launch(binary: string, args: string[], port: number): Promise<ChildProcess> {
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode}): ${output}`);
+    if (/Ready to accept connections/.test(output)) return child;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`redis-server on port ${port} did not start within 10s: ${output}`);
+}
+
+/** A key prefix with a hash tag, unique to one test. */
+export function testPrefix(): string {
+  return `{t${randomBytes(6).toString('hex')}}`;
+}
+
+/** Delete every key under a prefix; returns how many there were. */
+export async function dropPrefix(client: Redis, prefix: string): Promise<number> {
+  let cursor = '0';
+  let count = 0;
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix.replace(/[{}[\]*?\\]/g, '\\$&')}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) count += await client.del(...keys);
+  } while (cursor !== '0');
+  return count;
+}

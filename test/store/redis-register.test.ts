@@ -1,0 +1,137 @@
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/core/clock.js';
+import { DEFAULT_POLICY } from '../../src/core/policy.js';
+import type { ReceivedAlert } from '../../src/core/types.js';
+import { Engine } from '../../src/engine.js';
+import { RedisRegister } from '../../src/store/redis-register.js';
+import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../helpers/redis.js';
+
+const DAY = 86_400_000;
+const T0 = Date.parse('2026-03-01T00:00:00Z');
+
+function alert(overrides: Partial<ReceivedAlert>): ReceivedAlert {
+  return {
+    id: 'e1',
+    source: 'am',
+    family: 'backup',
+    status: 'firing',
+    observedAt: T0,
+    receivedAt: T0,
+    asset: 'srv-db-01',
+    check: 'nightly-backup',
+    message: 'nightly backup failed',
+    severity: 'high',
+    control: 'A.8.13',
+    labels: {},
+    evidence: {},
+    ...overrides,
+  };
+}
+
+/** fire, resolve a day later, fire again two days later: a recurrence inside the 30-day window. */
+const recurrence = [
+  alert({ id: 'a', observedAt: T0 }),
+  alert({ id: 'b', status: 'resolved', observedAt: T0 + DAY }),
+  alert({ id: 'c', observedAt: T0 + 3 * DAY }),
+];
+
+describe('Redis register', () => {
+  let redis: TestRedis;
+  let prefix: string;
+  const clients: Redis[] = [];
+
+  function engineOn(client: Redis, clock = new ManualClock(T0)): { engine: Engine; register: RedisRegister } {
+    const register = new RedisRegister(client, prefix, 35 * DAY);
+    return { engine: new Engine({ register, policy: DEFAULT_POLICY, clock, fingerprintFields: ['family', 'source', 'check', 'asset'] }), register };
+  }
+
+  function client(): Redis {
+    const created = new Redis(redis.url);
+    clients.push(created);
+    return created;
+  }
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterEach(async () => {
+    await dropPrefix(redis.client, prefix);
+    expect(await redis.client.dbsize()).toBe(0);
+  });
+  afterAll(async () => {
+    for (const created of clients) created.disconnect();
+    await redis.stop();
+  });
+
+  it('raises one NC on a recurrence, with its timeline, indexes and outbox event', async () => {
+    prefix = testPrefix();
+    const { engine, register } = engineOn(redis.client);
+    const result = await engine.ingest(recurrence);
+    expect(result.decisions.map((decision) => decision.outcome)).toEqual(['episode', 'fix', 'recurrence']);
+    const [id] = [...result.created.values()];
+    expect(id).toBe('NC-2026-0001');
+    const nc = await register.getNc(id as string);
+    expect(nc).toMatchObject({ id, state: 'open', family: 'backup', control: 'A.8.13', occurrences: 2, reopenCount: 0 });
+    expect((await register.timeline(id as string)).map((entry) => entry.type)).toEqual(['raised']);
+    expect(await register.listNcs({ state: 'open' })).toHaveLength(1);
+    expect(await register.listNcs({ control: 'A.8.13', since: T0 + 4 * DAY })).toHaveLength(0);
+    expect(await register.countNcsByState()).toEqual({ open: 1, verifying: 0, reopened: 0, closed: 0 });
+    const events = await redis.client.xrange(`${prefix}:events`, '-', '+');
+    expect(events).toHaveLength(1);
+    expect(events[0]?.[1]).toContain('nc.opened');
+  });
+
+  it('changes nothing when the same batch is delivered again', async () => {
+    prefix = testPrefix();
+    const { engine, register } = engineOn(redis.client);
+    await engine.ingest(recurrence);
+    const before = await redis.client.hget(`${prefix}:sym:${engine.fingerprintOf(recurrence[0] as ReceivedAlert)}`, 'd');
+    const again = await engine.ingest(recurrence);
+    expect(again.decisions.map((decision) => decision.outcome)).toEqual(['duplicate', 'duplicate', 'duplicate']);
+    expect(await redis.client.hget(`${prefix}:sym:${engine.fingerprintOf(recurrence[0] as ReceivedAlert)}`, 'd')).toBe(before);
+    expect(await register.listNcs({})).toHaveLength(1);
+  });
+
+  it('remembers a resolved that came before any firing, so its redelivery is a duplicate', async () => {
+    prefix = testPrefix();
+    const { engine } = engineOn(redis.client);
+    const early = alert({ id: 'r0', status: 'resolved', observedAt: T0 + DAY });
+    expect((await engine.ingest([early])).decisions[0]?.outcome).toBe('ignored');
+    await engine.ingest([alert({ id: 'f0', observedAt: T0 })]);
+    expect((await engine.ingest([early])).decisions[0]?.outcome).toBe('duplicate');
+  });
+
+  it('lets only one of many concurrent workers raise the NC for one recurrence', async () => {
+    prefix = testPrefix();
+    const { engine } = engineOn(redis.client);
+    await engine.ingest(recurrence.slice(0, 2));
+    const workers = Array.from({ length: 6 }, () => engineOn(client()).engine);
+    const results = await Promise.all(workers.map((worker, index) => worker.ingest([alert({ id: `c${index}`, observedAt: T0 + 3 * DAY + index })])));
+    const created = results.flatMap((result) => [...result.created.values()]);
+    expect(created).toEqual(['NC-2026-0001']);
+    const register = new RedisRegister(redis.client, prefix, DAY);
+    const [nc] = await register.listNcs({});
+    // The other five firings belong to the episode the first one opened: not new occurrences.
+    expect(nc?.occurrences).toBe(2);
+    const { symptoms } = await register.load([nc?.fingerprint as string], []);
+    expect(symptoms.get(nc?.fingerprint as string)?.symptom?.observations).toBe(8);
+  });
+
+  it('closes an NC as verified effective when its window passes, through the sweep', async () => {
+    prefix = testPrefix();
+    const clock = new ManualClock(T0 + 4 * DAY);
+    const { engine, register } = engineOn(redis.client, clock);
+    const { created } = await engine.ingest(recurrence);
+    const id = [...created.values()][0] as string;
+    const verifying = await engine.recordCorrectiveAction(id, { action: 'moved the backup target to a monitored volume', owner: 'ops', rootCause: null, dueDate: null });
+    expect(verifying.state).toBe('verifying');
+    expect(await register.dueSymptoms(T0 + 40 * DAY, 10)).toHaveLength(1);
+    clock.set(T0 + 40 * DAY);
+    const swept = await engine.sweep();
+    expect(swept.effects.map((effect) => effect.kind)).toContain('nc-verified-effective');
+    expect((await register.getNc(id))?.state).toBe('closed');
+    expect(await register.listNcs({ state: 'verifying' })).toHaveLength(0);
+    expect((await register.timeline(id)).map((entry) => entry.type)).toEqual(['raised', 'corrective-action', 'verified-effective']);
+  });
+});
