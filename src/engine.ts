@@ -76,19 +76,19 @@ export class Engine {
 
   /** Decide a batch of alerts in arrival order and store the result. */
   async ingest(alerts: ReceivedAlert[]): Promise<BatchResult> {
-    const byFingerprint = new Map<string, ReceivedAlert[]>();
+    const byFingerprint = new Map<string, Array<{ alert: ReceivedAlert; key: string }>>();
     for (const alert of alerts) {
-      const key = this.fingerprintOf(alert);
-      const list = byFingerprint.get(key);
-      if (list === undefined) byFingerprint.set(key, [alert]);
-      else list.push(alert);
+      const fingerprintId = this.fingerprintOf(alert);
+      const entry = { alert, key: seenKey(alert) };
+      const list = byFingerprint.get(fingerprintId);
+      if (list === undefined) byFingerprint.set(fingerprintId, [entry]);
+      else list.push(entry);
     }
     const result: BatchResult = { decisions: [], effects: [], created: new Map() };
-    const seenKeysOf = (key: string): string[] => (byFingerprint.get(key) ?? []).map(seenKey);
+    const seenKeysOf = (fingerprintId: string): string[] => (byFingerprint.get(fingerprintId) ?? []).map((entry) => entry.key);
     await this.settle([...byFingerprint.keys()], result, (draft, seen) => {
       const decisions: Decision[] = [];
-      for (const alert of byFingerprint.get(draft.fingerprint) ?? []) {
-        const key = seenKey(alert);
+      for (const { alert, key } of byFingerprint.get(draft.fingerprint) ?? []) {
         const outcome = observe(draft, { alert, seenKey: key, previousStatus: seen.get(key) ?? null }, this.options.policy);
         decisions.push({ alert, fingerprint: draft.fingerprint, outcome });
       }

@@ -24,6 +24,13 @@ export async function connectRedis(url: string, connectTimeoutMs = 5000): Promis
     maxRetriesPerRequest: null,
     retryStrategy: (times) => Math.min(times * 200, 5000),
   });
+  // ioredis tells why a connection failed (ECONNREFUSED, WRONGPASS) only in an 'error' event:
+  // connect() rejects with a bare "Connection is closed.", and an unheard event is printed as noise.
+  let reason: Error | undefined;
+  const onError = (error: Error): void => {
+    reason ??= error;
+  };
+  redis.on('error', onError);
   try {
     await Promise.race([
       redis.connect(),
@@ -31,9 +38,22 @@ export async function connectRedis(url: string, connectTimeoutMs = 5000): Promis
     ]);
   } catch (error) {
     redis.disconnect();
-    throw new RecurdError('REDIS_UNREACHABLE', `cannot reach Redis at ${safeUrl(url)}: ${(error as Error).message}`, undefined, { cause: error });
+    const cause = reason ?? (error as Error);
+    throw new RecurdError('REDIS_UNREACHABLE', `cannot reach Redis at ${safeUrl(url)}: ${cause.message}`, undefined, { cause });
   }
+  // Connected: later errors belong to the caller's own listener.
+  redis.off('error', onError);
   return redis;
+}
+
+/**
+ * ioredis puts the failed command on a reply error, so a refused AUTH or HELLO (a password
+ * rotated while recurd runs) carries the password in `command.args`: blank it in place, before
+ * anything that prints the error (BullMQ's queues write unheard errors to stderr) sees it.
+ */
+export function hideCredentials(error: unknown): void {
+  const command = (error as { command?: { name?: unknown; args?: unknown } } | null)?.command;
+  if (typeof command?.name === 'string' && ['auth', 'hello'].includes(command.name.toLowerCase())) command.args = ['[redacted]'];
 }
 
 export async function checkRedis(redis: Redis): Promise<RedisCheck> {

@@ -90,16 +90,18 @@ export class RedisRegister implements Register {
 
   async commit(groups: CommitGroup[]): Promise<CommitResult> {
     // cjson in Redis decodes null to a userdata and renders big numbers with 14 digits: send times
-    // and optional values as strings.
+    // and optional values as strings. Documents go as arguments of their own, escaped once.
+    const documents: string[] = [];
+    const argument = (document: string): number => documents.push(document) + 3;
     const payload = groups.map((group) => ({
       f: group.fingerprint,
       v: group.expectVersion,
-      s: group.symptom === null ? '' : JSON.stringify(group.symptom),
+      s: group.symptom === null ? 0 : argument(JSON.stringify(group.symptom)),
       due: group.due === null ? '' : String(group.due),
       seen: group.seen,
       ncs: group.ncs.map(({ nc, timeline }) => ({
         id: nc.id,
-        d: JSON.stringify(nc),
+        d: argument(JSON.stringify(nc)),
         st: nc.state,
         fam: nc.family,
         ctl: nc.control ?? '',
@@ -111,7 +113,7 @@ export class RedisRegister implements Register {
     const [conflicts, created] = (await commitScript.run(
       this.redis,
       [this.keys.due, this.keys.events, this.keys.allNcs],
-      [this.keys.prefix, JSON.stringify(payload), this.seenTtlMs],
+      [this.keys.prefix, JSON.stringify(payload), this.seenTtlMs, ...documents],
     )) as [string[], string[]];
     const createdIds = new Map<string, string>();
     for (let index = 0; index + 1 < created.length; index += 2) createdIds.set(created[index] as string, created[index + 1] as string);

@@ -7,8 +7,10 @@
 --   KEYS[3] index of every NC (zset by openedAt)
 --   ARGV[1] key prefix
 --   ARGV[2] groups, JSON: [{ f, v, s, due, seen: [[key, status]], ncs: [{ id, d, st, fam, ctl, at, yr, tl: [{ at, type, ev, dt }] }] }]
---           (s is the symptom's JSON, or '' when the group only remembers seen observations)
+--           s and d are the ARGV index of the symptom's and the NC's JSON (s is 0 when the group
+--           only remembers seen observations): passed apart so that they are not escaped twice
 --   ARGV[3] how long a seen key is kept, ms
+--   ARGV[4...] the symptom and NC JSON documents
 --
 -- Output:
 --   { conflicts: {fingerprint...}, created: {fingerprint, ncId, ...} }
@@ -24,16 +26,16 @@ for _, group in ipairs(groups) do
   local version = tonumber(redis.call('HGET', symptomKey, 'v') or '0')
   if version ~= group.v then
     conflicts[#conflicts + 1] = group.f
-  elseif group.s == '' then
+  elseif group.s == 0 then
     -- Only observations to remember: one that was ignored before its symptom existed.
     for _, seen in ipairs(group.seen) do
       redis.call('SET', prefix .. ':seen:' .. seen[1], seen[2], 'PX', seenTtl)
     end
   else
-    local symptom = group.s
+    local symptom = ARGV[group.s]
     for _, nc in ipairs(group.ncs) do
       local id = nc.id
-      local record = nc.d
+      local record = ARGV[nc.d]
       if id == '#new' then
         local sequence = redis.call('INCR', prefix .. ':ncseq:' .. nc.yr)
         id = string.format('NC-%s-%04d', nc.yr, sequence)
