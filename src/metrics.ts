@@ -61,6 +61,9 @@ export class Metrics {
 
   constructor(sources: MetricsSources) {
     collectDefaultMetrics({ register: this.registry });
+    // prom-client names these gauges `_total`, which `promtool check metrics` rejects (only counters
+    // may end in _total); they repeat the sums of nodejs_active_{handles,requests,resources}.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
     new Gauge({
       name: 'recurd_nonconformities',
       help: 'Nonconformities in the register, by state.',

@@ -41,14 +41,28 @@ export interface ReceivedNotification {
   json: { id: string; type: string; nonconformity: { id: string; state: string; reopenCount: number } };
 }
 
-/** A local HTTP endpoint that records what notifiers POST, answering with `status()`. */
-export async function startReceiver(status: () => number = () => 204): Promise<{ url: string; received: ReceivedNotification[]; close(): Promise<void> }> {
+/** One request a notifier made, whatever the receiver answered: retries are visible here. */
+export interface DeliveryAttempt {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/**
+ * A local HTTP endpoint that records what notifiers POST, answering with `status()`: `received`
+ * holds the accepted notifications, `attempts` every request including refused ones.
+ */
+export async function startReceiver(
+  status: () => number = () => 204,
+): Promise<{ url: string; received: ReceivedNotification[]; attempts: DeliveryAttempt[]; close(): Promise<void> }> {
   const received: ReceivedNotification[] = [];
+  const attempts: DeliveryAttempt[] = [];
   const server: Server = createServer((request, response) => {
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString()));
     request.on('end', () => {
       const code = status();
+      attempts.push({ status: code, headers: request.headers, body });
       if (code < 300) received.push({ headers: request.headers, body, json: JSON.parse(body) as ReceivedNotification['json'] });
       response.writeHead(code).end();
     });
@@ -59,11 +73,12 @@ export async function startReceiver(status: () => number = () => 204): Promise<{
   return {
     url: `http://127.0.0.1:${port}/recurd`,
     received,
+    attempts,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
 
-export function verifySignature(notification: ReceivedNotification, secret = NOTIFY_SECRET): boolean {
+export function verifySignature(notification: Pick<ReceivedNotification, 'headers' | 'body'>, secret = NOTIFY_SECRET): boolean {
   const expected = `sha256=${createHmac('sha256', secret).update(`${String(notification.headers['x-recurd-timestamp'])}.${notification.body}`).digest('hex')}`;
   return notification.headers['x-recurd-signature'] === expected;
 }

@@ -1,0 +1,246 @@
+/**
+ * The webhook notifier against a real daemon and a local receiver whose answers the test controls:
+ * retries with backoff, no retry on a refusal, event filtering, and delivery that survives a
+ * daemon (and its relay) going away.
+ */
+import { readFileSync } from 'node:fs';
+import { Queue } from 'bullmq';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Daemon } from '../src/daemon.js';
+import type { ConfigInput } from '../src/config/schema.js';
+import { NOTIFY_SECRET, WEBHOOK_TOKEN, api, eventually, runDaemon, startReceiver, testConfig, verifySignature, type DeliveryAttempt } from './helpers/daemon.js';
+import { dropPrefix, startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
+
+const fixture = readFileSync(new URL('../../shared/fixtures/monitoring/alertmanager-0.25-webhook-v4.ndjson', import.meta.url), 'utf8')
+  .trim()
+  .split('\n');
+const [firingBody, resolvedBody] = fixture as [string, string];
+
+type Receiver = Awaited<ReturnType<typeof startReceiver>>;
+type NotifierInput = Omit<NonNullable<ConfigInput['notifiers']>[number], 'type' | 'secret'>;
+
+function hook(daemon: Daemon, body: string): Promise<Response> {
+  return fetch(`${daemon.address}/hooks/alertmanager`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${WEBHOOK_TOKEN}` },
+    body,
+  });
+}
+
+async function metricsOf(daemon: Daemon): Promise<string> {
+  return (await fetch(`${daemon.address}/metrics`)).text();
+}
+
+/** firing → resolved → firing through the Alertmanager intake; returns the NC id. */
+async function raiseNc(daemon: Daemon): Promise<string> {
+  expect((await hook(daemon, firingBody)).status).toBe(202);
+  expect((await hook(daemon, resolvedBody)).status).toBe(202);
+  // The resolve must be decided before the re-fire, or the re-fire is just the same episode.
+  await eventually(async () => {
+    const text = await metricsOf(daemon);
+    return /recurd_alerts_received_total\{[^}]*status="resolved"\} 1/.test(text) &&
+      /recurd_queue_jobs\{queue="ingest",state="waiting"\} 0/.test(text) &&
+      /recurd_queue_jobs\{queue="ingest",state="active"\} 0/.test(text)
+      ? true
+      : undefined;
+  });
+  expect((await hook(daemon, firingBody)).status).toBe(202);
+  return eventually(async () => {
+    const { body } = await api<{ nonconformities: Array<{ id: string }> }>(daemon.address, '/api/v1/nonconformities?state=open');
+    return body.nonconformities[0]?.id;
+  }, 10_000, 'an open NC');
+}
+
+function eventIdOf(attempt: DeliveryAttempt): string | string[] | undefined {
+  return attempt.headers['x-recurd-event-id'];
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('webhook notifier', () => {
+  let redis: TestRedis;
+  let prefix: string;
+  const daemons: Daemon[] = [];
+  const receivers: Receiver[] = [];
+  const queues: Queue[] = [];
+
+  // The fixture's times are fixed and the re-fire is timed at receipt: the window must reach today.
+  function start(notifiers: NotifierInput[]): Promise<Daemon> {
+    const config = testConfig(redis.url, prefix, {
+      policy: { window: '3650d' },
+      notifiers: notifiers.map((notifier) => ({ type: 'webhook', secret: NOTIFY_SECRET, ...notifier })),
+    });
+    return runDaemon(config).then((daemon) => {
+      daemons.push(daemon);
+      return daemon;
+    });
+  }
+
+  async function receiver(status?: () => number): Promise<Receiver> {
+    const started = await startReceiver(status);
+    receivers.push(started);
+    return started;
+  }
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterEach(async () => {
+    await Promise.all(daemons.splice(0).map((daemon) => daemon.stop()));
+    await Promise.all(queues.splice(0).map((queue) => queue.close()));
+    await Promise.all(receivers.splice(0).map((started) => started.close()));
+    await dropPrefix(redis.client, prefix);
+    expect(await redis.client.dbsize()).toBe(0);
+  });
+  afterAll(async () => {
+    await redis.stop();
+  });
+
+  it('retries a 5xx with backoff and delivers with the same event id, signed, on every attempt', async () => {
+    prefix = testPrefix();
+    const answers = [500, 500];
+    const soc = await receiver(() => answers.shift() ?? 204);
+    const daemon = await start([{ name: 'soc', url: soc.url, attempts: 5, backoff: '100ms' }]);
+    const ncId = await raiseNc(daemon);
+
+    const delivered = await eventually(() => soc.received[0], 10_000, 'the delivery after two 500s');
+    expect(delivered.json).toMatchObject({ type: 'nc.opened', nonconformity: { id: ncId, state: 'open' } });
+    expect(soc.attempts.map((attempt) => attempt.status)).toEqual([500, 500, 204]);
+    // Receivers deduplicate on the event id, so it must not change between attempts.
+    const eventId = delivered.json.id;
+    expect(eventId).toMatch(new RegExp(`^${ncId}\\.`));
+    expect(soc.attempts.map(eventIdOf)).toEqual([eventId, eventId, eventId]);
+    for (const attempt of soc.attempts) {
+      expect(verifySignature(attempt)).toBe(true);
+      expect(attempt.headers['x-recurd-event']).toBe('nc.opened');
+      const timestamp = Number(attempt.headers['x-recurd-timestamp']);
+      expect(Number.isInteger(timestamp)).toBe(true);
+      expect(Math.abs(timestamp - Date.now() / 1000)).toBeLessThan(60);
+    }
+    // A signature made with another secret must not pass: the check itself can fail.
+    expect(verifySignature(delivered, 'another-secret')).toBe(false);
+
+    const metrics = await eventually(async () => {
+      const text = await metricsOf(daemon);
+      return text.includes('recurd_notifications_total{notifier="soc",outcome="delivered"} 1') ? text : undefined;
+    });
+    expect(metrics).toContain('recurd_notifications_total{notifier="soc",outcome="retrying"} 2');
+    expect(metrics).not.toContain('recurd_notifications_total{notifier="soc",outcome="failed"}');
+  });
+
+  it('does not retry a 400: one attempt, counted as failed', async () => {
+    prefix = testPrefix();
+    const soc = await receiver(() => 400);
+    const daemon = await start([{ name: 'soc', url: soc.url, attempts: 5, backoff: '100ms' }]);
+    const ncId = await raiseNc(daemon);
+
+    const first = await eventually(() => soc.attempts[0], 10_000, 'the first attempt');
+    expect(first.status).toBe(400);
+    expect(JSON.parse(first.body)).toMatchObject({ type: 'nc.opened', nonconformity: { id: ncId } });
+    await eventually(async () => ((await metricsOf(daemon)).includes('recurd_notifications_total{notifier="soc",outcome="failed"} 1') ? true : undefined));
+    // A retry would come after 100 ms; five times that without one shows none is scheduled.
+    await sleep(500);
+    expect(soc.attempts).toHaveLength(1);
+    expect(soc.received).toHaveLength(0);
+    const metrics = await metricsOf(daemon);
+    expect(metrics).not.toContain('recurd_notifications_total{notifier="soc",outcome="retrying"}');
+    expect(metrics).not.toContain('recurd_notifications_total{notifier="soc",outcome="delivered"}');
+    // The refused event stays in the failed set for an admin to see, not silently dropped.
+    expect(metrics).toContain('recurd_queue_jobs{queue="outbox",state="failed"} 1');
+  });
+
+  it('notifies a corrective action, and an events filter keeps other types away from its notifier', async () => {
+    prefix = testPrefix();
+    const everything = await receiver();
+    const openedOnly = await receiver();
+    const daemon = await start([
+      { name: 'all', url: everything.url, backoff: '100ms' },
+      { name: 'opened', url: openedOnly.url, backoff: '100ms', events: ['nc.opened'] },
+    ]);
+    const ncId = await raiseNc(daemon);
+    await eventually(() => everything.received[0], 10_000, 'nc.opened at the unfiltered receiver');
+    const opened = await eventually(() => openedOnly.received[0], 10_000, 'nc.opened at the filtered receiver');
+    expect(opened.json).toMatchObject({ type: 'nc.opened', nonconformity: { id: ncId } });
+
+    const action = await api(daemon.address, `/api/v1/nonconformities/${ncId}/corrective-action`, {
+      method: 'POST',
+      body: JSON.stringify({ action: 'replace the failing backup disk', owner: 'ops', rootCause: 'disk worn out' }),
+    });
+    expect(action.status).toBe(200);
+
+    const corrective = await eventually(() => everything.received.find((notification) => notification.json.type === 'nc.corrective-action'), 10_000, 'nc.corrective-action');
+    expect(corrective.json).toMatchObject({ nonconformity: { id: ncId, correctiveAction: { action: 'replace the failing backup disk', owner: 'ops' } } });
+    expect(corrective.headers['x-recurd-event-id']).toBe(corrective.json.id);
+    expect(corrective.json.id).not.toBe(opened.json.id);
+    expect(verifySignature(corrective)).toBe(true);
+
+    // The relay makes one outbox job per wanted (notifier, event): the filtered notifier never got one.
+    const outbox = new Queue('outbox', { connection: { host: '127.0.0.1', port: redis.port }, prefix });
+    queues.push(outbox);
+    expect(await outbox.getJob(`all.${corrective.json.id}`)).toBeDefined();
+    expect(await outbox.getJob(`opened.${corrective.json.id}`)).toBeUndefined();
+    expect(openedOnly.attempts.map((attempt) => JSON.parse(attempt.body) as { type: string }).map((event) => event.type)).toEqual(['nc.opened']);
+    expect(everything.received.map((notification) => notification.json.type)).toEqual(['nc.opened', 'nc.corrective-action']);
+  });
+
+  it('delivers an event left undelivered by a stopped daemon through another daemon, with the same id', async () => {
+    prefix = testPrefix();
+    let status = 503;
+    const soc = await receiver(() => status);
+    const notifier = { name: 'soc', url: '', attempts: 10, backoff: '200ms' };
+    const first = await start([{ ...notifier, url: soc.url }]);
+    const ncId = await raiseNc(first);
+    await eventually(() => soc.attempts[0], 10_000, 'a first, refused attempt');
+    await first.stop();
+    daemons.splice(daemons.indexOf(first), 1);
+    const refused = soc.attempts.length;
+    expect(refused).toBeGreaterThan(0);
+    expect(soc.received).toHaveLength(0);
+
+    // The job is kept in Redis (delayed for its next attempt): the next daemon's worker takes it.
+    status = 204;
+    const second = await start([{ ...notifier, url: soc.url }]);
+    const delivered = await eventually(() => soc.received[0], 15_000, 'delivery by the second daemon');
+    expect(delivered.json).toMatchObject({ type: 'nc.opened', nonconformity: { id: ncId } });
+    const eventIds = new Set(soc.attempts.map(eventIdOf));
+    expect([...eventIds]).toEqual([delivered.json.id]);
+    expect(verifySignature(delivered)).toBe(true);
+    await eventually(async () => ((await metricsOf(second)).includes('recurd_notifications_total{notifier="soc",outcome="delivered"} 1') ? true : undefined));
+    // Delivered once: no further attempt follows the success.
+    await sleep(800);
+    expect(soc.received).toHaveLength(1);
+    expect(soc.attempts.slice(refused).map((attempt) => attempt.status)).toEqual([204]);
+  });
+
+  it('relays an event that a crashed relay read but never acknowledged', async () => {
+    prefix = testPrefix();
+    const soc = await receiver();
+    const first = await start([{ name: 'soc', url: soc.url, backoff: '100ms' }]);
+    const ncId = await raiseNc(first);
+    await eventually(() => soc.received[0], 10_000, 'nc.opened');
+    await first.stop();
+    daemons.splice(daemons.indexOf(first), 1);
+
+    // What the commit script writes, then read by a relay that died before acknowledging it.
+    const stream = `${prefix}:events`;
+    const group = 'outbox-relay';
+    const record = await redis.client.hget(`${prefix}:nc:${ncId}`, 'd');
+    expect(record).not.toBeNull();
+    const eventId = `${ncId}.crash-1`;
+    const entry = (await redis.client.xadd(stream, '*', 'id', eventId, 'type', 'nc.occurrence', 'at', String(Date.now()), 'nc', record as string)) as string;
+    const read = (await redis.client.xreadgroup('GROUP', group, 'relay-dead', 'COUNT', 10, 'STREAMS', stream, '>')) as Array<[string, unknown[]]> | null;
+    expect(read?.[0]?.[1]).toHaveLength(1);
+    // Age the pending entry past the relay's claim threshold (a minute) instead of waiting for it.
+    await redis.client.xclaim(stream, group, 'relay-dead', 0, entry, 'IDLE', 120_000);
+
+    const second = await start([{ name: 'soc', url: soc.url, backoff: '100ms' }]);
+    const relayed = await eventually(() => soc.received.find((notification) => notification.json.id === eventId), 10_000, 'the claimed event');
+    expect(relayed.json).toMatchObject({ type: 'nc.occurrence', nonconformity: { id: ncId } });
+    expect(relayed.headers['x-recurd-event-id']).toBe(eventId);
+    // Acknowledged and removed once the outbox job exists.
+    await eventually(async () => ((await redis.client.xlen(stream)) === 0 ? true : undefined), 5000, 'the stream to empty');
+    const pending = (await redis.client.xpending(stream, group)) as [number, ...unknown[]];
+    expect(pending[0]).toBe(0);
+    expect(second.address).toBeTruthy();
+  });
+});
