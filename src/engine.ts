@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Clock } from './core/clock.js';
-import { fingerprint, type FingerprintField } from './core/fingerprint.js';
+import { fieldsChooser, fingerprint, type FingerprintField, type FingerprintRule } from './core/fingerprint.js';
 import {
   advance,
   newDraft,
@@ -44,6 +44,8 @@ export interface EngineOptions {
   policy: Policy;
   clock: Clock;
   fingerprintFields: readonly FingerprintField[];
+  /** Matched in order; the first that matches an alert names its fingerprint fields. */
+  fingerprintRules?: readonly FingerprintRule[];
 }
 
 /** The key under which an observation's last status is remembered, to tell duplicates. */
@@ -68,10 +70,14 @@ function groupOf(draft: SymptomDraft, expectVersion: number, policy: Policy): Co
 }
 
 export class Engine {
-  constructor(private readonly options: EngineOptions) {}
+  private readonly fieldsFor: (alert: ReceivedAlert) => readonly FingerprintField[];
+
+  constructor(private readonly options: EngineOptions) {
+    this.fieldsFor = fieldsChooser(options.fingerprintRules ?? [], options.fingerprintFields);
+  }
 
   fingerprintOf(alert: ReceivedAlert): string {
-    return fingerprint(alert, this.options.fingerprintFields);
+    return fingerprint(alert, this.fieldsFor(alert));
   }
 
   /** Decide a batch of alerts in arrival order and store the result. */

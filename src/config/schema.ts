@@ -96,7 +96,30 @@ export const configSchema = z
       .prefault({ window: '30d', resolveAfter: '7d', skew: '5m', lateRecurrence: 'link', families: {}, controls: {}, checks: {} }),
     fingerprint: z
       .object({
-        fields: z.array(fingerprintField).min(1).default(['family', 'source', 'check', 'asset']),
+        fields: z
+          .array(fingerprintField)
+          .min(1)
+          .default(['family', 'source', 'check', 'asset'])
+          .describe('the fields of a symptom identity where no rule matches'),
+        rules: z
+          .array(
+            z
+              .object({
+                match: z
+                  .object({
+                    source: z.string().min(1).optional(),
+                    family: z.string().min(1).optional(),
+                    check: z.string().min(1).optional(),
+                    labels: z.record(z.string(), z.string()).optional(),
+                  })
+                  .strict()
+                  .describe('every given field must match; * matches any run of characters'),
+                fields: z.array(fingerprintField).min(1).describe('the fields of the identity of the alerts this rule matches'),
+              })
+              .strict(),
+          )
+          .default([])
+          .describe('matched in order; the first rule that matches an alert names its fingerprint fields'),
       })
       .strict()
       .prefault({ fields: ['family', 'source', 'check', 'asset'] }),
