@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ALERT_STATUSES, FAMILIES, SEVERITIES, canonicalAlertSchema } from '../src/core/types.js';
 import type { CanonicalAlert, Family, Severity } from '../src/core/types.js';
-import { connectorBase } from './types.js';
+import { connectorBase, intakeFields } from './types.js';
 import type { ConnectorType, IntakeResult, PayloadError } from './types.js';
 import { describeValue, payloadIssueMessage, payloadPath } from './payload.js';
 
@@ -20,6 +20,7 @@ const schema = z
   .object({
     type: z.literal('alertmanager').describe('Prometheus Alertmanager webhook_configs receiver (payload version 4)'),
     ...connectorBase,
+    ...intakeFields,
     checkLabel: labelName.default('alertname').describe('the label that names the failing check'),
     assetLabels: z
       .array(labelName)
@@ -190,29 +191,30 @@ export const alertmanagerConnector: ConnectorType<typeof schema> = {
     return {
       name: config.name,
       type: 'alertmanager',
-      auth: config.auth,
-      normalise(body: unknown, receivedAt: number): IntakeResult {
-        if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-          return {
-            alerts: [],
-            errors: [{ path: payloadPath([]), message: `is ${describeValue(body)}, expected an Alertmanager webhook object (version 4)` }],
-          };
-        }
-        const notification = notificationSchema.safeParse(body, { error: payloadIssueMessage });
-        if (!notification.success) {
-          return {
-            alerts: [],
-            errors: notification.error.issues.map((issue) => ({ path: payloadPath(issue.path), message: issue.message })),
-          };
-        }
-        const result: IntakeResult = { alerts: [], errors: [] };
-        notification.data.alerts.forEach((raw, index) => {
-          const outcome = normaliseAlert(config, notification.data, raw, index, receivedAt);
-          if ('alert' in outcome) result.alerts.push(outcome.alert);
-          else result.errors.push(...outcome.errors);
-        });
-        return result;
-      },
+      intake: { auth: config.auth, subroutes: false, normalise: (body, receivedAt) => normaliseNotification(config, body, receivedAt) },
     };
   },
 };
+
+function normaliseNotification(config: AlertmanagerConfig, body: unknown, receivedAt: number): IntakeResult {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return {
+      alerts: [],
+      errors: [{ path: payloadPath([]), message: `is ${describeValue(body)}, expected an Alertmanager webhook object (version 4)` }],
+    };
+  }
+  const notification = notificationSchema.safeParse(body, { error: payloadIssueMessage });
+  if (!notification.success) {
+    return {
+      alerts: [],
+      errors: notification.error.issues.map((issue) => ({ path: payloadPath(issue.path), message: issue.message })),
+    };
+  }
+  const result: IntakeResult = { alerts: [], errors: [] };
+  notification.data.alerts.forEach((raw, index) => {
+    const outcome = normaliseAlert(config, notification.data, raw, index, receivedAt);
+    if ('alert' in outcome) result.alerts.push(outcome.alert);
+    else result.errors.push(...outcome.errors);
+  });
+  return result;
+}

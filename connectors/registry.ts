@@ -1,7 +1,7 @@
 /** Every connector type recurd knows: adding one is one module and one line here. */
 import { z } from 'zod';
 import { alertmanagerConnector } from './alertmanager.js';
-import type { ConnectorType, PushConnector } from './types.js';
+import type { Connector, ConnectorServices, ConnectorType } from './types.js';
 import { webhookConnector } from './webhook.js';
 
 export const connectorTypes = [webhookConnector, alertmanagerConnector] as const;
@@ -12,8 +12,8 @@ export const connectorConfigSchema = z.discriminatedUnion(
 );
 export type ConnectorConfig = z.output<typeof connectorConfigSchema>;
 
-export function createConnector(config: ConnectorConfig): PushConnector {
+export function createConnector(config: ConnectorConfig, services: ConnectorServices): Connector {
   const type = connectorTypes.find((candidate) => candidate.type === config.type) as ConnectorType<z.ZodType> | undefined;
   if (type === undefined) throw new Error(`unknown connector type "${config.type}"`);
-  return type.create(config);
+  return type.create(config, services);
 }

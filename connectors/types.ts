@@ -1,12 +1,15 @@
 /**
  * The contract every connector fulfils: turn what a source sends into canonical alerts.
- * A push connector is an HTTP intake at `POST /hooks/{name}`; its config schema is part of
- * the config schema, so one registry line makes a new type usable in YAML.
+ * A connector has an intake (HTTP, at `POST /hooks/{name}` and, if it wants them, the routes
+ * below it), a poller (run on a cron schedule from a checkpoint), or both. Its config schema is
+ * part of the config schema, so one registry line makes a new type usable in YAML.
  */
 import { z } from 'zod';
+import type { Clock } from '../src/core/clock.js';
 import type { CanonicalAlert } from '../src/core/types.js';
 import { FAMILIES, SEVERITIES } from '../src/core/types.js';
-import { intakeAuth } from '../src/config/fields.js';
+import { intakeAuth, type IntakeAuth } from '../src/config/fields.js';
+import type { Logger } from '../src/log.js';
 
 /** A field of a payload that does not fit, named by its path in the payload (`alerts[2].startsAt`). */
 export interface PayloadError {
@@ -16,22 +19,91 @@ export interface PayloadError {
 
 export interface IntakeResult {
   alerts: CanonicalAlert[];
-  /** Items rejected, with the reason; the accepted ones still go on. */
+  /** Items rejected, with the reason. */
   errors: PayloadError[];
 }
 
-export interface PushConnector {
+export interface Intake {
+  readonly auth: IntakeAuth;
+  /** Whether it answers routes below `/hooks/{name}/` too (e.g. `/hooks/backups/nightly/success`). */
+  readonly subroutes: boolean;
+  /**
+   * `receivedAt` is the arrival time, epoch ms, for sources that give no event time; `route` is
+   * what follows `/hooks/{name}/` in the URL, '' for the connector's own route.
+   */
+  normalise(body: unknown, receivedAt: number, route: string): IntakeResult | Promise<IntakeResult>;
+}
+
+export interface PollContext {
+  /** What the last successful poll saved, or null before the first one. */
+  readonly checkpoint: unknown;
+  /** Stores the alerts durably (as an ingest job); only then may the checkpoint move past them. */
+  emit(alerts: CanonicalAlert[]): Promise<void>;
+  saveCheckpoint(value: unknown): Promise<void>;
+  /** Keeps what did not fit in the dead-letter list, with the failing paths; polling goes on. */
+  reject(body: string, errors: PayloadError[]): Promise<void>;
+  /** Aborted when the daemon stops: a long poll ends early, its checkpoint where it was. */
+  readonly signal: AbortSignal;
+}
+
+export interface Poller {
+  /** Cron, six fields allowed. */
+  readonly schedule: string;
+  poll(context: PollContext): Promise<void>;
+}
+
+export interface Connector {
   readonly name: string;
   readonly type: string;
-  readonly auth: z.output<typeof intakeAuth>;
-  /** `receivedAt` is the arrival time, epoch ms, for sources that give no event time. */
-  normalise(body: unknown, receivedAt: number): IntakeResult;
+  readonly intake?: Intake;
+  readonly poller?: Poller;
+  close?(): Promise<void>;
+}
+
+/** Small durable state a connector may keep between requests and polls (in Redis for the daemon). */
+export interface ConnectorState {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string): Promise<void>;
+  all(): Promise<Record<string, string>>;
+}
+
+export interface ConnectorServices {
+  state: ConnectorState;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** A source failed (auth, network, parse); `retryable` says whether the next tick may do better. */
+export class ConnectorError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ConnectorError';
+  }
 }
 
 export interface ConnectorType<Schema extends z.ZodType> {
   type: string;
   schema: Schema;
-  create(config: z.output<Schema>): PushConnector;
+  create(config: z.output<Schema>, services: ConnectorServices): Connector;
+}
+
+/** Connector state in memory: for replay and for tests of one connector. */
+export class MemoryConnectorState implements ConnectorState {
+  private readonly values = new Map<string, string>();
+  get(key: string): Promise<string | null> {
+    return Promise.resolve(this.values.get(key) ?? null);
+  }
+  set(key: string, value: string): Promise<void> {
+    this.values.set(key, value);
+    return Promise.resolve();
+  }
+  all(): Promise<Record<string, string>> {
+    return Promise.resolve(Object.fromEntries(this.values));
+  }
 }
 
 /** Fields every connector's config has. */
@@ -40,7 +112,6 @@ export const connectorBase = {
     .string()
     .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'use lower-case letters, digits, - and _ (it appears in URLs and metrics)')
     .describe('the connector instance name: the `source` of its alerts and the {connector} in /hooks/{connector}'),
-  auth: intakeAuth,
   family: z.enum(FAMILIES).describe('the family of its alerts where the payload does not say'),
   control: z
     .string()
@@ -49,3 +120,6 @@ export const connectorBase = {
     .describe('the Annex A control of its alerts where the payload does not say'),
   severity: z.enum(SEVERITIES).default('medium').describe('the severity where the payload does not say'),
 };
+
+/** The fields of a connector that receives over HTTP. */
+export const intakeFields = { auth: intakeAuth };

@@ -4,13 +4,14 @@
  */
 import { z } from 'zod';
 import { createMapper, dottedPath, mappingSchema } from './mapping.js';
-import { connectorBase } from './types.js';
+import { connectorBase, intakeFields } from './types.js';
 import type { ConnectorType } from './types.js';
 
 const schema = z
   .object({
     type: z.literal('webhook').describe('any JSON object or array, mapped to canonical alerts by dotted paths'),
     ...connectorBase,
+    ...intakeFields,
     items: dottedPath
       .optional()
       .describe('where the array of alerts is inside an object body (e.g. events); absent: the body is one alert, or an array of alerts'),
@@ -25,8 +26,7 @@ export const webhookConnector: ConnectorType<typeof schema> = {
     return {
       name: config.name,
       type: 'webhook',
-      auth: config.auth,
-      normalise: createMapper(config, config.mapping, config.items),
+      intake: { auth: config.auth, subroutes: false, normalise: createMapper(config, config.mapping, config.items) },
     };
   },
 };

@@ -1,17 +1,19 @@
 /** Wires the daemon together: Redis, register, engine, queues, HTTP; and takes it apart on a signal. */
 import type { Redis } from 'ioredis';
 import { createConnector } from '../connectors/registry.js';
-import type { PushConnector } from '../connectors/types.js';
-import { policyFromConfig } from './config/load.js';
+import type { Connector, ConnectorState } from '../connectors/types.js';
+import { engineSettings } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { systemClock, type Clock } from './core/clock.js';
+import { ConnectorStatus, type ConnectorHealth } from './connector-status.js';
+import { DeadLetters } from './dead-letters.js';
 import { Engine } from './engine.js';
 import { buildServer, type ReadyReport, type RecurdServer } from './http/server.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { createNotifier } from './notifiers/registry.js';
 import { Pipeline } from './pipeline.js';
-import { checkRedis, connectRedis } from './store/redis-check.js';
+import { checkRedis, connectRedis, hideCredentials } from './store/redis-check.js';
 import { RedisRegister } from './store/redis-register.js';
 
 export interface Daemon {
@@ -35,15 +37,27 @@ export async function startDaemon(config: Config, { logger, clock = systemClock 
     redis.disconnect();
     throw error;
   }
-  redis.on('error', (error) => logger.error({ err: error }, 'Redis connection error'));
+  // Registered before the queues exist, so it scrubs each error before BullMQ's listeners see it.
+  redis.on('error', (error) => {
+    hideCredentials(error);
+    logger.error({ err: error }, 'Redis connection error');
+  });
 
   const register = new RedisRegister(redis, config.redis.keyPrefix, config.pipeline.dedupeFor);
-  const engine = new Engine({ register, policy: policyFromConfig(config), clock, fingerprintFields: config.fingerprint.fields });
-  const connectors = new Map<string, PushConnector>(config.connectors.map((connector) => [connector.name, createConnector(connector)]));
+  const engine = new Engine({ register, clock, ...engineSettings(config) });
+  const status = new ConnectorStatus(redis, config.redis.keyPrefix);
+  const deadLetters = new DeadLetters(redis, config.redis.keyPrefix);
+  const connectors = new Map<string, Connector>(
+    config.connectors.map((connector) => [
+      connector.name,
+      createConnector(connector, { state: redisState(redis, `${config.redis.keyPrefix}:connector:${connector.name}:state`), clock, logger: logger.child({ connector: connector.name }) }),
+    ]),
+  );
   let pipeline: Pipeline | null = null;
   const metrics = new Metrics({
     countNcsByState: () => register.countNcsByState(),
     queueJobCounts: () => pipeline?.queueJobCounts() ?? Promise.resolve({}),
+    connectorLastSuccess: async () => Object.fromEntries(Object.entries(await status.all()).map(([name, health]) => [name, health.lastSuccessAt])),
   });
   pipeline = new Pipeline({
     redis,
@@ -54,6 +68,10 @@ export async function startDaemon(config: Config, { logger, clock = systemClock 
     notifiers: config.notifiers.map(createNotifier),
     detectConcurrency: config.pipeline.detectConcurrency,
     sweepSchedule: config.sweep.schedule,
+    connectors: [...connectors.values()],
+    status,
+    deadLetters,
+    clock,
   });
   const running = pipeline;
   let accepting = true;
@@ -68,7 +86,10 @@ export async function startDaemon(config: Config, { logger, clock = systemClock 
     }
     checks.workers = running.isRunning ? { ok: true } : { ok: false, detail: 'stopped' };
     checks.intake = accepting ? { ok: true } : { ok: false, detail: 'shutting down' };
-    return { ready: Object.values(checks).every((check) => check.ok), checks };
+    const ready = Object.values(checks).every((check) => check.ok);
+    // A failing source is shown, not fatal: the other connectors keep running and this one retries.
+    const sources = checks.redis.ok ? await status.all().catch(() => ({})) : {};
+    return { ready, checks, connectors: connectorReport([...connectors.keys()], sources) };
   };
 
   const app = buildServer({
@@ -77,6 +98,12 @@ export async function startDaemon(config: Config, { logger, clock = systemClock 
     connectors,
     intake: {
       enqueue: (alerts) => running.enqueue(alerts),
+      reject: (connector, receivedAt, body, errors) => deadLetters.add(connector, receivedAt, body, errors),
+      succeeded: (connector) => status.succeeded(connector, clock.now()),
+      failed: async (connector, reason) => {
+        metrics.connectorErrors.inc({ connector });
+        await status.failed(connector, clock.now(), reason);
+      },
       get accepting() {
         return accepting;
       },
@@ -107,10 +134,40 @@ export async function startDaemon(config: Config, { logger, clock = systemClock 
       // Closing the server waits for requests in flight: their batches are enqueued or refused.
       await app.close();
       await running.stop();
+      await Promise.all([...connectors.values()].map((connector) => connector.close?.() ?? Promise.resolve()));
       await redis.quit();
       logger.info('recurd stopped');
     })();
     return stopping;
   };
   return { app, address, stop };
+}
+
+/** A connector's small state as a Redis hash. */
+function redisState(redis: Redis, key: string): ConnectorState {
+  return {
+    get: (field) => redis.hget(key, field),
+    set: async (field, value) => {
+      await redis.hset(key, field, value);
+    },
+    all: () => redis.hgetall(key),
+  };
+}
+
+function connectorReport(names: string[], health: Record<string, ConnectorHealth>): ReadyReport['connectors'] {
+  const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+  return Object.fromEntries(
+    names.map((name) => {
+      const entry = health[name];
+      return [
+        name,
+        {
+          ok: entry === undefined || entry.consecutiveErrors === 0,
+          lastSuccessAt: iso(entry?.lastSuccessAt ?? null),
+          lastErrorAt: iso(entry?.lastErrorAt ?? null),
+          lastError: entry?.lastError ?? null,
+        },
+      ];
+    }),
+  );
 }

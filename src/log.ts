@@ -10,6 +10,8 @@ export const REDACT_PATHS = [
   'req.headers.authorization',
   'req.headers["x-recurd-signature"]',
   'req.headers.cookie',
+  // ioredis puts the failed command on its errors: a failed AUTH or HELLO carries the password.
+  'err.command.args',
 ];
 
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {

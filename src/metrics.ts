@@ -6,6 +6,8 @@ import { NC_STATES, type NcState } from './core/types.js';
 export interface MetricsSources {
   countNcsByState(): Promise<Record<NcState, number>>;
   queueJobCounts(): Promise<Record<string, Record<string, number>>>;
+  /** Last successful poll or intake request by connector (epoch ms), shared by every replica. */
+  connectorLastSuccess(): Promise<Record<string, number | null>>;
 }
 
 export class Metrics {
@@ -52,6 +54,12 @@ export class Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
+  readonly connectorErrors = new Counter({
+    name: 'recurd_connector_errors_total',
+    help: 'Failures of a connector: a poll that failed (auth, network, parse) or an intake request refused for its credentials.',
+    labelNames: ['connector'] as const,
+    registers: [this.registry],
+  });
   readonly deliveries = new Counter({
     name: 'recurd_notifications_total',
     help: 'NC event deliveries by notifier and outcome (delivered, retrying, failed).',
@@ -72,6 +80,18 @@ export class Metrics {
       async collect() {
         const counts = await sources.countNcsByState();
         for (const state of NC_STATES) this.set({ state }, counts[state]);
+      },
+    });
+    new Gauge({
+      name: 'recurd_connector_last_success_timestamp_seconds',
+      help: 'When a connector last polled or received successfully (Unix time).',
+      labelNames: ['connector'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const [connector, at] of Object.entries(await sources.connectorLastSuccess())) {
+          if (at !== null) this.set({ connector }, at / 1000);
+        }
       },
     });
     new Gauge({

@@ -4,6 +4,7 @@
  *   intake ──▶ ingest queue ──▶ detect worker ──▶ register (+ event stream, in the same Lua call)
  *   event stream ──▶ relay ──▶ outbox queue ──▶ notifiers
  *   node-cron tick ──▶ sweep queue (job id from the tick: one run per tick across replicas)
+ *   node-cron tick ──▶ poll queue (the same, per connector) ──▶ poller ──▶ ingest queue, checkpoint
  *
  * Events are written to a Redis stream by the same atomic script that changes the register, and
  * moved to the outbox queue by a relay that acknowledges them only once the jobs exist: an event
@@ -13,16 +14,26 @@ import { randomBytes } from 'node:crypto';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import cron, { type ScheduledTask } from 'node-cron';
-import type { NcEvent, Nonconformity, ReceivedAlert } from './core/types.js';
+import type { Connector, PayloadError, PollContext } from '../connectors/types.js';
+import type { Clock } from './core/clock.js';
+import type { CanonicalAlert, NcEvent, Nonconformity, ReceivedAlert } from './core/types.js';
+import type { ConnectorStatus } from './connector-status.js';
+import type { DeadLetters } from './dead-letters.js';
 import type { Engine } from './engine.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { DeliveryError, type Notifier } from './notifiers/types.js';
 import type { RedisKeys } from './store/redis-register.js';
 
-export const QUEUE_NAMES = ['ingest', 'outbox', 'sweep'] as const;
+export const QUEUE_NAMES = ['ingest', 'outbox', 'sweep', 'poll'] as const;
 const RELAY_GROUP = 'outbox-relay';
 const WEEK_S = 7 * 24 * 3600;
+/** Alerts per ingest job: a poll that finds many is split, so no job grows without bound. */
+const JOB_ALERTS = 500;
+/** A poll holds its connector's lock at most this long; a crashed replica's lock expires. */
+const POLL_LOCK_MS = 10 * 60_000;
+/** After consecutive failures a connector skips ticks: 2 s, 4 s, … up to this. */
+const MAX_POLL_BACKOFF_MS = 5 * 60_000;
 
 export interface PipelineOptions {
   redis: Redis;
@@ -33,10 +44,38 @@ export interface PipelineOptions {
   notifiers: Notifier[];
   detectConcurrency: number;
   sweepSchedule: string;
+  connectors: Connector[];
+  status: ConnectorStatus;
+  deadLetters: DeadLetters;
+  clock: Clock;
 }
 
 interface IngestJob {
   alerts: ReceivedAlert[];
+}
+
+interface PollJob {
+  connector: string;
+}
+
+/** Alerts as ingest jobs of at most JOB_ALERTS each; resolves once every job is stored. */
+export async function enqueueAlerts(queue: Queue, alerts: ReceivedAlert[]): Promise<void> {
+  const options = {
+    attempts: 10,
+    backoff: { type: 'exponential', delay: 1000 },
+    removeOnComplete: true,
+    // A batch that keeps failing stays in the failed set for an admin to inspect and retry.
+    removeOnFail: false,
+  };
+  if (alerts.length <= JOB_ALERTS) {
+    await queue.add('batch', { alerts } satisfies IngestJob, options);
+    return;
+  }
+  const jobs = [];
+  for (let start = 0; start < alerts.length; start += JOB_ALERTS) {
+    jobs.push({ name: 'batch', data: { alerts: alerts.slice(start, start + JOB_ALERTS) } satisfies IngestJob, opts: options });
+  }
+  await queue.addBulk(jobs);
 }
 
 interface OutboxJob {
@@ -47,7 +86,8 @@ interface OutboxJob {
 export class Pipeline {
   private readonly queues: Record<(typeof QUEUE_NAMES)[number], Queue>;
   private readonly workers: Worker[] = [];
-  private cronTask: ScheduledTask | null = null;
+  private readonly cronTasks: ScheduledTask[] = [];
+  private readonly polling = new AbortController();
   private relayReader: Redis | null = null;
   private relayDone: Promise<void> = Promise.resolve();
   private running = false;
@@ -60,6 +100,7 @@ export class Pipeline {
       ingest: new Queue('ingest', { connection, prefix }),
       outbox: new Queue('outbox', { connection, prefix }),
       sweep: new Queue('sweep', { connection, prefix }),
+      poll: new Queue('poll', { connection, prefix }),
     };
   }
 
@@ -69,13 +110,7 @@ export class Pipeline {
 
   /** Resolves once the batch is stored in Redis as a job: only then may an intake answer 202. */
   async enqueue(alerts: ReceivedAlert[]): Promise<void> {
-    await this.queues.ingest.add('batch', { alerts } satisfies IngestJob, {
-      attempts: 10,
-      backoff: { type: 'exponential', delay: 1000 },
-      removeOnComplete: true,
-      // A batch that keeps failing stays in the failed set for an admin to inspect and retry.
-      removeOnFail: false,
-    });
+    await enqueueAlerts(this.queues.ingest, alerts);
   }
 
   async queueJobCounts(): Promise<Record<string, Record<string, number>>> {
@@ -91,17 +126,83 @@ export class Pipeline {
     const connection = redis;
     const prefix = keys.prefix;
     this.running = true;
+    const pollers = this.options.connectors.filter((connector) => connector.poller !== undefined);
     this.workers.push(
       new Worker<IngestJob>('ingest', (job) => this.detect(job), { connection, prefix, concurrency: this.options.detectConcurrency }),
       new Worker<OutboxJob>('outbox', (job) => this.notify(job), { connection, prefix, concurrency: 4 }),
       new Worker('sweep', () => this.sweep(), { connection, prefix, concurrency: 1 }),
     );
+    if (pollers.length > 0) {
+      this.workers.push(new Worker<PollJob>('poll', (job) => this.poll(job.data.connector), { connection, prefix, concurrency: pollers.length }));
+    }
     for (const worker of this.workers) {
       worker.on('error', (error) => logger.error({ err: error, queue: worker.name }, 'queue worker error'));
       worker.on('failed', (job, error) => logger.warn({ err: error, queue: worker.name, job: job?.id, attempts: job?.attemptsMade }, 'job failed'));
     }
-    this.cronTask = cron.schedule(this.options.sweepSchedule, (context) => this.scheduleSweep(context.date), { name: 'recurd-sweep', noOverlap: true });
+    this.cronTasks.push(cron.schedule(this.options.sweepSchedule, (context) => this.scheduleSweep(context.date), { name: 'recurd-sweep', noOverlap: true }));
+    for (const connector of pollers) {
+      const schedule = connector.poller?.schedule ?? '';
+      this.cronTasks.push(cron.schedule(schedule, (context) => this.schedulePoll(connector.name, context.date), { name: `recurd-poll-${connector.name}` }));
+    }
     this.relayDone = this.relay();
+  }
+
+  /** Like the sweep: one poll per connector and tick across replicas. */
+  async schedulePoll(connector: string, tick: Date): Promise<void> {
+    try {
+      await this.queues.poll.add('poll', { connector } satisfies PollJob, {
+        jobId: `poll-${connector}-${tick.getTime()}`,
+        removeOnComplete: { age: 3600 },
+        removeOnFail: { age: 86_400 },
+      });
+    } catch (error) {
+      this.options.logger.error({ err: error, connector }, 'could not schedule a poll');
+    }
+  }
+
+  /**
+   * One poll of one connector, holding its lock so that a slow poll and the next tick never run
+   * side by side; a failure is recorded and the next ticks back off, the checkpoint untouched.
+   */
+  private async poll(name: string): Promise<void> {
+    const { redis, keys, status, deadLetters, metrics, logger, clock } = this.options;
+    const connector = this.options.connectors.find((candidate) => candidate.name === name);
+    if (connector?.poller === undefined) return;
+    const health = (await status.all())[name];
+    if (health !== undefined && health.consecutiveErrors > 0 && health.lastErrorAt !== null) {
+      const backoff = Math.min(2 ** health.consecutiveErrors * 1000, MAX_POLL_BACKOFF_MS);
+      if (clock.now() < health.lastErrorAt + backoff) return;
+    }
+    const lock = `${keys.prefix}:connector:${name}:lock`;
+    const token = randomBytes(8).toString('hex');
+    if ((await redis.set(lock, token, 'PX', POLL_LOCK_MS, 'NX')) === null) return;
+    const context: PollContext = {
+      checkpoint: await status.checkpoint(name),
+      emit: async (alerts: CanonicalAlert[]) => {
+        if (alerts.length === 0) return;
+        const receivedAt = clock.now();
+        await enqueueAlerts(this.queues.ingest, alerts.map((alert) => ({ ...alert, receivedAt })));
+        for (const alert of alerts) metrics.alertsReceived.inc({ source: alert.source, family: alert.family, status: alert.status });
+      },
+      saveCheckpoint: (value: unknown) => status.saveCheckpoint(name, value),
+      reject: async (body: string, errors: PayloadError[]) => {
+        metrics.payloadsRejected.inc({ connector: name }, errors.length);
+        await deadLetters.add(name, clock.now(), body, errors);
+      },
+      signal: this.polling.signal,
+    };
+    try {
+      await connector.poller.poll(context);
+      await status.succeeded(name, clock.now());
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      metrics.connectorErrors.inc({ connector: name });
+      await status.failed(name, clock.now(), message);
+      logger.error({ err: error, connector: name }, 'poll failed; the checkpoint stays where it was');
+    } finally {
+      // Released only if still ours: a lock that expired may belong to another replica by now.
+      await redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, lock, token);
+    }
   }
 
   /** Every replica's cron fires; the job id from the tick lets only the first one through. */
@@ -206,7 +307,8 @@ export class Pipeline {
   /** Stop taking work, let in-flight jobs finish, and close every queue connection. */
   async stop(): Promise<void> {
     this.running = false;
-    await this.cronTask?.destroy();
+    this.polling.abort();
+    await Promise.all(this.cronTasks.map(async (task) => task.destroy()));
     await Promise.all(this.workers.map((worker) => worker.close()));
     await this.relayDone;
     this.relayReader?.disconnect();

@@ -7,6 +7,7 @@ import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } f
 import type { Document } from 'yaml';
 import type { z } from 'zod';
 import type { Policy } from '../core/policy.js';
+import type { EngineOptions } from '../engine.js';
 import { RecurdError } from '../errors.js';
 import { configSchema } from './schema.js';
 import type { Config } from './schema.js';
@@ -206,4 +207,9 @@ export function loadConfig(file: string, env: Env = process.env): Config {
 export function policyFromConfig(config: Config): Policy {
   const { window, resolveAfter, families, controls, checks, skew, lateRecurrence } = config.policy;
   return { defaults: { window, resolveAfter }, families, controls, checks, skew, lateRecurrence };
+}
+
+/** What the engine takes from the config: policy and fingerprint fields and rules. */
+export function engineSettings(config: Config): Pick<EngineOptions, 'policy' | 'fingerprintFields' | 'fingerprintRules'> {
+  return { policy: policyFromConfig(config), fingerprintFields: config.fingerprint.fields, fingerprintRules: config.fingerprint.rules };
 }

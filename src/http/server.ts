@@ -7,9 +7,9 @@ import { timingSafeEqual } from 'node:crypto';
 import Fastify, { LogController, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { verifyIntakeAuth } from '../../connectors/auth.js';
-import type { PushConnector } from '../../connectors/types.js';
+import type { Connector, PayloadError } from '../../connectors/types.js';
 import type { Clock } from '../core/clock.js';
-import { FAMILIES, NC_STATES, type ReceivedAlert } from '../core/types.js';
+import { FAMILIES, NC_STATES, type CanonicalAlert, type ReceivedAlert } from '../core/types.js';
 import type { Engine } from '../engine.js';
 import { RecurdError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -20,13 +20,21 @@ import type { Register } from '../register.js';
 export interface ReadyReport {
   ready: boolean;
   checks: Record<string, { ok: boolean; detail?: string }>;
+  connectors: Record<string, { ok: boolean; lastSuccessAt: string | null; lastErrorAt: string | null; lastError: string | null }>;
 }
 
 export interface HttpOptions {
   bodyLimit: number;
   apiToken: string;
-  connectors: Map<string, PushConnector>;
-  intake: { enqueue(alerts: ReceivedAlert[]): Promise<void>; readonly accepting: boolean };
+  connectors: Map<string, Connector>;
+  intake: {
+    enqueue(alerts: ReceivedAlert[]): Promise<void>;
+    /** Keeps a payload that did not fit in the dead-letter list; returns the entry's id. */
+    reject(connector: string, receivedAt: number, body: string, errors: PayloadError[]): Promise<string>;
+    succeeded(connector: string): Promise<void>;
+    failed(connector: string, reason: string): Promise<void>;
+    readonly accepting: boolean;
+  };
   register: Register;
   engine: Engine;
   metrics: Metrics;
@@ -57,6 +65,16 @@ const correctiveActionBody = z
 function invalid(error: z.ZodError, what: string): RecurdError {
   const issues = error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
   return new RecurdError('REQUEST_INVALID', `${what}: ${issues.map((issue) => `${issue.path || '(body)'}: ${issue.message}`).join('; ')}`, issues);
+}
+
+/** A body that is not JSON is a payload error like any other; an empty one is fine where routes carry the meaning. */
+function parseJson(text: string, emptyAllowed: boolean): { value: unknown } | { error: string } {
+  if (emptyAllowed && text.trim() === '') return { value: {} };
+  try {
+    return { value: JSON.parse(text) as unknown };
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
 }
 
 function sameSecret(given: string, expected: string): boolean {
@@ -92,25 +110,34 @@ export function buildServer(options: HttpOptions) {
     return reply.code(500).send({ error: { code: 'RECURD_ERR_INTERNAL', message: 'internal error; see the recurd log' } });
   });
 
-  app.post('/hooks/:connector', async (request: FastifyRequest<{ Params: { connector: string } }>, reply: FastifyReply) => {
+  const intake = async (request: FastifyRequest<{ Params: { connector: string; '*'?: string } }>, reply: FastifyReply) => {
     const receivedAt = options.clock.now();
-    const connector = options.connectors.get(request.params.connector);
-    if (connector === undefined) throw new RecurdError('CONNECTOR_NOT_FOUND', `no push connector is named "${request.params.connector}"`);
+    const name = request.params.connector;
+    const route = request.params['*'] ?? '';
+    const connector = options.connectors.get(name);
+    const intake = connector?.intake;
+    if (connector === undefined || intake === undefined || (route !== '' && !intake.subroutes)) {
+      throw new RecurdError('CONNECTOR_NOT_FOUND', `no connector takes POST /hooks/${name}${route === '' ? '' : `/${route}`}`);
+    }
     if (!options.intake.accepting) throw new RecurdError('NOT_READY', 'recurd is shutting down and takes no more alerts; send again later');
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-    const auth = verifyIntakeAuth(connector.auth, request.headers, raw);
-    if (!auth.ok) throw new RecurdError('UNAUTHORIZED', `${connector.name}: ${auth.reason}`);
-    let body: unknown;
-    try {
-      body = JSON.parse(raw.toString('utf8'));
-    } catch (error) {
-      throw new RecurdError('PAYLOAD_INVALID', `${connector.name}: the body is not JSON (${(error as Error).message})`, [{ path: '', message: 'not JSON' }]);
+    const auth = verifyIntakeAuth(intake.auth, request.headers, raw);
+    if (!auth.ok) {
+      await options.intake.failed(connector.name, `refused a request: ${auth.reason}`);
+      throw new RecurdError('UNAUTHORIZED', `${connector.name}: ${auth.reason}`);
     }
-    const { alerts, errors } = connector.normalise(body, receivedAt);
+    const text = raw.toString('utf8');
+    let alerts: CanonicalAlert[] = [];
+    let errors: PayloadError[];
+    const body = parseJson(text, intake.subroutes);
+    if ('error' in body) errors = [{ path: '(body)', message: `not JSON (${body.error})` }];
+    else ({ alerts, errors } = await intake.normalise(body.value, receivedAt, route));
     if (errors.length > 0) {
       options.metrics.payloadsRejected.inc({ connector: connector.name }, errors.length);
-      const listed = errors.slice(0, 5).map((error) => `${error.path || '(body)'}: ${error.message}`).join('; ');
-      throw new RecurdError('PAYLOAD_INVALID', `${connector.name}: ${errors.length} field(s) do not fit: ${listed}`, errors);
+      // Kept whole, so that an admin can fix the mapping and replay it: nothing sent is dropped unseen.
+      const letter = await options.intake.reject(connector.name, receivedAt, text, errors);
+      const listed = errors.slice(0, 5).map((error) => `${error.path}: ${error.message}`).join('; ');
+      throw new RecurdError('PAYLOAD_INVALID', `${connector.name}: ${errors.length} field(s) do not fit (dead letter ${letter}): ${listed}`, errors);
     }
     if (alerts.length > 0) {
       try {
@@ -120,8 +147,11 @@ export function buildServer(options: HttpOptions) {
       }
       for (const alert of alerts) options.metrics.alertsReceived.inc({ source: alert.source, family: alert.family, status: alert.status });
     }
+    await options.intake.succeeded(connector.name);
     return reply.code(202).send({ accepted: alerts.length });
-  });
+  };
+  app.post('/hooks/:connector', intake);
+  app.post('/hooks/:connector/*', intake);
 
   app.register(
     (api, _opts, done) => {
@@ -194,7 +224,7 @@ export function buildServer(options: HttpOptions) {
 
   app.get('/readyz', async (_request, reply) => {
     const report = await options.ready();
-    return reply.code(report.ready ? 200 : 503).send({ status: report.ready ? 'ready' : 'not ready', checks: report.checks });
+    return reply.code(report.ready ? 200 : 503).send({ status: report.ready ? 'ready' : 'not ready', checks: report.checks, connectors: report.connectors });
   });
 
   return app;

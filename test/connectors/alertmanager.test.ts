@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { canonicalAlertSchema } from '../../src/core/types.js';
-import type { PushConnector } from '../../connectors/types.js';
+import { syncIntake, testServices, type SyncIntake } from '../helpers/connectors.js';
 import { alertmanagerConnector, labelsFingerprint } from '../../connectors/alertmanager.js';
 
 const FIXTURE = new URL('../../../shared/fixtures/monitoring/alertmanager-0.25-webhook-v4.ndjson', import.meta.url);
@@ -13,8 +13,9 @@ const [firingNotification, resolvedNotification] = readFileSync(FIXTURE, 'utf8')
 
 const RECEIVED_AT = Date.parse('2026-11-22T16:05:00Z');
 
-function intake(fields: Record<string, unknown> = {}): PushConnector {
-  return alertmanagerConnector.create(
+function intake(fields: Record<string, unknown> = {}): SyncIntake {
+  return syncIntake(
+    alertmanagerConnector.create(
     alertmanagerConnector.schema.parse({
       type: 'alertmanager',
       name: 'prometheus',
@@ -23,6 +24,8 @@ function intake(fields: Record<string, unknown> = {}): PushConnector {
       control: 'A.8.13',
       ...fields,
     }),
+    testServices(),
+    ),
   );
 }
 

@@ -1,15 +1,18 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { FAMILIES, SEVERITIES, canonicalAlertSchema } from '../../src/core/types.js';
-import type { PushConnector } from '../../connectors/types.js';
+import { syncIntake, testServices, type SyncIntake } from '../helpers/connectors.js';
 import { epochMs, payloadPath } from '../../connectors/payload.js';
 import { webhookConnector } from '../../connectors/webhook.js';
 
 const RECEIVED_AT = Date.parse('2026-11-22T17:00:00Z');
 
-function intake(fields: Record<string, unknown>): PushConnector {
-  return webhookConnector.create(
-    webhookConnector.schema.parse({ type: 'webhook', name: 'edr', auth: { type: 'bearer', token: 't' }, family: 'av', ...fields }),
+function intake(fields: Record<string, unknown>): SyncIntake {
+  return syncIntake(
+    webhookConnector.create(
+      webhookConnector.schema.parse({ type: 'webhook', name: 'edr', auth: { type: 'bearer', token: 't' }, family: 'av', ...fields }),
+      testServices(),
+    ),
   );
 }
 
