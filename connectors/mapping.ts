@@ -101,6 +101,23 @@ export const mappingSchema = z
   .describe("how each alert's fields map to the canonical alert");
 export type Mapping = z.output<typeof mappingSchema>;
 
+/** Field by field over a preset's mapping: every field optional, labels and evidence merged by name. */
+export const mappingOverridesSchema = mappingSchema
+  .partial()
+  .describe("fields that replace the preset's mapping one by one; labels and evidence are merged by name");
+export type MappingOverrides = z.output<typeof mappingOverridesSchema>;
+
+/** The preset's mapping with the admin's overrides laid over it. */
+export function mergeMapping(base: Partial<Mapping>, overrides: MappingOverrides | undefined): Partial<Mapping> {
+  if (overrides === undefined) return base;
+  return {
+    ...base,
+    ...overrides,
+    labels: { ...base.labels, ...overrides.labels },
+    evidence: { ...base.evidence, ...overrides.evidence },
+  };
+}
+
 /** What a connector supplies where the mapping does not say. */
 export interface MappingDefaults {
   name: string;

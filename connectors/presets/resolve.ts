@@ -1,0 +1,68 @@
+/**
+ * The config fields of a connector that reads a product's native format through a preset, and
+ * how its preset, its own defaults and its field-by-field overrides combine into one mapping.
+ */
+import { z } from 'zod';
+import { FAMILIES, SEVERITIES, type Family } from '../../src/core/types.js';
+import { createMapper, dottedPath, mappingOverridesSchema, mergeMapping, type Mapping, type MappingOverrides } from '../mapping.js';
+import type { IntakeResult } from '../types.js';
+import { findPreset, presets } from './index.js';
+
+const presetName = z
+  .string()
+  .refine((name) => findPreset(name) !== undefined, {
+    error: (issue) => `there is no preset "${String(issue.input)}" (known: ${presets.map((preset) => preset.name).join(', ') || 'none'})`,
+  })
+  .describe('a named mapping of a product\'s native format; the fields of `mapping` override it one by one');
+
+/** Spread into a connector's schema in place of a required family and mapping. */
+export const presetFields = {
+  preset: presetName.optional(),
+  family: z.enum(FAMILIES).optional().describe("the family of its alerts where the payload does not say; absent: the preset's"),
+  severity: z.enum(SEVERITIES).optional().describe("the severity where the payload does not say; absent: the preset's, else medium"),
+  items: dottedPath
+    .optional()
+    .describe("where the array of alerts is inside a document; absent: the preset's, or the document is one alert or an array of them"),
+  mapping: mappingOverridesSchema.optional(),
+};
+
+interface PresetConfig {
+  name: string;
+  preset?: string | undefined;
+  family?: Family | undefined;
+  control?: string | undefined;
+  severity?: (typeof SEVERITIES)[number] | undefined;
+  items?: string | undefined;
+  mapping?: MappingOverrides | undefined;
+}
+
+/** Checks, for a schema's superRefine, that a preset or the mapping says everything required. */
+export function checkPresetConfig(config: PresetConfig, ctx: z.RefinementCtx): void {
+  const preset = config.preset === undefined ? undefined : findPreset(config.preset);
+  if (config.preset !== undefined && preset === undefined) return;
+  const merged = mergeMapping(preset?.mapping ?? {}, config.mapping);
+  for (const field of ['id', 'status'] as const) {
+    if (merged[field] === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['mapping', field], message: 'is required (map it, or choose a preset that does)' });
+    }
+  }
+  if (config.family === undefined && preset === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['family'], message: 'is required (set it, or choose a preset that does)' });
+  }
+}
+
+/** One document of the product in, its alerts (or the failing paths) out. */
+export function presetMapper(config: PresetConfig): (document: unknown, receivedAt: number) => IntakeResult {
+  const preset = config.preset === undefined ? undefined : findPreset(config.preset);
+  // checkPresetConfig has made sure id and status are mapped; the schema's type cannot say so.
+  const mapping = mergeMapping(preset?.mapping ?? {}, config.mapping) as Mapping;
+  const family = config.family ?? preset?.family;
+  if (family === undefined) throw new Error(`${config.name}: no family (the config schema should have refused this)`);
+  const map = createMapper(
+    { name: config.name, family, control: config.control ?? preset?.control, severity: config.severity ?? preset?.severity ?? 'medium' },
+    mapping,
+    config.items ?? preset?.items,
+  );
+  const reshape = preset?.reshape;
+  return reshape === undefined ? map : (document, receivedAt) => map(reshape(document), receivedAt);
+}
