@@ -102,6 +102,10 @@ export class Pipeline {
       sweep: new Queue('sweep', { connection, prefix }),
       poll: new Queue('poll', { connection, prefix }),
     };
+    // Without a listener BullMQ prints Redis errors to stderr, past the log and its redaction.
+    for (const queue of Object.values(this.queues)) {
+      queue.on('error', (error) => options.logger.error({ err: error, queue: queue.name }, 'queue error'));
+    }
   }
 
   get isRunning(): boolean {
@@ -250,6 +254,7 @@ export class Pipeline {
   private async relay(): Promise<void> {
     const { keys, logger } = this.options;
     const reader = this.options.redis.duplicate();
+    reader.on('error', (error) => logger.error({ err: error }, 'outbox relay connection error'));
     this.relayReader = reader;
     try {
       await reader.xgroup('CREATE', keys.events, RELAY_GROUP, '0', 'MKSTREAM');

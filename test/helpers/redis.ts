@@ -34,16 +34,18 @@ export interface TestRedis {
   restart(): Promise<void>;
 }
 
-export async function startRedis(options: { appendOnly?: boolean } = {}): Promise<TestRedis> {
+/** `password` runs it with --requirepass; the url and the assertion client then carry it. */
+export async function startRedis(options: { appendOnly?: boolean; password?: string } = {}): Promise<TestRedis> {
   const binary = requireProgram('redis-server', 'redis-server');
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'recurd-redis-'));
   const args = [
     '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', options.appendOnly ? 'yes' : 'no',
     '--maxmemory-policy', 'noeviction', '--dir', dir,
+    ...(options.password === undefined ? [] : ['--requirepass', options.password]),
   ];
   let child: ChildProcess = await launch(binary, args, port);
-  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 3 });
+  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 3, password: options.password });
   await client.connect();
   const stopChild = async (): Promise<void> => {
     if (child.exitCode !== null) return;
@@ -53,7 +55,7 @@ export async function startRedis(options: { appendOnly?: boolean } = {}): Promis
   };
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: options.password === undefined ? `redis://127.0.0.1:${port}` : `redis://:${encodeURIComponent(options.password)}@127.0.0.1:${port}`,
     dir,
     client,
     async stop() {

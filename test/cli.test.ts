@@ -1,0 +1,527 @@
+/**
+ * The compiled CLI (dist/src/cli.js, built by test/global-setup.ts) run as a child process, the way
+ * an admin or a service manager runs it: exit statuses, messages, Redis checks, signals, logs.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../src/core/clock.js';
+import { DEFAULT_POLICY } from '../src/core/policy.js';
+import type { ReceivedAlert } from '../src/core/types.js';
+import { Engine } from '../src/engine.js';
+import { RedisRegister } from '../src/store/redis-register.js';
+import { eventually } from './helpers/daemon.js';
+import { dropPrefix, freePort, startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CLI = join(ROOT, 'dist/src/cli.js');
+const EXAMPLE = join(ROOT, 'config/recurd.example.yaml');
+
+const API_TOKEN = 'cli-api-token-7f3a91';
+const WEBHOOK_TOKEN = 'cli-webhook-token-c28e04';
+const REDIS_PASSWORD = 'cli-redis-password-5d6b1e';
+
+const fixture = readFileSync(new URL('../../shared/fixtures/monitoring/alertmanager-0.25-webhook-v4.ndjson', import.meta.url), 'utf8')
+  .trim()
+  .split('\n');
+const firingBody = fixture[0] as string;
+
+interface Finished {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+interface LogLine {
+  level: number;
+  msg: string;
+  [field: string]: unknown;
+}
+
+const running = new Set<CliProcess>();
+
+/** One `node dist/src/cli.js …` with an environment of PATH and exactly the variables given. */
+class CliProcess {
+  readonly child: ChildProcess;
+  stdout = '';
+  stderr = '';
+  private readonly startedAt = Date.now();
+  private readonly closed: Promise<Finished>;
+
+  constructor(args: string[], env: Record<string, string> = {}) {
+    this.child = spawn(process.execPath, [CLI, ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    running.add(this);
+    this.child.stdout?.on('data', (chunk: Buffer) => (this.stdout += chunk.toString()));
+    this.child.stderr?.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    // 'close' rather than 'exit': it comes after the pipes are drained, so the output is complete.
+    this.closed = new Promise((resolve, reject) => {
+      this.child.once('error', reject);
+      this.child.once('close', (code, signal) => {
+        running.delete(this);
+        resolve({ code, signal, stdout: this.stdout, stderr: this.stderr, ms: Date.now() - this.startedAt });
+      });
+    });
+  }
+
+  /** Resolves when the process has ended; kills it and fails if that takes longer than `timeoutMs`. */
+  async finished(timeoutMs = 15_000): Promise<Finished> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        this.child.kill('SIGKILL');
+        reject(new Error(`recurd did not exit within ${timeoutMs} ms\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`));
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([this.closed, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The JSON log lines on stdout; a line that is not JSON fails the test, since logs are JSON. */
+  logs(): LogLine[] {
+    return this.stdout
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as LogLine);
+  }
+
+  /** The first log line with this message; fails at once if the process ends without it. */
+  async waitForLog(msg: string | RegExp, timeoutMs = 15_000): Promise<LogLine> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.logs().find((line) => (typeof msg === 'string' ? line.msg === msg : msg.test(line.msg)));
+      if (found !== undefined) return found;
+      const why = this.child.exitCode !== null ? `recurd exited (${this.child.exitCode})` : Date.now() > deadline ? `${timeoutMs} ms passed` : null;
+      if (why !== null) throw new Error(`${why} before logging ${String(msg)}\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+function run(args: string[], env: Record<string, string> = {}, timeoutMs = 15_000): Promise<Finished> {
+  return new CliProcess(args, env).finished(timeoutMs);
+}
+
+/** The variables config/recurd.example.yaml needs to run. */
+function exampleEnv(redisUrl = 'redis://127.0.0.1:6379'): Record<string, string> {
+  return { REDIS_URL: redisUrl, RECURD_PORT: '8080', RECURD_API_TOKEN: API_TOKEN, RECURD_WEBHOOK_TOKEN: WEBHOOK_TOKEN };
+}
+
+async function totalConnections(redis: TestRedis): Promise<number> {
+  const stats = await redis.client.info('stats');
+  return Number(/^total_connections_received:(\d+)/m.exec(stats)?.[1]);
+}
+
+function hook(port: number, body: string, token = WEBHOOK_TOKEN): Promise<Response> {
+  return fetch(`http://127.0.0.1:${port}/hooks/alertmanager`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body,
+    signal: AbortSignal.timeout(5000),
+  });
+}
+
+/** The fixture's firing notification, moved to another asset: another symptom, and another alert id. */
+function firingOn(asset: string): string {
+  const body = JSON.parse(firingBody) as { alerts: Array<{ labels: Record<string, string>; fingerprint: string }> };
+  for (const alert of body.alerts) {
+    alert.labels.instance = asset;
+    // Alertmanager's fingerprint hashes the labels, so a changed label changes it (and recurd's alert id).
+    alert.fingerprint = createHash('sha256').update(asset).digest('hex').slice(0, 16);
+  }
+  return JSON.stringify(body);
+}
+
+describe('recurd CLI', () => {
+  let redis: TestRedis;
+  let dir: string;
+  let prefix: string;
+
+  /** A config for this test's prefix; secrets come from the environment, as the example config advises. */
+  function writeConfig(port = 8080): string {
+    const file = join(dir, `${prefix.replace(/[{}]/g, '')}.yaml`);
+    writeFileSync(
+      file,
+      [
+        'redis:',
+        '  url: ${REDIS_URL}',
+        `  keyPrefix: '${prefix}'`,
+        'http:',
+        '  host: 127.0.0.1',
+        `  port: ${port}`,
+        'api:',
+        '  token: ${RECURD_API_TOKEN}',
+        'log:',
+        '  level: ${RECURD_LOG_LEVEL:-info}',
+        'connectors:',
+        '  - name: alertmanager',
+        '    type: alertmanager',
+        '    family: backup',
+        '    control: A.8.13',
+        '    auth:',
+        '      type: bearer',
+        '      token: ${RECURD_WEBHOOK_TOKEN}',
+        '',
+      ].join('\n'),
+    );
+    return file;
+  }
+
+  function daemonEnv(redisUrl: string, extra: Record<string, string> = {}): Record<string, string> {
+    return { REDIS_URL: redisUrl, RECURD_API_TOKEN: API_TOKEN, RECURD_WEBHOOK_TOKEN: WEBHOOK_TOKEN, ...extra };
+  }
+
+  /** A daemon on a free port of the suite's Redis, once it answers /readyz with 200. */
+  async function startDaemonProcess(extra: Record<string, string> = {}, redisUrl = redis.url): Promise<{ daemon: CliProcess; port: number }> {
+    const port = await freePort();
+    const daemon = new CliProcess(['start', '--config', writeConfig(port)], daemonEnv(redisUrl, extra));
+    await daemon.waitForLog('recurd started');
+    await eventually(
+      async () => ((await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2000) })).status === 200 ? true : undefined),
+      10_000,
+      '/readyz 200',
+    );
+    return { daemon, port };
+  }
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    dir = mkdtempSync(join(tmpdir(), 'recurd-cli-'));
+  });
+  afterEach(async () => {
+    // A test that failed half-way must not leave a daemon behind; only ours are in the set.
+    await Promise.all(
+      [...running].map((started) => {
+        started.child.kill('SIGKILL');
+        return started.finished(5000);
+      }),
+    );
+    await dropPrefix(redis.client, prefix);
+    expect(await redis.client.dbsize()).toBe(0);
+  });
+  afterAll(async () => {
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('validate', () => {
+    it('says OK for the example config with its four variables set', async () => {
+      prefix = testPrefix();
+      const result = await run(['validate', EXAMPLE], exampleEnv());
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toMatch(/recurd\.example\.yaml: OK \(2 connector\(s\), 0 notifier\(s\)\)/);
+      expect(result.code).toBe(0);
+    });
+
+    it('names the unset variable and the YAML path that needs it', async () => {
+      prefix = testPrefix();
+      const env = exampleEnv();
+      delete env.RECURD_API_TOKEN;
+      const result = await run(['validate', EXAMPLE], env);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/api\.token \(line \d+\): environment variable RECURD_API_TOKEN is not set/);
+      expect(result.stdout).not.toContain('OK');
+    });
+
+    it('reports every problem as `path (line N): message`', async () => {
+      prefix = testPrefix();
+      const file = join(dir, 'bad.yaml');
+      writeFileSync(
+        file,
+        ['redis:', '  url: redis://127.0.0.1:6379', 'api:', '  token: t', 'policy:', '  window: 30 days', '  resolveAfter: 7d', '  colour: blue', ''].join('\n'),
+      );
+      const result = await run(['validate', file]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(file);
+      expect(result.stderr).toMatch(/policy\.window \(line 6\): "30 days" is not a duration/);
+      expect(result.stderr).toContain('policy.colour (line 8): unknown key');
+      expect(result.stdout).toBe('');
+    });
+
+    it('names a file that does not exist', async () => {
+      prefix = testPrefix();
+      const missing = join(dir, 'nowhere', 'recurd.yaml');
+      const result = await run(['validate', missing]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(missing);
+      expect(result.stderr).toMatch(/cannot read the file: no such file or directory \(ENOENT\)/);
+    });
+
+    it('exits 2 on wrong usage', async () => {
+      prefix = testPrefix();
+      const unknown = await run(['frobnicate']);
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toContain('unknown command "frobnicate"');
+      expect((await run(['validate', '--nope'])).code).toBe(2);
+      expect((await run([])).code).toBe(2);
+    });
+  });
+
+  describe('start', () => {
+    it('exits 2 on an invalid config without ever connecting to Redis', async () => {
+      prefix = testPrefix();
+      const file = join(dir, 'invalid-start.yaml');
+      // A valid Redis URL that is reachable: only the order of checks keeps recurd away from it.
+      writeFileSync(file, ['redis:', `  url: ${redis.url}`, 'api:', '  token: t', 'pipeline:', '  shutdownTimeout: soon', ''].join('\n'));
+      const before = await totalConnections(redis);
+      const result = await run(['start', '--config', file]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/pipeline\.shutdownTimeout \(line 6\): "soon" is not a duration/);
+      expect(await totalConnections(redis)).toBe(before);
+    });
+
+    it('exits 1 quickly when Redis is unreachable, naming the address with its password masked', async () => {
+      prefix = testPrefix();
+      const port = await freePort();
+      const result = await run(['start', '--config', writeConfig()], daemonEnv(`redis://:secretpw@127.0.0.1:${port}`));
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('RECURD_ERR_REDIS_UNREACHABLE');
+      expect(result.stderr).toContain(`redis://:***@127.0.0.1:${port}`);
+      // The reason, not ioredis's "Connection is closed.", and no stray unhandled-error noise.
+      expect(result.stderr).toContain('ECONNREFUSED');
+      expect(result.stderr).not.toContain('Unhandled error event');
+      expect(`${result.stdout}${result.stderr}`).not.toContain('secretpw');
+      expect(result.ms).toBeLessThan(5000);
+    });
+
+    it('exits 1 when something listens on the Redis port but never answers', async () => {
+      prefix = testPrefix();
+      // A black hole: accepts TCP connections and says nothing, like a hung or firewalled Redis.
+      const sockets = new Set<Socket>();
+      const server: Server = createServer((socket) => {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      try {
+        const result = await run(['start', '--config', writeConfig()], daemonEnv(`redis://127.0.0.1:${port}`), 20_000);
+        expect(result.code).toBe(1);
+        expect(result.stderr).toContain('RECURD_ERR_REDIS_UNREACHABLE');
+        expect(result.stderr).toContain(`127.0.0.1:${port}`);
+        expect(result.stderr).toMatch(/no answer within \d+ ms/);
+      } finally {
+        for (const socket of sockets) socket.destroy();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    }, 30_000);
+
+    it('refuses a Redis that may evict keys, before writing anything to it', async () => {
+      prefix = testPrefix();
+      const evicting = await startRedis();
+      try {
+        await evicting.client.config('SET', 'maxmemory-policy', 'allkeys-lru');
+        const result = await run(['start', '--config', writeConfig(await freePort())], daemonEnv(evicting.url));
+        expect(result.code).toBe(1);
+        expect(result.stderr).toContain('RECURD_ERR_REDIS_MISCONFIGURED');
+        expect(result.stderr).toContain('"allkeys-lru"');
+        expect(result.stderr).toContain('noeviction');
+        expect(await evicting.client.dbsize()).toBe(0);
+      } finally {
+        await evicting.stop();
+      }
+    });
+
+    it('starts on a Redis without persistence with a warning, and stops on SIGINT with status 0', async () => {
+      prefix = testPrefix();
+      const { daemon } = await startDaemonProcess();
+      const warning = daemon.logs().find((line) => line.level === 40 && /persistence is off/.test(line.msg));
+      expect(warning, daemon.stdout).toBeDefined();
+      expect(daemon.child.kill('SIGINT')).toBe(true);
+      const result = await daemon.finished(15_000);
+      expect(result).toMatchObject({ code: 0, signal: null });
+      expect(daemon.logs().find((line) => line.msg === 'recurd stopped')).toBeDefined();
+      expect(daemon.logs().find((line) => /^stopping/.test(line.msg))).toMatchObject({ signal: 'SIGINT' });
+      expect(result.stderr).toBe('');
+    });
+
+    it('on SIGTERM finishes the batches it is deciding, loses none it accepted, and exits 0', async () => {
+      prefix = testPrefix();
+      const { daemon, port } = await startDaemonProcess();
+      const assets = Array.from({ length: 40 }, (_, index) => `srv-drain-${index}`);
+      // In parallel, so that the signal lands while batches are queued and being decided.
+      const responses = await Promise.all(assets.map((asset) => hook(port, firingOn(asset))));
+      expect(responses.map((response) => response.status)).toEqual(assets.map(() => 202));
+      daemon.child.kill('SIGTERM');
+      const result = await daemon.finished(20_000);
+      expect(result, result.stderr).toMatchObject({ code: 0, signal: null });
+      expect(daemon.logs().find((line) => /^stopping/.test(line.msg))).toMatchObject({ signal: 'SIGTERM' });
+      expect(daemon.logs().at(-1)?.msg).toBe('recurd stopped');
+
+      const ingest = new Queue('ingest', { connection: redis.client, prefix });
+      const decided = async (): Promise<number> => (await redis.client.keys(`${prefix}:sym:*`)).length;
+      try {
+        // Nothing was abandoned half-decided or failed; what was not started is still queued.
+        const counts = await ingest.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
+        expect(counts).toMatchObject({ active: 0, delayed: 0, failed: 0 });
+        expect(daemon.logs().filter((line) => line.level >= 50)).toEqual([]);
+        expect((await decided()) + (counts.waiting ?? 0) + (counts.prioritized ?? 0)).toBe(assets.length);
+
+        // The next daemon decides whatever the last one left queued.
+        const next = await startDaemonProcess();
+        await eventually(async () => ((await decided()) === assets.length ? true : undefined), 15_000, 'every accepted alert to be decided');
+        expect(await ingest.getJobCounts('waiting', 'active', 'failed')).toEqual({ waiting: 0, active: 0, failed: 0 });
+        next.daemon.child.kill('SIGTERM');
+        expect((await next.daemon.finished(20_000)).code).toBe(0);
+      } finally {
+        await ingest.close();
+      }
+    }, 60_000);
+
+    it('keeps tokens and the Redis password out of its output, even at debug level and on Redis auth errors', async () => {
+      prefix = testPrefix();
+      const secured = await startRedis({ password: REDIS_PASSWORD });
+      try {
+        const { daemon, port } = await startDaemonProcess({ RECURD_LOG_LEVEL: 'debug' }, secured.url);
+        expect((await hook(port, firingOn('srv-redact'))).status).toBe(202);
+        expect((await hook(port, firingOn('srv-redact'), `${WEBHOOK_TOKEN}-wrong`)).status).toBe(401);
+        const api = (token: string): Promise<Response> =>
+          fetch(`http://127.0.0.1:${port}/api/v1/nonconformities`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5000) });
+        expect((await api(API_TOKEN)).status).toBe(200);
+        expect((await api(`${API_TOKEN}x`)).status).toBe(401);
+        await eventually(async () => ((await secured.client.keys(`${prefix}:sym:*`)).length === 1 ? true : undefined), 10_000, 'the alert to be decided');
+
+        // The password is rotated under a running daemon: its reconnections fail AUTH, and ioredis
+        // puts the failed command, password included, on the error it reports.
+        await secured.client.config('SET', 'requirepass', `${REDIS_PASSWORD}-rotated`);
+        await secured.client.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+        const refused = await daemon.waitForLog('Redis connection error');
+        expect(refused).toMatchObject({ level: 50, err: { message: expect.stringContaining('WRONGPASS') as unknown } });
+        await secured.client.config('SET', 'requirepass', REDIS_PASSWORD);
+        await eventually(
+          async () => ((await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(3000) })).status === 200 ? true : undefined),
+          15_000,
+          '/readyz 200 after the password is restored',
+        );
+
+        daemon.child.kill('SIGTERM');
+        const result = await daemon.finished(20_000);
+        expect(result.code, result.stderr).toBe(0);
+        for (const secret of [API_TOKEN, WEBHOOK_TOKEN, REDIS_PASSWORD]) {
+          expect(result.stdout).not.toContain(secret);
+          expect(result.stderr).not.toContain(secret);
+        }
+      } finally {
+        await dropPrefix(secured.client, prefix);
+        await secured.stop();
+      }
+    }, 60_000);
+  });
+
+  describe('nc', () => {
+    const DAY = 86_400_000;
+
+    /** fire, resolve, fire again inside the default 30-day window: one open NC, made by the real engine. */
+    async function raiseNc(): Promise<string> {
+      const now = Date.now();
+      const alert = (id: string, status: ReceivedAlert['status'], at: number): ReceivedAlert => ({
+        id,
+        source: 'alertmanager',
+        family: 'backup',
+        status,
+        observedAt: at,
+        receivedAt: at,
+        asset: 'srv-db-01',
+        check: 'BackupJobFailed',
+        message: 'nightly backup of srv-db-01 failed',
+        severity: 'critical',
+        control: 'A.8.13',
+        labels: {},
+        evidence: {},
+      });
+      const register = new RedisRegister(redis.client, prefix, 35 * DAY);
+      const engine = new Engine({ register, policy: DEFAULT_POLICY, clock: systemClock, fingerprintFields: ['family', 'source', 'check', 'asset'] });
+      const result = await engine.ingest([alert('a', 'firing', now - 3 * DAY), alert('b', 'resolved', now - 2 * DAY), alert('c', 'firing', now - DAY)]);
+      const [id] = [...result.created.values()];
+      expect(id).toMatch(/^NC-\d{4}-\d{4}$/);
+      return id as string;
+    }
+
+    function nc(args: string[]): Promise<Finished> {
+      return run(['nc', ...args, '--config', writeConfig()], daemonEnv(redis.url));
+    }
+
+    interface NcJson {
+      id: string;
+      state: string;
+      occurrences: number;
+      correctiveAction: { action: string; owner: string; rootCause: string | null } | null;
+      timeline?: Array<{ type: string }>;
+    }
+
+    it('lists, shows and fixes an NC, and refuses what it must', async () => {
+      prefix = testPrefix();
+      const id = await raiseNc();
+
+      const table = await nc(['list']);
+      expect(table.code).toBe(0);
+      const [header, row, ...more] = table.stdout.trim().split('\n');
+      expect(header).toMatch(/^ID\s+STATE\s+FAMILY\s+CONTROL\s+REOPENED\s+OCCURRENCES\s+OPENED\s+TITLE$/);
+      expect(row).toMatch(new RegExp(`^${id}\\s+open\\s+backup\\s+A\\.8\\.13\\s+0\\s+2\\s+\\S+\\s+nightly backup of srv-db-01 failed$`));
+      expect(more).toEqual([]);
+
+      const listed = await nc(['list', '--json']);
+      expect(listed.code).toBe(0);
+      expect(JSON.parse(listed.stdout)).toMatchObject([{ id, state: 'open', occurrences: 2, family: 'backup', control: 'A.8.13' }]);
+
+      const bogus = await nc(['list', '--state', 'bogus']);
+      expect(bogus.code).toBe(2);
+      expect(bogus.stderr).toContain('--state must be one of open, verifying, reopened, closed');
+
+      const shown = await nc(['show', id]);
+      expect(shown.code).toBe(0);
+      expect(shown.stdout).toMatch(new RegExp(`^id\\s+${id}$`, 'm'));
+      expect(shown.stdout).toMatch(/^state\s+open$/m);
+      expect(shown.stdout).toMatch(/^timeline:\n {2}\S+Z {2}raised /m);
+
+      const shownJson = await nc(['show', id, '--json']);
+      expect(shownJson.code).toBe(0);
+      const view = JSON.parse(shownJson.stdout) as NcJson;
+      expect(view).toMatchObject({ id, state: 'open', correctiveAction: null });
+      expect(view.timeline?.map((entry) => entry.type)).toEqual(['raised']);
+
+      const missing = await nc(['show', 'NC-2099-0001']);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain('RECURD_ERR_NC_NOT_FOUND');
+      expect(missing.stderr).toContain('NC-2099-0001');
+
+      const noOwner = await nc(['fix', id, '--action', 'rotate the backup repository key']);
+      expect(noOwner.code).toBe(2);
+      expect(noOwner.stderr).toContain('--owner');
+
+      const fixed = await nc(['fix', id, '--action', 'recreate the restic repository and monitor its init', '--owner', 'backup-team', '--root-cause', 'repository deleted by a cleanup job']);
+      expect(fixed.stderr).toBe('');
+      expect(fixed.code).toBe(0);
+      expect(fixed.stdout).toMatch(new RegExp(`^${id} is verifying; its effectiveness window ends \\d{4}-\\d\\d-\\d\\dT`));
+
+      const again = await nc(['fix', id, '--action', 'something else', '--owner', 'someone-else']);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toContain('RECURD_ERR_NC_VERIFYING');
+
+      const after = JSON.parse((await nc(['show', id, '--json'])).stdout) as NcJson;
+      expect(after).toMatchObject({
+        state: 'verifying',
+        correctiveAction: { action: 'recreate the restic repository and monitor its init', owner: 'backup-team', rootCause: 'repository deleted by a cleanup job' },
+      });
+      expect(after.timeline?.map((entry) => entry.type)).toEqual(['raised', 'corrective-action']);
+
+      expect(JSON.parse((await nc(['list', '--state', 'verifying', '--json'])).stdout)).toMatchObject([{ id, state: 'verifying' }]);
+      expect((await nc(['list', '--state', 'open'])).stdout.trim()).toBe('no nonconformities');
+    }, 60_000);
+  });
+});
