@@ -57,6 +57,11 @@ export interface Connector {
   readonly type: string;
   readonly intake?: Intake;
   readonly poller?: Poller;
+  /**
+   * Reads again what a poll rejected (`recurd dlq replay`), after the config was fixed; intakes
+   * need none, their dead letters go through `intake.normalise` again.
+   */
+  readDeadLetter?(body: string, receivedAt: number): IntakeResult | Promise<IntakeResult>;
   close?(): Promise<void>;
 }
 

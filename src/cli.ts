@@ -1,19 +1,23 @@
 #!/usr/bin/env node
 /**
- * recurd start | validate FILE | schema | nc list|show|fix
+ * recurd start | validate FILE | schema | nc list|show|fix | replay FILE | dlq list|show|replay|drop
  * Exit status: 0 done, 1 failed while running, 2 wrong usage or invalid config.
  */
 import { parseArgs } from 'node:util';
-import { loadConfig, policyFromConfig, resolveConfigPath } from './config/load.js';
+import { createConnector } from '../connectors/registry.js';
+import { MemoryConnectorState } from '../connectors/types.js';
+import { engineSettings, loadConfig, resolveConfigPath } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { renderConfigJsonSchema } from './config/write-schema.js';
 import { systemClock } from './core/clock.js';
 import { NC_STATES, type NcState, type Nonconformity } from './core/types.js';
 import { startDaemon } from './daemon.js';
+import { DeadLetterCommands } from './dead-letter-commands.js';
 import { Engine } from './engine.js';
 import { RecurdError } from './errors.js';
 import { createLogger } from './log.js';
 import { ncView, timelineView } from './present.js';
+import { replay } from './replay.js';
 import { connectRedis } from './store/redis-check.js';
 import { RedisRegister } from './store/redis-register.js';
 
@@ -24,6 +28,11 @@ const USAGE = `usage:
   recurd nc list [--state open|verifying|reopened|closed] [--json] [--config FILE]
   recurd nc show ID [--json] [--config FILE]
   recurd nc fix ID --action TEXT --owner NAME [--root-cause TEXT] [--due YYYY-MM-DD] [--config FILE]
+  recurd replay FILE [--connector NAME] [--until TIME] [--json] [--config FILE]
+  recurd dlq list [--json] [--config FILE]
+  recurd dlq show ID [--config FILE]
+  recurd dlq replay ID|all [--config FILE]
+  recurd dlq drop ID [--config FILE]
 
 The config file is --config FILE, else $RECURD_CONFIG, else config/recurd.yaml.`;
 
@@ -37,6 +46,8 @@ const options = {
   owner: { type: 'string' },
   'root-cause': { type: 'string' },
   due: { type: 'string' },
+  connector: { type: 'string' },
+  until: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -46,7 +57,7 @@ async function withRegister<T>(config: Config, work: (register: RedisRegister, e
   const redis = await connectRedis(config.redis.url);
   try {
     const register = new RedisRegister(redis, config.redis.keyPrefix, config.pipeline.dedupeFor);
-    const engine = new Engine({ register, policy: policyFromConfig(config), clock: systemClock, fingerprintFields: config.fingerprint.fields });
+    const engine = new Engine({ register, clock: systemClock, ...engineSettings(config) });
     return await work(register, engine);
   } finally {
     await redis.quit();
@@ -99,6 +110,72 @@ async function ncCommand(sub: string | undefined, args: string[], values: Values
     return;
   }
   throw new UsageError(`unknown command: recurd nc ${sub ?? ''}`);
+}
+
+async function replayCommand(file: string | undefined, values: Values): Promise<void> {
+  if (file === undefined) throw new UsageError('recurd replay needs a FILE of NDJSON alerts');
+  const config = loadConfig(resolveConfigPath(values.config));
+  let intake;
+  if (values.connector !== undefined) {
+    const connectorConfig = config.connectors.find((candidate) => candidate.name === values.connector);
+    if (connectorConfig === undefined) throw new UsageError(`--connector: the config has no connector "${values.connector}"`);
+    const connector = createConnector(connectorConfig, { state: new MemoryConnectorState(), clock: systemClock, logger: createLogger('warn') });
+    intake = connector.intake;
+    if (intake === undefined) throw new UsageError(`--connector: "${values.connector}" has no intake; replay reads intake payloads or canonical alerts`);
+  }
+  const until = values.until === undefined ? undefined : Date.parse(values.until);
+  if (until !== undefined && Number.isNaN(until)) throw new UsageError(`--until "${values.until}" is not a time (ISO 8601)`);
+  const settings = engineSettings(config);
+  const report = await replay(file, { ...settings, intake, until });
+  if (values.json) {
+    console.log(JSON.stringify({ ...report, nonconformities: report.nonconformities.map(ncView) }, null, 2));
+    return;
+  }
+  console.log(`${report.lines} line(s), ${report.alerts} alert(s): ${Object.entries(report.outcomes).map(([outcome, count]) => `${count} ${outcome}`).join(', ') || 'none'}`);
+  for (const problem of report.problems) console.log(`line ${problem.line}: ${problem.message}`);
+  console.log(`\nsymptoms: ${report.symptoms.length}`);
+  for (const symptom of report.symptoms) {
+    console.log(`  ${symptom.fingerprint}  ${symptom.state.padEnd(8)}  episode ${symptom.episode}  ${symptom.family}/${symptom.source}  ${symptom.check || '-'} @ ${symptom.asset || '-'}`);
+  }
+  console.log(`\nnonconformities it would raise: ${report.nonconformities.length}`);
+  if (report.nonconformities.length > 0) console.log(table(report.nonconformities));
+}
+
+/** Exit status 1 when a replayed entry still does not fit. */
+async function dlqCommand(sub: string | undefined, args: string[], values: Values): Promise<number> {
+  const config = loadConfig(resolveConfigPath(values.config));
+  const redis = await connectRedis(config.redis.url);
+  try {
+    const commands = new DeadLetterCommands(config, redis);
+    if (sub === 'list') {
+      const letters = await commands.list(1000);
+      if (values.json) console.log(JSON.stringify(letters, null, 2));
+      else if (letters.length === 0) console.log('no dead letters');
+      else for (const letter of letters) console.log(`${letter.id}  ${new Date(letter.receivedAt).toISOString()}  ${letter.connector}  ${letter.errors[0]?.path ?? ''}: ${letter.errors[0]?.message ?? ''}${letter.errors.length > 1 ? ` (+${letter.errors.length - 1} more)` : ''}`);
+      return 0;
+    }
+    const id = args[0];
+    if (id === undefined) throw new UsageError(`recurd dlq ${sub ?? ''} needs an entry id${sub === 'replay' ? ' or all' : ''}`);
+    if (sub === 'show') {
+      console.log(JSON.stringify(await commands.show(id), null, 2));
+      return 0;
+    }
+    if (sub === 'drop') {
+      await commands.drop(id);
+      console.log(`dropped ${id}`);
+      return 0;
+    }
+    if (sub === 'replay') {
+      const outcomes = await commands.replay(id);
+      for (const outcome of outcomes) {
+        console.log(outcome.problems.length === 0 ? `${outcome.id}: ${outcome.accepted} alert(s) queued` : `${outcome.id}: still does not fit: ${outcome.problems.join('; ')}`);
+      }
+      return outcomes.some((outcome) => outcome.problems.length > 0) ? 1 : 0;
+    }
+    throw new UsageError(`unknown command: recurd dlq ${sub ?? ''}`);
+  } finally {
+    await redis.quit();
+  }
 }
 
 async function start(values: Values): Promise<void> {
@@ -155,6 +232,11 @@ export async function main(argv: string[]): Promise<number> {
       case 'nc':
         await ncCommand(rest[0], rest.slice(1), values);
         return 0;
+      case 'replay':
+        await replayCommand(rest[0], values);
+        return 0;
+      case 'dlq':
+        return await dlqCommand(rest[0], rest.slice(1), values);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

@@ -3,6 +3,7 @@
  * the same story whichever replica ran the poll; and each connector's checkpoint and small state.
  */
 import type { Redis } from 'ioredis';
+import type { ConnectorState } from '../connectors/types.js';
 
 export interface ConnectorHealth {
   lastSuccessAt: number | null;
@@ -45,6 +46,18 @@ export class ConnectorStatus {
   private async get(name: string): Promise<ConnectorHealth> {
     const json = await this.redis.hget(this.key, name);
     return json === null ? { ...EMPTY } : { ...EMPTY, ...(JSON.parse(json) as Partial<ConnectorHealth>) };
+  }
+
+  /** A connector's small state, as a Redis hash. */
+  state(name: string): ConnectorState {
+    const key = `${this.prefix}:connector:${name}:state`;
+    return {
+      get: (field) => this.redis.hget(key, field),
+      set: async (field, value) => {
+        await this.redis.hset(key, field, value);
+      },
+      all: () => this.redis.hgetall(key),
+    };
   }
 
   checkpointKey(name: string): string {

@@ -1,7 +1,7 @@
 /** Wires the daemon together: Redis, register, engine, queues, HTTP; and takes it apart on a signal. */
 import type { Redis } from 'ioredis';
 import { createConnector } from '../connectors/registry.js';
-import type { Connector, ConnectorState } from '../connectors/types.js';
+import type { Connector } from '../connectors/types.js';
 import { engineSettings } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { systemClock, type Clock } from './core/clock.js';
@@ -50,7 +50,7 @@ export async function startDaemon(config: Config, { logger, clock = systemClock 
   const connectors = new Map<string, Connector>(
     config.connectors.map((connector) => [
       connector.name,
-      createConnector(connector, { state: redisState(redis, `${config.redis.keyPrefix}:connector:${connector.name}:state`), clock, logger: logger.child({ connector: connector.name }) }),
+      createConnector(connector, { state: status.state(connector.name), clock, logger: logger.child({ connector: connector.name }) }),
     ]),
   );
   let pipeline: Pipeline | null = null;
@@ -98,7 +98,7 @@ export async function startDaemon(config: Config, { logger, clock = systemClock 
     connectors,
     intake: {
       enqueue: (alerts) => running.enqueue(alerts),
-      reject: (connector, receivedAt, body, errors) => deadLetters.add(connector, receivedAt, body, errors),
+      reject: (connector, receivedAt, body, errors, route) => deadLetters.add(connector, receivedAt, body, errors, route),
       succeeded: (connector) => status.succeeded(connector, clock.now()),
       failed: async (connector, reason) => {
         metrics.connectorErrors.inc({ connector });
@@ -141,17 +141,6 @@ export async function startDaemon(config: Config, { logger, clock = systemClock 
     return stopping;
   };
   return { app, address, stop };
-}
-
-/** A connector's small state as a Redis hash. */
-function redisState(redis: Redis, key: string): ConnectorState {
-  return {
-    get: (field) => redis.hget(key, field),
-    set: async (field, value) => {
-      await redis.hset(key, field, value);
-    },
-    all: () => redis.hgetall(key),
-  };
 }
 
 function connectorReport(names: string[], health: Record<string, ConnectorHealth>): ReadyReport['connectors'] {

@@ -9,6 +9,8 @@ import type { PayloadError } from '../connectors/types.js';
 export interface DeadLetter {
   id: string;
   connector: string;
+  /** What followed /hooks/{connector}/ in the URL, for intakes with routes below their own. */
+  route: string;
   receivedAt: number;
   errors: PayloadError[];
   /** The payload as received (text), cut at the size limit. */
@@ -30,7 +32,7 @@ export class DeadLetters {
     this.key = `${prefix}:dlq`;
   }
 
-  async add(connector: string, receivedAt: number, body: string, errors: PayloadError[]): Promise<string> {
+  async add(connector: string, receivedAt: number, body: string, errors: PayloadError[], route = ''): Promise<string> {
     const truncated = body.length > MAX_BODY;
     const id = await this.redis.xadd(
       this.key,
@@ -40,6 +42,8 @@ export class DeadLetters {
       '*',
       'connector',
       connector,
+      'route',
+      route,
       'receivedAt',
       String(receivedAt),
       'errors',
@@ -78,6 +82,7 @@ function parse(id: string, fields: string[]): DeadLetter {
   return {
     id,
     connector: record.connector ?? '',
+    route: record.route ?? '',
     receivedAt: Number(record.receivedAt),
     errors: JSON.parse(record.errors ?? '[]') as PayloadError[],
     body: record.body ?? '',

@@ -19,6 +19,8 @@ export const ERRORS = {
   CONFLICT: { status: 503, retryable: true, title: 'the symptom kept changing under concurrent writers' },
   ENQUEUE_FAILED: { status: 503, retryable: true, title: 'the batch could not be stored durably' },
   NOT_READY: { status: 503, retryable: true, title: 'recurd is not ready' },
+  NOT_FOUND: { status: 404, retryable: false, title: 'no such entry' },
+  FILE_UNREADABLE: { status: 400, retryable: false, title: 'the file cannot be read' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -30,7 +30,7 @@ export interface HttpOptions {
   intake: {
     enqueue(alerts: ReceivedAlert[]): Promise<void>;
     /** Keeps a payload that did not fit in the dead-letter list; returns the entry's id. */
-    reject(connector: string, receivedAt: number, body: string, errors: PayloadError[]): Promise<string>;
+    reject(connector: string, receivedAt: number, body: string, errors: PayloadError[], route: string): Promise<string>;
     succeeded(connector: string): Promise<void>;
     failed(connector: string, reason: string): Promise<void>;
     readonly accepting: boolean;
@@ -135,7 +135,7 @@ export function buildServer(options: HttpOptions) {
     if (errors.length > 0) {
       options.metrics.payloadsRejected.inc({ connector: connector.name }, errors.length);
       // Kept whole, so that an admin can fix the mapping and replay it: nothing sent is dropped unseen.
-      const letter = await options.intake.reject(connector.name, receivedAt, text, errors);
+      const letter = await options.intake.reject(connector.name, receivedAt, text, errors, route);
       const listed = errors.slice(0, 5).map((error) => `${error.path}: ${error.message}`).join('; ');
       throw new RecurdError('PAYLOAD_INVALID', `${connector.name}: ${errors.length} field(s) do not fit (dead letter ${letter}): ${listed}`, errors);
     }
