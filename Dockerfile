@@ -7,6 +7,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY connectors ./connectors
+COPY detectors ./detectors
 RUN npm run build && npm prune --omit=dev
 
 FROM node:24-bookworm-slim

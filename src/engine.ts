@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Clock } from './core/clock.js';
+import type { Detector } from './core/detector.js';
 import { fieldsChooser, fingerprint, type FingerprintField, type FingerprintRule } from './core/fingerprint.js';
 import {
   advance,
@@ -90,9 +91,26 @@ export class Engine {
       if (list === undefined) byFingerprint.set(fingerprintId, [entry]);
       else list.push(entry);
     }
+    // Detectors that look across symptoms decide aggregates of their own, in the same commit.
+    const aggregates = new Map<string, { detector: Detector; alerts: ReceivedAlert[] }>();
+    for (const detector of this.options.policy.detectors) {
+      if (detector.aggregateOf === undefined) continue;
+      for (const alert of alerts) {
+        const key = detector.aggregateOf(alert);
+        if (key === null) continue;
+        const aggregate = aggregates.get(key);
+        if (aggregate === undefined) aggregates.set(key, { detector, alerts: [alert] });
+        else aggregate.alerts.push(alert);
+      }
+    }
     const result: BatchResult = { decisions: [], effects: [], created: new Map() };
     const seenKeysOf = (fingerprintId: string): string[] => (byFingerprint.get(fingerprintId) ?? []).map((entry) => entry.key);
-    await this.settle([...byFingerprint.keys()], result, (draft, seen) => {
+    await this.settle([...byFingerprint.keys(), ...aggregates.keys()], result, (draft, seen) => {
+      const aggregate = aggregates.get(draft.fingerprint);
+      if (aggregate !== undefined) {
+        for (const alert of aggregate.alerts) aggregate.detector.onAggregate?.(draft, alert, this.options.policy);
+        return [];
+      }
       const decisions: Decision[] = [];
       for (const { alert, key } of byFingerprint.get(draft.fingerprint) ?? []) {
         const outcome = observe(draft, { alert, seenKey: key, previousStatus: seen.get(key) ?? null }, this.options.policy);

@@ -8,6 +8,7 @@ import type { Document } from 'yaml';
 import type { z } from 'zod';
 import type { Policy } from '../core/policy.js';
 import type { EngineOptions } from '../engine.js';
+import { createDetectors } from '../../detectors/registry.js';
 import { RecurdError } from '../errors.js';
 import { configSchema } from './schema.js';
 import type { Config } from './schema.js';
@@ -206,7 +207,7 @@ export function loadConfig(file: string, env: Env = process.env): Config {
 /** The core's view of `config.policy`. */
 export function policyFromConfig(config: Config): Policy {
   const { window, resolveAfter, families, controls, checks, skew, lateRecurrence } = config.policy;
-  return { defaults: { window, resolveAfter }, families, controls, checks, skew, lateRecurrence };
+  return { defaults: { window, resolveAfter }, families, controls, checks, skew, lateRecurrence, detectors: createDetectors(config.detectors) };
 }
 
 /** What the engine takes from the config: policy and fingerprint fields and rules. */

@@ -2,6 +2,7 @@
 import cron from 'node-cron';
 import { z } from 'zod';
 import { connectorConfigSchema } from '../../connectors/registry.js';
+import { DEFAULT_DETECTORS, detectorConfigSchema } from '../../detectors/registry.js';
 import { FAMILIES } from '../core/types.js';
 import { byteSize, duration, secret } from './fields.js';
 
@@ -135,13 +136,18 @@ export const configSchema = z
       .object({ schedule: cronSchedule.default('*/10 * * * * *').describe('when windows and quiet periods are checked (a cron expression; six fields, with seconds, are allowed)') })
       .strict()
       .prefault({ schedule: '*/10 * * * * *' }),
+    detectors: z
+      .array(detectorConfigSchema)
+      .min(1)
+      .prefault(DEFAULT_DETECTORS)
+      .describe('what raises NCs: recurrence, chronic, flapping, absence, spread; default: recurrence alone'),
     connectors: z.array(connectorConfigSchema).default([]),
     notifiers: z.array(notifierSchema).default([]),
   })
   .strict()
   .superRefine((config, ctx) => {
     // Names appear in URLs, metric labels and job ids: each must say which one it is.
-    for (const list of ['connectors', 'notifiers'] as const) {
+    for (const list of ['connectors', 'notifiers', 'detectors'] as const) {
       const seen = new Map<string, number>();
       config[list].forEach((item, index) => {
         const first = seen.get(item.name);

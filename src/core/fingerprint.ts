@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { compileMatch, type Match } from './match.js';
 import { maskMessage } from './mask.js';
 import type { CanonicalAlert } from './types.js';
 
@@ -14,45 +15,10 @@ function fieldValue(alert: CanonicalAlert, field: FingerprintField): string {
   return typeof value === 'string' ? value : '';
 }
 
-/** Which alerts a rule applies to: each given field must match; `*` matches any run of characters. */
-export interface RuleMatch {
-  source?: string;
-  family?: string;
-  check?: string;
-  labels?: Record<string, string>;
-}
-
 /** Like error trackers' grouping rules: the first rule that matches names the fields of the identity. */
 export interface FingerprintRule {
-  match: RuleMatch;
+  match: Match;
   fields: readonly FingerprintField[];
-}
-
-const REGEX_SPECIAL = /[.+?^${}()|[\]\\]/g;
-
-function globMatcher(pattern: string): (value: string) => boolean {
-  if (!pattern.includes('*')) return (value) => value === pattern;
-  const body = pattern
-    .split('*')
-    .map((part) => part.replace(REGEX_SPECIAL, '\\$&'))
-    .join('.*');
-  const regex = new RegExp(`^${body}$`, 's');
-  return (value) => regex.test(value);
-}
-
-function compileMatch(match: RuleMatch): (alert: CanonicalAlert) => boolean {
-  const tests: Array<(alert: CanonicalAlert) => boolean> = [];
-  for (const field of ['source', 'family', 'check'] as const) {
-    const pattern = match[field];
-    if (pattern === undefined) continue;
-    const test = globMatcher(pattern);
-    tests.push((alert) => test(alert[field]));
-  }
-  for (const [name, pattern] of Object.entries(match.labels ?? {})) {
-    const test = globMatcher(pattern);
-    tests.push((alert) => alert.labels[name] !== undefined && test(alert.labels[name]));
-  }
-  return (alert) => tests.every((test) => test(alert));
 }
 
 /** Picks each alert's fingerprint fields: the first matching rule's, else the default fields. */

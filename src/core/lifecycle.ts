@@ -9,8 +9,10 @@
  * Pure: every function works on a {@link SymptomDraft} in memory; the store writes the result
  * atomically. Time comes from the observations and from the caller, never from the system.
  */
-import { formatDuration } from './duration.js';
-import { windowPolicyFor, type Policy } from './policy.js';
+import type { Detector, SymptomReturn } from './detector.js';
+import type { MatchSubject } from './match.js';
+import type { Policy } from './policy.js';
+import { windowPolicyFor } from './windows.js';
 import {
   SEVERITIES,
   type AlertStatus,
@@ -51,7 +53,8 @@ export type EffectKind =
   | 'nc-opened'
   | 'nc-reopened'
   | 'nc-occurrence'
-  | 'nc-verified-effective';
+  | 'nc-verified-effective'
+  | 'flapping';
 
 export interface Effect {
   kind: EffectKind;
@@ -94,15 +97,15 @@ function controlLabel(subject: { control: string | null }): string {
   return subject.control ?? '';
 }
 
-function effect(draft: SymptomDraft, kind: EffectKind, subject: { family: string; control: string | null }): void {
+export function effect(draft: SymptomDraft, kind: EffectKind, subject: { family: string; control: string | null }): void {
   draft.effects.push({ kind, family: subject.family, control: controlLabel(subject) });
 }
 
-function ncDraft(draft: SymptomDraft, id: string | null): NcDraft | undefined {
+export function ncDraft(draft: SymptomDraft, id: string | null): NcDraft | undefined {
   return id === null ? undefined : draft.ncs.find((entry) => entry.nc.id === id);
 }
 
-function appendTimeline(entry: NcDraft, at: number, type: TimelineEntry['type'], event: NcEvent['type'] | null, detail: Record<string, unknown>): void {
+export function appendTimeline(entry: NcDraft, at: number, type: TimelineEntry['type'], event: NcEvent['type'] | null, detail: Record<string, unknown>): void {
   entry.timeline.push({ at, type, event, detail });
   entry.nc.updatedAt = Math.max(entry.nc.updatedAt, at);
 }
@@ -111,7 +114,7 @@ function escalate(severity: Severity): Severity {
   return SEVERITIES[Math.min(SEVERITIES.indexOf(severity) + 1, SEVERITIES.length - 1)] ?? severity;
 }
 
-function iso(ms: number): string {
+export function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
@@ -149,6 +152,13 @@ export function advance(draft: SymptomDraft, t: number, policy: Policy): void {
     effect(draft, 'verified', symptom);
     draft.changed = true;
   }
+  for (const detector of detectorsFor(policy, symptom)) detector.onAdvance?.(draft, t, policy);
+}
+
+/** The detectors whose match filter takes this symptom, in the policy's order; none for an aggregate. */
+export function detectorsFor(policy: Policy, subject: MatchSubject & { aggregate?: string | null }): Detector[] {
+  if (subject.aggregate) return [];
+  return policy.detectors.filter((detector) => detector.matches(subject));
 }
 
 function fix(draft: SymptomDraft, at: number, kind: Symptom['fixKind'], window: number): void {
@@ -159,11 +169,15 @@ function fix(draft: SymptomDraft, at: number, kind: Symptom['fixKind'], window: 
   symptom.fixedAt = at;
   symptom.windowEndsAt = at + window;
   symptom.lastTransitionAt = at;
+  symptom.recentFixes = [...symptom.recentFixes, at].slice(-RECENT);
   effect(draft, 'fix', symptom);
   draft.changed = true;
 }
 
-function startEpisode(draft: SymptomDraft, alert: ReceivedAlert, at: number): void {
+/** How many recent fix and firing times a symptom keeps, for the detectors that count them. */
+const RECENT = 50;
+
+export function startEpisode(draft: SymptomDraft, alert: ReceivedAlert, at: number): void {
   const previous = draft.symptom;
   draft.symptom = {
     fingerprint: draft.fingerprint,
@@ -188,80 +202,110 @@ function startEpisode(draft: SymptomDraft, alert: ReceivedAlert, at: number): vo
     lateObservations: previous?.lateObservations ?? 0,
     nc: previous?.nc ?? null,
     recurrenceOf: previous?.recurrenceOf ?? null,
+    labels: alert.labels,
+    recentFixes: previous?.recentFixes ?? [],
+    recentFirings: [at],
+    absentSince: null,
+    assets: previous?.assets ?? {},
+    aggregate: previous?.aggregate ?? null,
   };
   draft.changed = true;
 }
 
-/** The symptom fired again inside its window: the earlier fix treated the symptom, not the cause. */
-function recur(draft: SymptomDraft, alert: ReceivedAlert, at: number): void {
-  const before = draft.symptom;
-  if (before === null) return;
-  const fixedAt = before.fixedAt ?? at;
-  const fixKind = before.fixKind;
-  const windowEndsAt = before.windowEndsAt ?? at;
-  startEpisode(draft, alert, at);
+export interface RaiseOptions {
+  detector: string;
+  reason: string;
+  at: number;
+  detail: Record<string, unknown>;
+  /** An NC of an earlier episode this one continues (clause 10.2: did it recur?). */
+  recurrenceOf?: string | null;
+  /** Assets the NC concerns beyond the symptom's own, e.g. every asset a systemic failure hit. */
+  assets?: string[];
+  /** What proves it so far; a recurrence is two (the failure and its return). */
+  occurrences?: number;
+}
+
+/** Raise a new NC for the draft's symptom; it becomes the symptom's current NC. */
+export function raiseNc(draft: SymptomDraft, options: RaiseOptions): NcDraft {
   const symptom = draft.symptom as Symptom;
-  effect(draft, 'recurrence', symptom);
-  const proof = {
-    alert: { source: alert.source, id: alert.id, observedAt: iso(at) },
-    episode: symptom.episode,
-    fixedAt: iso(fixedAt),
-    fixKind,
-    windowEndsAt: iso(windowEndsAt),
-    evidence: alert.evidence,
+  const nc: Nonconformity = {
+    id: NEW_NC,
+    state: 'open',
+    fingerprint: symptom.fingerprint,
+    source: symptom.source,
+    family: symptom.family,
+    control: symptom.control,
+    check: symptom.check,
+    asset: symptom.asset,
+    title: symptom.title,
+    severity: symptom.severity,
+    detector: options.detector,
+    reason: options.reason,
+    reopenCount: 0,
+    occurrences: options.occurrences ?? 2,
+    openedAt: options.at,
+    updatedAt: options.at,
+    lastOccurrenceAt: options.at,
+    correctiveAction: null,
+    windowEndsAt: null,
+    closedAt: null,
+    recurrenceOf: options.recurrenceOf ?? symptom.recurrenceOf,
+    assets: options.assets ?? [],
+    flapping: false,
   };
-  const current = ncDraft(draft, symptom.nc);
-  if (current === undefined || current.nc.state === 'closed') {
-    const window = formatDuration(windowEndsAt - fixedAt);
-    const nc: Nonconformity = {
-      id: NEW_NC,
-      state: 'open',
-      fingerprint: symptom.fingerprint,
-      source: symptom.source,
-      family: symptom.family,
-      control: symptom.control,
-      check: symptom.check,
-      asset: symptom.asset,
-      title: symptom.title,
-      severity: symptom.severity,
-      reason: `recurrence: fixed (${fixKind ?? 'unknown'}) at ${iso(fixedAt)}, fired again at ${iso(at)} inside its ${window} effectiveness window`,
-      reopenCount: 0,
-      occurrences: 2,
-      openedAt: at,
-      updatedAt: at,
-      lastOccurrenceAt: at,
-      correctiveAction: null,
-      windowEndsAt: null,
-      closedAt: null,
-      recurrenceOf: current?.nc.id ?? symptom.recurrenceOf,
-    };
-    const entry: NcDraft = { nc, timeline: [] };
-    draft.ncs.push(entry);
-    symptom.nc = NEW_NC;
-    symptom.recurrenceOf = null;
-    appendTimeline(entry, at, 'raised', 'nc.opened', { detector: 'recurrence', ...proof });
-    effect(draft, 'nc-opened', nc);
-    return;
-  }
-  const nc = current.nc;
+  const entry: NcDraft = { nc, timeline: [] };
+  draft.ncs.push(entry);
+  symptom.nc = NEW_NC;
+  symptom.recurrenceOf = null;
+  appendTimeline(entry, options.at, 'raised', 'nc.opened', { detector: options.detector, reason: options.reason, ...options.detail });
+  effect(draft, 'nc-opened', nc);
+  draft.changed = true;
+  return entry;
+}
+
+/** The symptom's current NC, unless it is closed (a closed NC is history: a new one is raised). */
+export function openNc(draft: SymptomDraft): NcDraft | undefined {
+  const entry = ncDraft(draft, draft.symptom?.nc ?? null);
+  return entry === undefined || entry.nc.state === 'closed' ? undefined : entry;
+}
+
+/** One more occurrence on an NC that is still being handled. */
+export function addOccurrence(draft: SymptomDraft, entry: NcDraft, at: number, detail: Record<string, unknown>): void {
+  entry.nc.occurrences += 1;
+  entry.nc.lastOccurrenceAt = Math.max(entry.nc.lastOccurrenceAt, at);
+  appendTimeline(entry, at, 'occurrence', 'nc.occurrence', detail);
+  effect(draft, 'nc-occurrence', entry.nc);
+  draft.changed = true;
+}
+
+/** The symptom returned while the NC's corrective action was being verified: it was ineffective. */
+export function reopenNc(draft: SymptomDraft, entry: NcDraft, at: number, detail: Record<string, unknown>): void {
+  const nc = entry.nc;
   nc.occurrences += 1;
   nc.lastOccurrenceAt = Math.max(nc.lastOccurrenceAt, at);
-  if (nc.state === 'verifying') {
-    nc.state = 'reopened';
-    nc.reopenCount += 1;
-    nc.severity = escalate(nc.severity);
-    nc.windowEndsAt = null;
-    appendTimeline(current, at, 'reopened', 'nc.reopened', {
-      ...proof,
-      reopenCount: nc.reopenCount,
-      severity: nc.severity,
-      ineffectiveAction: nc.correctiveAction,
-    });
-    effect(draft, 'nc-reopened', nc);
-  } else {
-    appendTimeline(current, at, 'occurrence', 'nc.occurrence', proof);
-    effect(draft, 'nc-occurrence', nc);
-  }
+  nc.state = 'reopened';
+  nc.reopenCount += 1;
+  nc.severity = escalate(nc.severity);
+  nc.windowEndsAt = null;
+  appendTimeline(entry, at, 'reopened', 'nc.reopened', { ...detail, reopenCount: nc.reopenCount, severity: nc.severity, ineffectiveAction: nc.correctiveAction });
+  effect(draft, 'nc-reopened', nc);
+  draft.changed = true;
+}
+
+/** What an auditor needs to see of a return: which alert, which fix, which window. */
+export function returnProof(event: SymptomReturn, episode: number): Record<string, unknown> {
+  return {
+    alert: { source: event.alert.source, id: event.alert.id, observedAt: iso(event.at) },
+    episode,
+    fixedAt: iso(event.fixedAt),
+    fixKind: event.fixKind,
+    windowEndsAt: iso(event.windowEndsAt),
+    evidence: event.alert.evidence,
+  };
+}
+
+function subjectOf(alert: ReceivedAlert): MatchSubject {
+  return alert;
 }
 
 /** A firing after the window passed starts a new episode; policy decides whether the old NC hears of it. */
@@ -271,13 +315,7 @@ function returnAfterWindow(draft: SymptomDraft, alert: ReceivedAlert, at: number
   if (current !== undefined && current.nc.state !== 'closed') {
     // The NC was never corrected: the symptom returning is one more occurrence of it.
     startEpisode(draft, alert, at);
-    current.nc.occurrences += 1;
-    current.nc.lastOccurrenceAt = Math.max(current.nc.lastOccurrenceAt, at);
-    appendTimeline(current, at, 'occurrence', 'nc.occurrence', {
-      alert: { source: alert.source, id: alert.id, observedAt: iso(at) },
-      afterWindow: true,
-    });
-    effect(draft, 'nc-occurrence', current.nc);
+    addOccurrence(draft, current, at, { alert: { source: alert.source, id: alert.id, observedAt: iso(at) }, afterWindow: true });
     return;
   }
   startEpisode(draft, alert, at);
@@ -317,6 +355,7 @@ export function observe(draft: SymptomDraft, observation: Observation, policy: P
     }
     startEpisode(draft, alert, at);
     effect(draft, 'episode', subject);
+    afterFiring(draft, alert, at, policy);
     return 'episode';
   }
 
@@ -331,6 +370,7 @@ export function observe(draft: SymptomDraft, observation: Observation, policy: P
   advance(draft, at, policy);
   const symptom = draft.symptom as Symptom;
   symptom.lastReportAt = Math.max(symptom.lastReportAt, at);
+  symptom.absentSince = null;
   draft.changed = true;
 
   if (alert.status === 'resolved') {
@@ -343,26 +383,42 @@ export function observe(draft: SymptomDraft, observation: Observation, policy: P
     return 'fix';
   }
 
+  let outcome: EffectKind;
   switch (symptom.state) {
     case 'active':
       symptom.observations += 1;
       symptom.occurrences += 1;
       symptom.lastFiringAt = Math.max(symptom.lastFiringAt, at);
+      symptom.recentFirings = [...symptom.recentFirings, at].slice(-RECENT);
       effect(draft, 'occurrence', symptom);
-      return 'occurrence';
-    case 'fixed':
+      outcome = 'occurrence';
+      break;
+    case 'fixed': {
       if (at <= (symptom.fixedAt ?? at) + policy.skew) {
         symptom.observations += 1;
         symptom.occurrences += 1;
         effect(draft, 'tail', symptom);
         return 'tail';
       }
-      recur(draft, alert, at);
-      return 'recurrence';
+      const event: SymptomReturn = { alert, at, fixedAt: symptom.fixedAt ?? at, fixKind: symptom.fixKind, windowEndsAt: symptom.windowEndsAt ?? at };
+      startEpisode(draft, alert, at);
+      // The first detector that claims the return decides it: flapping absorbs what recurrence would raise.
+      const claimed = detectorsFor(policy, subjectOf(alert)).find((detector) => detector.onReturn?.(draft, event, policy) === true);
+      outcome = claimed === undefined ? 'episode' : claimed.type === 'recurrence' ? 'recurrence' : 'flapping';
+      if (claimed === undefined) effect(draft, 'episode', symptom);
+      break;
+    }
     case 'verified':
       returnAfterWindow(draft, alert, at, policy);
-      return 'episode';
+      outcome = 'episode';
+      break;
   }
+  afterFiring(draft, alert, at, policy);
+  return outcome;
+}
+
+function afterFiring(draft: SymptomDraft, alert: ReceivedAlert, at: number, policy: Policy): void {
+  for (const detector of detectorsFor(policy, subjectOf(alert))) detector.onFiring?.(draft, alert, at, policy);
 }
 
 /** A person records that the symptom is fixed (API or CLI), at wall-clock time `at`. */
@@ -422,5 +478,11 @@ export function nextDue(draft: SymptomDraft, policy: Policy): number | null {
   if (symptom?.state === 'active') dues.push(symptom.lastFiringAt + windowPolicyFor(policy, symptom).resolveAfter);
   if (symptom?.state === 'fixed' && symptom.windowEndsAt !== null) dues.push(symptom.windowEndsAt);
   for (const { nc } of draft.ncs) if (nc.state === 'verifying' && nc.windowEndsAt !== null) dues.push(nc.windowEndsAt);
+  if (symptom !== null) {
+    for (const detector of detectorsFor(policy, symptom)) {
+      const due = detector.due?.(draft);
+      if (due !== undefined && due !== null) dues.push(due);
+    }
+  }
   return dues.length === 0 ? null : Math.min(...dues);
 }

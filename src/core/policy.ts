@@ -1,4 +1,8 @@
+import type { Detector } from './detector.js';
+import { recurrence } from './recurrence.js';
 import type { Family } from './types.js';
+
+export { windowPolicyFor } from './windows.js';
 
 export interface WindowPolicy {
   /** Effectiveness window after a fix, ms. */
@@ -16,6 +20,8 @@ export interface Policy {
   skew: number;
   /** A symptom returning after its window: link the new episode to the old NC, or ignore the old NC. */
   lateRecurrence: 'link' | 'ignore';
+  /** What raises NCs, in order; the first to claim a symptom's return decides it. */
+  detectors: readonly Detector[];
 }
 
 export const DEFAULT_POLICY: Policy = {
@@ -25,19 +31,5 @@ export const DEFAULT_POLICY: Policy = {
   checks: {},
   skew: 5 * 60_000,
   lateRecurrence: 'link',
+  detectors: [recurrence()],
 };
-
-/** The most specific setting wins, field by field: check, then control, then family, then default. */
-export function windowPolicyFor(
-  policy: Policy,
-  subject: { family: Family; control: string | null | undefined; check: string },
-): WindowPolicy {
-  const layers = [
-    policy.checks[subject.check],
-    subject.control ? policy.controls[subject.control] : undefined,
-    policy.families[subject.family],
-  ];
-  const pick = (field: keyof WindowPolicy): number =>
-    layers.find((layer) => layer?.[field] !== undefined)?.[field] ?? policy.defaults[field];
-  return { window: pick('window'), resolveAfter: pick('resolveAfter') };
-}

@@ -99,6 +99,18 @@ export interface Symptom {
   nc: string | null;
   /** An NC of an earlier episode, kept when the symptom returned after its window (policy `link`). */
   recurrenceOf: string | null;
+  /** The labels of the latest firing observation, for detectors' match filters. */
+  labels: Record<string, string>;
+  /** Times of the latest fixes (newest last), for the flapping detector. */
+  recentFixes: number[];
+  /** Times of the firing observations of the current episode (newest last), for the chronic detector. */
+  recentFirings: number[];
+  /** When the absence detector found the symptom silent since (its last report), or null. */
+  absentSince: number | null;
+  /** For a systemic (aggregate) symptom: each asset that failed and when it last did. */
+  assets: Record<string, number>;
+  /** The detector whose aggregate this is (a systemic symptom across assets), or null. */
+  aggregate: string | null;
 }
 
 export interface CorrectiveAction {
@@ -120,6 +132,8 @@ export interface Nonconformity {
   asset: string;
   title: string;
   severity: Severity;
+  /** The detector that raised it: recurrence, chronic, flapping, absence, spread (by config name). */
+  detector: string;
   reason: string;
   reopenCount: number;
   /** Episodes of the symptom this NC covers: the first failure, the recurrence that raised it, each return since. */
@@ -131,6 +145,10 @@ export interface Nonconformity {
   windowEndsAt: number | null;
   closedAt: number | null;
   recurrenceOf: string | null;
+  /** For a systemic NC: the assets on which the check failed (clause 10.2 b). */
+  assets: string[];
+  /** The flapping detector found the symptom cycling: its returns are noise on this NC, not reopens. */
+  flapping: boolean;
 }
 
 /** One entry of an NC's append-only timeline. */
@@ -142,7 +160,10 @@ export interface TimelineEntry {
     | 'reopened'
     | 'corrective-action'
     | 'verified-effective'
-    | 'late-recurrence';
+    | 'late-recurrence'
+    | 'flapping'
+    | 'absence'
+    | 'spread';
   detail: Record<string, unknown>;
 }
 

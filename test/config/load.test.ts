@@ -260,7 +260,8 @@ describe('policyFromConfig', () => {
       ]),
       {},
     );
-    expect(policyFromConfig(config)).toEqual({
+    const { detectors, ...windows } = policyFromConfig(config);
+    expect(windows).toEqual({
       defaults: { window: 10 * 86_400_000, resolveAfter: 86_400_000 },
       families: { backup: { window: 2 * 86_400_000 } },
       controls: { 'A.8.7': { resolveAfter: 3 * 3_600_000 } },
@@ -268,5 +269,7 @@ describe('policyFromConfig', () => {
       skew: 60_000,
       lateRecurrence: 'ignore',
     });
+    // No detectors configured: the recurrence rule alone.
+    expect(detectors.map((detector) => detector.type)).toEqual(['recurrence']);
   });
 });

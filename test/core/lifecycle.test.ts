@@ -166,6 +166,9 @@ describe('symptom: fixed → active by recurrence', () => {
         windowEndsAt: null,
         closedAt: null,
         recurrenceOf: null,
+        detector: 'recurrence',
+        assets: [],
+        flapping: false,
       },
     ]);
     expect(t.symptom()).toMatchObject({ state: 'active', episode: 2, occurrences: 1, nc: 'NC-2026-0001', fixedAt: null, lastTransitionAt: T0 + 3 * DAY });

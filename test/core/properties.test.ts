@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_FINGERPRINT_FIELDS, fingerprint } from '../../src/core/fingerprint.js';
-import { windowPolicyFor, type Policy } from '../../src/core/policy.js';
+import { DEFAULT_POLICY, windowPolicyFor, type Policy } from '../../src/core/policy.js';
 import { SEVERITIES, type AlertStatus, type Family, type NcState, type Nonconformity, type ReceivedAlert, type Symptom } from '../../src/core/types.js';
 import { RecurdError } from '../../src/errors.js';
 import { ACTION, DAY, HOUR, ms, timeline, type Timeline } from '../helpers/timeline.js';
@@ -23,6 +23,7 @@ const POLICY: Policy = {
   checks: { 'sig-update': { resolveAfter: 3 * HOUR } },
   skew: GRID,
   lateRecurrence: 'link',
+  detectors: DEFAULT_POLICY.detectors,
 };
 
 interface Template {

@@ -1,0 +1,54 @@
+/**
+ * `absence`: an expected observation missing for longer than its period. A backup that did not
+ * run at all is a failure too, and no source will ever send an alert saying so.
+ */
+import { z } from 'zod';
+import { duration } from '../src/config/fields.js';
+import { formatDuration } from '../src/core/duration.js';
+import { addOccurrence, iso, openNc, raiseNc } from '../src/core/lifecycle.js';
+import { compileMatch } from '../src/core/match.js';
+import { detectorBase, type DetectorType } from './types.js';
+
+const schema = z
+  .object({
+    type: z.literal('absence').describe('an expected observation missing for longer than its period'),
+    ...detectorBase,
+    period: duration.describe('how often the watched symptoms report (a firing or a resolved)'),
+  })
+  .strict();
+
+export const absenceDetector: DetectorType<typeof schema> = {
+  type: 'absence',
+  schema,
+  create(config) {
+    return {
+      name: config.name,
+      type: 'absence',
+      matches: compileMatch(config.match),
+      due(draft) {
+        const symptom = draft.symptom;
+        return symptom === null || symptom.absentSince !== null ? null : symptom.lastReportAt + config.period;
+      },
+      onAdvance(draft, t) {
+        const symptom = draft.symptom;
+        if (symptom === null || symptom.absentSince !== null || t < symptom.lastReportAt + config.period) return;
+        const missedAt = symptom.lastReportAt + config.period;
+        symptom.absentSince = symptom.lastReportAt;
+        draft.changed = true;
+        const detail = { lastReportAt: iso(symptom.lastReportAt), period: formatDuration(config.period) };
+        const current = openNc(draft);
+        if (current !== undefined) {
+          addOccurrence(draft, current, missedAt, { absence: true, ...detail });
+          return;
+        }
+        raiseNc(draft, {
+          detector: config.name,
+          reason: `absence: ${symptom.check || 'the check'} on ${symptom.asset || 'its asset'} has not reported for ${formatDuration(config.period)} since ${iso(symptom.lastReportAt)}`,
+          at: missedAt,
+          detail,
+          occurrences: 1,
+        });
+      },
+    };
+  },
+};

@@ -1,0 +1,44 @@
+/**
+ * `chronic`: N firing observations within T and no fix. Not a recurrence (nothing was fixed), but
+ * a failure left standing is a nonconformity too: nobody is correcting it (clause 10.2 a).
+ */
+import { z } from 'zod';
+import { duration } from '../src/config/fields.js';
+import { formatDuration } from '../src/core/duration.js';
+import { openNc, raiseNc } from '../src/core/lifecycle.js';
+import { compileMatch } from '../src/core/match.js';
+import { detectorBase, type DetectorType } from './types.js';
+
+const schema = z
+  .object({
+    type: z.literal('chronic').describe('N occurrences within T with no fix'),
+    ...detectorBase,
+    occurrences: z.number().int().min(2).max(50).describe('firing observations that make it chronic'),
+    within: duration.describe('the period they must fall in'),
+  })
+  .strict();
+
+export const chronicDetector: DetectorType<typeof schema> = {
+  type: 'chronic',
+  schema,
+  create(config) {
+    return {
+      name: config.name,
+      type: 'chronic',
+      matches: compileMatch(config.match),
+      onFiring(draft, _alert, at) {
+        const symptom = draft.symptom;
+        if (symptom?.state !== 'active' || openNc(draft) !== undefined) return;
+        const recent = symptom.recentFirings.filter((time) => time > at - config.within && time <= at);
+        if (recent.length < config.occurrences) return;
+        raiseNc(draft, {
+          detector: config.name,
+          reason: `chronic: fired ${recent.length} times within ${formatDuration(config.within)} with no fix since ${new Date(symptom.lastTransitionAt).toISOString()}`,
+          at,
+          detail: { firings: recent.map((time) => new Date(time).toISOString()), episode: symptom.episode },
+          occurrences: recent.length,
+        });
+      },
+    };
+  },
+};

@@ -1,0 +1,56 @@
+/**
+ * `flapping`: K fire/resolve cycles within T are noise, not K proofs of an ineffective fix. The
+ * detector claims such a return before the recurrence detector sees it: the symptom gets one NC
+ * (raised, or the one it has, marked flapping), and further cycles reopen nothing.
+ */
+import { z } from 'zod';
+import { duration } from '../src/config/fields.js';
+import { formatDuration } from '../src/core/duration.js';
+import { appendTimeline, effect, iso, openNc, raiseNc } from '../src/core/lifecycle.js';
+import { compileMatch } from '../src/core/match.js';
+import type { Symptom } from '../src/core/types.js';
+import { detectorBase, type DetectorType } from './types.js';
+
+const schema = z
+  .object({
+    type: z.literal('flapping').describe('K fire/resolve cycles within T raise one NC, not K recurrences'),
+    ...detectorBase,
+    cycles: z.number().int().min(2).max(50).describe('fire/resolve cycles that make it flapping'),
+    within: duration.describe('the period they must fall in'),
+  })
+  .strict();
+
+export const flappingDetector: DetectorType<typeof schema> = {
+  type: 'flapping',
+  schema,
+  create(config) {
+    return {
+      name: config.name,
+      type: 'flapping',
+      matches: compileMatch(config.match),
+      onReturn(draft, event) {
+        const symptom = draft.symptom as Symptom;
+        const fixes = symptom.recentFixes.filter((time) => time > event.at - config.within && time <= event.at);
+        if (fixes.length < config.cycles) return false;
+        effect(draft, 'flapping', symptom);
+        const detail = { cycles: fixes.length, within: formatDuration(config.within), fixes: fixes.map(iso), alert: { source: event.alert.source, id: event.alert.id } };
+        const current = openNc(draft);
+        if (current === undefined) {
+          const entry = raiseNc(draft, {
+            detector: config.name,
+            reason: `flapping: ${fixes.length} fire/resolve cycles within ${formatDuration(config.within)}`,
+            at: event.at,
+            detail,
+            occurrences: fixes.length + 1,
+          });
+          entry.nc.flapping = true;
+        } else if (!current.nc.flapping) {
+          current.nc.flapping = true;
+          appendTimeline(current, event.at, 'flapping', null, detail);
+        }
+        draft.changed = true;
+        return true;
+      },
+    };
+  },
+};

@@ -1,0 +1,41 @@
+/**
+ * What a detector is to the lifecycle: something that looks at a symptom as observations and time
+ * go by, and raises or reopens its NC through the helpers of lifecycle.ts, so that every NC,
+ * whoever raised it, is written by the same atomic store path with its reason on the timeline.
+ * The detectors themselves live in detectors/, one module each.
+ */
+import type { SymptomDraft } from './lifecycle.js';
+import type { MatchSubject } from './match.js';
+import type { Policy } from './policy.js';
+import type { CanonicalAlert, FixKind, ReceivedAlert } from './types.js';
+
+/** A fixed symptom firing again inside its effectiveness window. */
+export interface SymptomReturn {
+  alert: ReceivedAlert;
+  /** When it fired again (event time; receipt time for a re-fired Alertmanager alert). */
+  at: number;
+  fixedAt: number;
+  fixKind: FixKind | null;
+  windowEndsAt: number;
+}
+
+export interface Detector {
+  /** The name in the config and on the NC (`detector`). */
+  readonly name: string;
+  readonly type: string;
+  matches(subject: MatchSubject): boolean;
+  /** The symptom came back inside its window; true when this detector decided what that means. */
+  onReturn?(draft: SymptomDraft, event: SymptomReturn, policy: Policy): boolean;
+  /** After every firing observation of an active symptom, the first of an episode included. */
+  onFiring?(draft: SymptomDraft, alert: ReceivedAlert, at: number, policy: Policy): void;
+  /** Time has passed up to `t` (a sweep, or a later observation). */
+  onAdvance?(draft: SymptomDraft, t: number, policy: Policy): void;
+  /** When time alone will next matter to this detector for this symptom. */
+  due?(draft: SymptomDraft): number | null;
+  /**
+   * For detectors that look across symptoms: the aggregate (a key) a firing alert also counts
+   * toward, decided like a symptom of its own.
+   */
+  aggregateOf?(alert: CanonicalAlert): string | null;
+  onAggregate?(draft: SymptomDraft, alert: ReceivedAlert, policy: Policy): void;
+}
