@@ -87,3 +87,17 @@ export function epochMs(value: unknown): number | undefined {
   if (!Number.isFinite(ms) || ms < 0 || ms > LATEST_EPOCH_MS) return undefined;
   return Math.round(ms);
 }
+
+/**
+ * A body that is not JSON is a payload error like any other, except where routes carry the
+ * meaning (cron-monitor style intakes): there an empty body is `{}`, and one that is not JSON (a
+ * job's NDJSON output or its stderr) is passed on as its text.
+ */
+export function parseIntakeBody(text: string, subroutes: boolean): { value: unknown } | { error: string } {
+  if (subroutes && text.trim() === '') return { value: {} };
+  try {
+    return { value: JSON.parse(text) as unknown };
+  } catch (error) {
+    return subroutes ? { value: text } : { error: (error as Error).message };
+  }
+}

@@ -25,7 +25,10 @@ export interface IntakeResult {
 
 export interface Intake {
   readonly auth: IntakeAuth;
-  /** Whether it answers routes below `/hooks/{name}/` too (e.g. `/hooks/backups/nightly/success`). */
+  /**
+   * Whether it answers routes below `/hooks/{name}/` too (e.g. `/hooks/backups/nightly/success`);
+   * such an intake gets an empty body as `{}` and a body that is not JSON as its text.
+   */
   readonly subroutes: boolean;
   /**
    * `receivedAt` is the arrival time, epoch ms, for sources that give no event time; `route` is

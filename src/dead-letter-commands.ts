@@ -5,6 +5,7 @@
  */
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { parseIntakeBody } from '../connectors/payload.js';
 import { createConnector } from '../connectors/registry.js';
 import type { Connector, IntakeResult } from '../connectors/types.js';
 import type { Config } from './config/schema.js';
@@ -35,13 +36,9 @@ function connectorFor(config: Config, redis: Redis, name: string): Connector {
 
 async function readAgain(connector: Connector, letter: DeadLetter): Promise<IntakeResult> {
   if (connector.intake !== undefined) {
-    let body: unknown;
-    try {
-      body = letter.body.trim() === '' && connector.intake.subroutes ? {} : JSON.parse(letter.body);
-    } catch (error) {
-      return { alerts: [], errors: [{ path: '(body)', message: `not JSON (${(error as Error).message})` }] };
-    }
-    return connector.intake.normalise(body, letter.receivedAt, letter.route);
+    const body = parseIntakeBody(letter.body, connector.intake.subroutes);
+    if ('error' in body) return { alerts: [], errors: [{ path: '(body)', message: `not JSON (${body.error})` }] };
+    return connector.intake.normalise(body.value, letter.receivedAt, letter.route);
   }
   if (connector.readDeadLetter !== undefined) return connector.readDeadLetter(letter.body, letter.receivedAt);
   throw new RecurdError('REQUEST_INVALID', `connector "${connector.name}" cannot read its dead letters again; fix the source and let it poll`);

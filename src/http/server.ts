@@ -7,6 +7,7 @@ import { timingSafeEqual } from 'node:crypto';
 import Fastify, { LogController, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { verifyIntakeAuth } from '../../connectors/auth.js';
+import { parseIntakeBody } from '../../connectors/payload.js';
 import type { Connector, PayloadError } from '../../connectors/types.js';
 import type { Clock } from '../core/clock.js';
 import { FAMILIES, NC_STATES, type CanonicalAlert, type ReceivedAlert } from '../core/types.js';
@@ -67,16 +68,6 @@ function invalid(error: z.ZodError, what: string): RecurdError {
   return new RecurdError('REQUEST_INVALID', `${what}: ${issues.map((issue) => `${issue.path || '(body)'}: ${issue.message}`).join('; ')}`, issues);
 }
 
-/** A body that is not JSON is a payload error like any other; an empty one is fine where routes carry the meaning. */
-function parseJson(text: string, emptyAllowed: boolean): { value: unknown } | { error: string } {
-  if (emptyAllowed && text.trim() === '') return { value: {} };
-  try {
-    return { value: JSON.parse(text) as unknown };
-  } catch (error) {
-    return { error: (error as Error).message };
-  }
-}
-
 function sameSecret(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
@@ -129,7 +120,7 @@ export function buildServer(options: HttpOptions) {
     const text = raw.toString('utf8');
     let alerts: CanonicalAlert[] = [];
     let errors: PayloadError[];
-    const body = parseJson(text, intake.subroutes);
+    const body = parseIntakeBody(text, intake.subroutes);
     if ('error' in body) errors = [{ path: '(body)', message: `not JSON (${body.error})` }];
     else ({ alerts, errors } = await intake.normalise(body.value, receivedAt, route));
     if (errors.length > 0) {
