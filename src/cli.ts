@@ -28,6 +28,8 @@ const USAGE = `usage:
   recurd nc list [--state open|verifying|reopened|closed] [--json] [--config FILE]
   recurd nc show ID [--json] [--config FILE]
   recurd nc fix ID --action TEXT --owner NAME [--root-cause TEXT] [--due YYYY-MM-DD] [--config FILE]
+                 [--why TEXT (five times) --cause-category CATEGORY [--rca-summary TEXT]]
+                 (the five whys and a cause category are required once an NC was reopened)
   recurd replay FILE [--connector NAME] [--until TIME] [--json] [--config FILE]
   recurd dlq list [--json] [--config FILE]
   recurd dlq show ID [--config FILE]
@@ -47,6 +49,9 @@ const options = {
   'root-cause': { type: 'string' },
   due: { type: 'string' },
   connector: { type: 'string' },
+  why: { type: 'string', multiple: true },
+  'cause-category': { type: 'string' },
+  'rca-summary': { type: 'string' },
   until: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -103,10 +108,25 @@ async function ncCommand(sub: string | undefined, args: string[], values: Values
   if (sub === 'fix') {
     if (!values.action || !values.owner) throw new UsageError('recurd nc fix needs --action TEXT and --owner NAME');
     if (values.due !== undefined && Number.isNaN(Date.parse(values.due))) throw new UsageError(`--due "${values.due}" is not a date (YYYY-MM-DD)`);
+    const analysis =
+      values.why === undefined && values['cause-category'] === undefined
+        ? undefined
+        : { whys: values.why ?? [], category: values['cause-category'], ...(values['rca-summary'] === undefined ? {} : { summary: values['rca-summary'] }) };
     const nc = await withRegister(config, (_register, engine) =>
-      engine.recordCorrectiveAction(id, { action: values.action ?? '', owner: values.owner ?? '', rootCause: values['root-cause'] ?? null, dueDate: values.due ?? null }),
+      engine.recordCorrectiveAction(id, {
+        action: values.action ?? '',
+        owner: values.owner ?? '',
+        rootCause: values['root-cause'] ?? null,
+        dueDate: values.due ?? null,
+        rootCauseAnalysis: analysis,
+      }),
     );
-    console.log(values.json ? JSON.stringify(ncView(nc), null, 2) : `${nc.id} is ${nc.state}; its effectiveness window ends ${new Date(nc.windowEndsAt ?? 0).toISOString()}`);
+    if (values.json) {
+      console.log(JSON.stringify(ncView(nc), null, 2));
+      return;
+    }
+    console.log(`${nc.id} is ${nc.state}; its effectiveness window ends ${new Date(nc.windowEndsAt ?? 0).toISOString()}`);
+    if (nc.correctiveAction !== null) console.log(`strength: ${nc.correctiveAction.strength}: ${nc.correctiveAction.strengthReason}`);
     return;
   }
   throw new UsageError(`unknown command: recurd nc ${sub ?? ''}`);

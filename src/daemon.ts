@@ -57,6 +57,7 @@ export async function startDaemon(config: Config, { logger, clock = systemClock 
   const metrics = new Metrics({
     countNcsByState: () => register.countNcsByState(),
     queueJobCounts: () => pipeline?.queueJobCounts() ?? Promise.resolve({}),
+    nonconformities: () => register.listNcs({}),
     connectorLastSuccess: async () => Object.fromEntries(Object.entries(await status.all()).map(([name, health]) => [name, health.lastSuccessAt])),
   });
   pipeline = new Pipeline({

@@ -15,12 +15,13 @@ import {
   observe,
   recordCorrectiveAction,
   recordFix,
+  type CorrectiveActionRefusal,
   type Effect,
   type EffectKind,
   type SymptomDraft,
 } from './core/lifecycle.js';
 import type { Policy } from './core/policy.js';
-import type { AlertStatus, CorrectiveAction, Nonconformity, ReceivedAlert } from './core/types.js';
+import type { AlertStatus, CorrectiveActionInput, Nonconformity, ReceivedAlert } from './core/types.js';
 import { RecurdError } from './errors.js';
 import type { CommitGroup, Register } from './register.js';
 
@@ -153,20 +154,25 @@ export class Engine {
   }
 
   /** Record a corrective action on an NC; its effectiveness window starts now. */
-  async recordCorrectiveAction(ncId: string, action: Omit<CorrectiveAction, 'recordedAt'>): Promise<Nonconformity> {
+  async recordCorrectiveAction(ncId: string, action: CorrectiveActionInput): Promise<Nonconformity> {
     const nc = await this.options.register.getNc(ncId);
     if (nc === null) throw new RecurdError('NC_NOT_FOUND', `no nonconformity ${ncId}`);
     const now = this.options.clock.now();
     const result: BatchResult = { decisions: [], effects: [], created: new Map() };
-    let refusal: string | null = null;
+    let refusal: CorrectiveActionRefusal | null = null;
     await this.settle([nc.fingerprint], result, (draft) => {
       if (!draft.ncs.some((entry) => entry.nc.id === ncId)) draft.ncs.push({ nc: { ...nc }, timeline: [] });
       refusal = recordCorrectiveAction(draft, ncId, action, now, this.options.policy);
       return [];
     });
-    if (refusal === 'closed') throw new RecurdError('NC_CLOSED', `${ncId} is closed (verified effective): nothing more can be recorded on it`);
-    if (refusal === 'verifying') {
+    // Assigned inside the callback, which the compiler does not follow.
+    const refused = refusal as CorrectiveActionRefusal | null;
+    if (refused === 'closed') throw new RecurdError('NC_CLOSED', `${ncId} is closed (verified effective): nothing more can be recorded on it`);
+    if (refused === 'verifying') {
       throw new RecurdError('NC_VERIFYING', `${ncId} already has a corrective action whose effectiveness window is running`);
+    }
+    if (refused !== null && typeof refused === 'object') {
+      throw new RecurdError('ROOT_CAUSE_ANALYSIS_REQUIRED', `${ncId} cannot take this corrective action: ${refused.missing.join('; ')}`, { missing: refused.missing });
     }
     return (await this.options.register.getNc(ncId)) ?? nc;
   }

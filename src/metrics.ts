@@ -1,13 +1,34 @@
 /** Prometheus metrics, all named `recurd_*`; dashboards and alert rules depend on these names. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Effect } from './core/lifecycle.js';
-import { NC_STATES, type NcState } from './core/types.js';
+import { NC_STATES, type NcState, type Nonconformity } from './core/types.js';
 
 export interface MetricsSources {
   countNcsByState(): Promise<Record<NcState, number>>;
   queueJobCounts(): Promise<Record<string, Record<string, number>>>;
   /** Last successful poll or intake request by connector (epoch ms), shared by every replica. */
   connectorLastSuccess(): Promise<Record<string, number | null>>;
+  /** The register's NCs, for the ratios of corrective actions that held. */
+  nonconformities(): Promise<Nonconformity[]>;
+}
+
+/**
+ * Per family and control, of the NCs that had a corrective action: the share reopened at least
+ * once, and the share closed as verified effective.
+ */
+export function actionRatios(ncs: Nonconformity[]): Array<{ family: string; control: string; reopen: number; verifiedEffective: number }> {
+  const groups = new Map<string, { family: string; control: string; acted: number; reopened: number; closed: number }>();
+  for (const nc of ncs) {
+    if (nc.correctiveAction === null && nc.reopenCount === 0) continue;
+    const control = nc.control ?? '';
+    const key = `${nc.family}\u0000${control}`;
+    const group = groups.get(key) ?? { family: nc.family, control, acted: 0, reopened: 0, closed: 0 };
+    group.acted += 1;
+    if (nc.reopenCount > 0) group.reopened += 1;
+    if (nc.state === 'closed') group.closed += 1;
+    groups.set(key, group);
+  }
+  return [...groups.values()].map((group) => ({ family: group.family, control: group.control, reopen: group.reopened / group.acted, verifiedEffective: group.closed / group.acted }));
 }
 
 export class Metrics {
@@ -60,6 +81,12 @@ export class Metrics {
     labelNames: ['connector'] as const,
     registers: [this.registry],
   });
+  readonly correctiveActions = new Counter({
+    name: 'recurd_corrective_actions_total',
+    help: 'Corrective actions recorded through the API, by strength: weak (treats the symptom) or strong (removes the cause).',
+    labelNames: ['strength'] as const,
+    registers: [this.registry],
+  });
   readonly deliveries = new Counter({
     name: 'recurd_notifications_total',
     help: 'NC event deliveries by notifier and outcome (delivered, retrying, failed).',
@@ -92,6 +119,27 @@ export class Metrics {
         for (const [connector, at] of Object.entries(await sources.connectorLastSuccess())) {
           if (at !== null) this.set({ connector }, at / 1000);
         }
+      },
+    });
+    const ratios = async (): Promise<ReturnType<typeof actionRatios>> => actionRatios(await sources.nonconformities());
+    new Gauge({
+      name: 'recurd_corrective_action_reopen_ratio',
+      help: 'Of the NCs with a corrective action, the share reopened at least once (the action did not hold).',
+      labelNames: ['family', 'control'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const ratio of await ratios()) this.set({ family: ratio.family, control: ratio.control }, ratio.reopen);
+      },
+    });
+    new Gauge({
+      name: 'recurd_corrective_action_verified_effective_ratio',
+      help: 'Of the NCs with a corrective action, the share closed as verified effective.',
+      labelNames: ['family', 'control'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const ratio of await ratios()) this.set({ family: ratio.family, control: ratio.control }, ratio.verifiedEffective);
       },
     });
     new Gauge({

@@ -159,3 +159,43 @@ describe('detectors config', () => {
     expect(twice.success).toBe(false);
   });
 });
+
+describe('corrective-action quality', () => {
+  async function reopened(t: Timeline): Promise<string> {
+    await t.at(T0).fire();
+    await t.at(T0 + HOUR).resolve();
+    await t.at(T0 + 2 * HOUR).fire();
+    const id = t.ncs()[0]?.id as string;
+    await t.at(T0 + 3 * HOUR).correctiveAction(id, { action: 'Restarted the backup agent', rootCauseAnalysis: undefined });
+    await t.at(T0 + 4 * HOUR).resolve();
+    await t.at(T0 + 5 * HOUR).fire();
+    return id;
+  }
+
+  it('classifies the recorded action and says so when a weak one is proven ineffective', async () => {
+    const t = timeline();
+    const id = await reopened(t);
+    const nc = t.nc(id);
+    expect(nc.state).toBe('reopened');
+    expect(nc.correctiveAction).toMatchObject({ strength: 'weak', rootCauseAnalysis: null });
+    const reopen = t.entries(id).find((entry) => entry.type === 'reopened');
+    expect(String(reopen?.detail.note)).toMatch(/weak/);
+    const event = t.register.events.find((candidate) => candidate.type === 'nc.reopened');
+    expect(event?.nc.correctiveAction?.strength).toBe('weak');
+  });
+
+  it('refuses a new action on a reopened NC until the five whys and a cause category are given, naming what is missing', async () => {
+    const t = timeline();
+    const id = await reopened(t);
+    const attempt = t.at(T0 + 6 * HOUR).correctiveAction(id, {
+      action: 'Automated the backup check and added an alert on failure',
+      rootCauseAnalysis: { whys: ['a', 'b', 'c', ' '], category: undefined },
+    });
+    await expect(attempt).rejects.toMatchObject({ code: 'RECURD_ERR_ROOT_CAUSE_ANALYSIS_REQUIRED' });
+    await expect(attempt).rejects.toThrow(/whys\[3\] \(the 4th why\) is empty/);
+    await expect(attempt).rejects.toThrow(/category is missing/);
+    const recorded = await t.at(T0 + 7 * HOUR).correctiveAction(id, { action: 'Automated the backup check and added an alert on failure' });
+    expect(recorded.correctiveAction).toMatchObject({ strength: 'strong', rootCauseAnalysis: { category: 'governance-ownership' } });
+    expect(recorded.state).toBe('verifying');
+  });
+});

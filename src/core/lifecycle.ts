@@ -13,10 +13,11 @@ import type { Detector, SymptomReturn } from './detector.js';
 import type { MatchSubject } from './match.js';
 import type { Policy } from './policy.js';
 import { windowPolicyFor } from './windows.js';
+import { checkRootCauseAnalysis, classifyAction, missingForReopenedAction, reopenNote } from './corrective-action.js';
 import {
   SEVERITIES,
   type AlertStatus,
-  type CorrectiveAction,
+  type CorrectiveActionInput,
   type NcEvent,
   type Nonconformity,
   type ReceivedAlert,
@@ -287,7 +288,14 @@ export function reopenNc(draft: SymptomDraft, entry: NcDraft, at: number, detail
   nc.reopenCount += 1;
   nc.severity = escalate(nc.severity);
   nc.windowEndsAt = null;
-  appendTimeline(entry, at, 'reopened', 'nc.reopened', { ...detail, reopenCount: nc.reopenCount, severity: nc.severity, ineffectiveAction: nc.correctiveAction });
+  appendTimeline(entry, at, 'reopened', 'nc.reopened', {
+    ...detail,
+    reopenCount: nc.reopenCount,
+    severity: nc.severity,
+    ineffectiveAction: nc.correctiveAction,
+    // Said in the notification: a weak action coming back is the expected outcome, not bad luck.
+    note: reopenNote(nc.correctiveAction?.strength ?? null, nc.correctiveAction?.strengthReason),
+  });
   effect(draft, 'nc-reopened', nc);
   draft.changed = true;
 }
@@ -431,7 +439,8 @@ export function recordFix(draft: SymptomDraft, at: number, policy: Policy): bool
   return true;
 }
 
-export type CorrectiveActionRefusal = 'closed' | 'verifying' | 'unknown';
+/** Why a corrective action was not recorded; `missing` names what a reopened NC's analysis lacks. */
+export type CorrectiveActionRefusal = 'closed' | 'verifying' | 'unknown' | { missing: string[] };
 
 /**
  * A corrective action recorded on an NC starts the NC's own effectiveness window; the symptom
@@ -440,7 +449,7 @@ export type CorrectiveActionRefusal = 'closed' | 'verifying' | 'unknown';
 export function recordCorrectiveAction(
   draft: SymptomDraft,
   ncId: string,
-  action: Omit<CorrectiveAction, 'recordedAt'>,
+  action: CorrectiveActionInput,
   at: number,
   policy: Policy,
 ): CorrectiveActionRefusal | null {
@@ -449,8 +458,23 @@ export function recordCorrectiveAction(
   if (entry === undefined) return 'unknown';
   const nc = entry.nc;
   if (nc.state === 'closed' || nc.state === 'verifying') return nc.state;
+  // An NC that came back needs its cause understood before another action is taken on it.
+  const missing = missingForReopenedAction(nc, action.rootCauseAnalysis);
+  if (missing.length > 0) return { missing };
+  const analysis = action.rootCauseAnalysis === undefined || action.rootCauseAnalysis === null ? null : checkRootCauseAnalysis(action.rootCauseAnalysis);
+  if (analysis !== null && !analysis.ok) return { missing: analysis.problems };
   const window = windowPolicyFor(policy, nc).window;
-  nc.correctiveAction = { ...action, recordedAt: at };
+  const quality = classifyAction(action.action);
+  nc.correctiveAction = {
+    action: action.action,
+    owner: action.owner,
+    rootCause: action.rootCause,
+    dueDate: action.dueDate,
+    recordedAt: at,
+    strength: quality.strength,
+    strengthReason: quality.reason,
+    rootCauseAnalysis: analysis?.analysis ?? null,
+  };
   nc.state = 'verifying';
   nc.windowEndsAt = at + window;
   appendTimeline(entry, at, 'corrective-action', 'nc.corrective-action', {

@@ -15,6 +15,7 @@
  * Times in the core are epoch milliseconds; they become ISO strings only at the edges.
  */
 import { z } from 'zod';
+import type { ActionStrength, RootCauseAnalysis } from './corrective-action.js';
 
 export const FAMILIES = ['siem', 'backup', 'av', 'config-drift'] as const;
 export type Family = (typeof FAMILIES)[number];
@@ -119,6 +120,20 @@ export interface CorrectiveAction {
   rootCause: string | null;
   dueDate: string | null;
   recordedAt: number;
+  /** Weak (treats the symptom: restarted, re-ran, reminded…) or strong (removes the cause), from the text. */
+  strength: ActionStrength;
+  strengthReason: string;
+  /** The five whys and a cause category: required before a new action on a reopened NC. */
+  rootCauseAnalysis: RootCauseAnalysis | null;
+}
+
+/** What a person records; recurd classifies the action and checks the analysis. */
+export interface CorrectiveActionInput {
+  action: string;
+  owner: string;
+  rootCause: string | null;
+  dueDate: string | null;
+  rootCauseAnalysis?: unknown;
 }
 
 export interface Nonconformity {

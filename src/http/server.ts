@@ -60,6 +60,8 @@ const correctiveActionBody = z
     owner: z.string().trim().min(1, 'name who owns the corrective action'),
     rootCause: z.string().trim().min(1).optional(),
     dueDate: z.union([z.iso.date(), z.iso.datetime({ offset: true })]).optional(),
+    // Checked by the core, which says exactly what is missing for the NC at hand.
+    rootCauseAnalysis: z.unknown().optional(),
   })
   .strict();
 
@@ -185,7 +187,9 @@ export function buildServer(options: HttpOptions) {
           owner: body.data.owner,
           rootCause: body.data.rootCause ?? null,
           dueDate: body.data.dueDate ?? null,
+          rootCauseAnalysis: body.data.rootCauseAnalysis,
         });
+        if (nc.correctiveAction !== null) options.metrics.correctiveActions.inc({ strength: nc.correctiveAction.strength });
         return ncView(nc);
       });
 

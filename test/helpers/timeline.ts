@@ -12,7 +12,7 @@ import { ManualClock } from '../../src/core/clock.js';
 import { DEFAULT_FINGERPRINT_FIELDS } from '../../src/core/fingerprint.js';
 import type { EffectKind } from '../../src/core/lifecycle.js';
 import { DEFAULT_POLICY, type Policy } from '../../src/core/policy.js';
-import type { CorrectiveAction, Nonconformity, ReceivedAlert, Symptom } from '../../src/core/types.js';
+import type { CorrectiveActionInput, Nonconformity, ReceivedAlert, Symptom } from '../../src/core/types.js';
 import { Engine, type BatchResult } from '../../src/engine.js';
 import { MemoryRegister } from '../../src/memory-register.js';
 import type { TimelineRecord } from '../../src/register.js';
@@ -48,11 +48,22 @@ export const BASE_ALERT: Omit<ReceivedAlert, 'id' | 'status' | 'observedAt' | 'r
   evidence: { index: 'wazuh-alerts-4.x-2026.01.01' },
 };
 
-export const ACTION: Omit<CorrectiveAction, 'recordedAt'> = {
+export const ACTION: CorrectiveActionInput = {
   action: 'fail2ban on the bastion; password login disabled',
   owner: 'secops',
   rootCause: 'sshd exposed with password authentication',
   dueDate: null,
+  // Complete, so that tests may record an action after a reopen too; the RCA tests vary it.
+  rootCauseAnalysis: {
+    whys: [
+      'the brute force got through',
+      'password login was enabled on the bastion',
+      'the hardening baseline left it on',
+      'the baseline had no check for it',
+      'nobody owned the baseline',
+    ],
+    category: 'governance-ownership',
+  },
 };
 
 export class Timeline {
@@ -156,7 +167,7 @@ export class Step {
     return this.t.engine.recordFix(this.t.fingerprint(overrides));
   }
 
-  correctiveAction(ncId: string, action: Partial<Omit<CorrectiveAction, 'recordedAt'>> = {}): Promise<Nonconformity> {
+  correctiveAction(ncId: string, action: Partial<CorrectiveActionInput> = {}): Promise<Nonconformity> {
     this.t.clock.set(this.time);
     return this.t.engine.recordCorrectiveAction(ncId, { ...ACTION, ...action });
   }
