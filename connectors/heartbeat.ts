@@ -12,9 +12,8 @@
  * latest deadline it has reported. A deadline's alert id comes from the job and the due time, so
  * the poller, its replicas and an intake that sees a late run never count one deadline twice.
  */
-import cron from 'node-cron';
 import { z } from 'zod';
-import { duration } from '../src/config/fields.js';
+import { cronSchedule, duration } from '../src/config/fields.js';
 import { formatDuration } from '../src/core/duration.js';
 import { FAMILIES, SEVERITIES } from '../src/core/types.js';
 import type { CanonicalAlert, Family, Severity } from '../src/core/types.js';
@@ -35,15 +34,6 @@ export const EVIDENCE_LIMIT = 16 * 1024;
 /** Characters of the output quoted in the message (the NC title when it is the first failure). */
 const DETAIL_LIMIT = 1000;
 
-const cronSchedule = z
-  .string()
-  .superRefine((expression, ctx) => {
-    const result = cron.validateDetailed(expression);
-    if (!result.valid) {
-      const why = result.errors.map((error) => `${error.field}: ${error.message}`).join('; ');
-      ctx.addIssue({ code: 'custom', message: `"${expression}" is not a cron expression (${why || 'unreadable'})` });
-    }
-  });
 
 const jobSchema = z
   .object({

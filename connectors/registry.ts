@@ -1,14 +1,17 @@
 /** Every connector type recurd knows: adding one is one module and one line here. */
 import { z } from 'zod';
 import { alertmanagerConnector } from './alertmanager.js';
+import { elasticsearchConnector } from './elasticsearch.js';
+import { fileConnector } from './file.js';
+import { heartbeatConnector } from './heartbeat.js';
 import type { Connector, ConnectorServices, ConnectorType } from './types.js';
 import { webhookConnector } from './webhook.js';
 
-export const connectorTypes = [webhookConnector, alertmanagerConnector] as const;
+export const connectorTypes = [webhookConnector, alertmanagerConnector, heartbeatConnector, fileConnector, elasticsearchConnector] as const;
 
 export const connectorConfigSchema = z.discriminatedUnion(
   'type',
-  [webhookConnector.schema, alertmanagerConnector.schema],
+  [webhookConnector.schema, alertmanagerConnector.schema, heartbeatConnector.schema, fileConnector.schema, elasticsearchConnector.schema],
 );
 export type ConnectorConfig = z.output<typeof connectorConfigSchema>;
 

@@ -1,4 +1,5 @@
 /** zod building blocks shared by the config schema and the connector and notifier schemas. */
+import cron from 'node-cron';
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
 
@@ -55,3 +56,15 @@ export const intakeAuth = z.discriminatedUnion('type', [
     .describe('HMAC-SHA256 of the raw request body, in a header'),
 ]);
 export type IntakeAuth = z.output<typeof intakeAuth>;
+
+/** A cron expression as node-cron reads it; six fields (with seconds) are allowed. */
+export const cronSchedule = z
+  .string()
+  .describe('a cron expression; six fields (with seconds) are allowed')
+  .superRefine((expression, ctx) => {
+    const result = cron.validateDetailed(expression);
+    if (!result.valid) {
+      const why = result.errors.map((error) => `${error.field}: ${error.message}`).join('; ');
+      ctx.addIssue({ code: 'custom', message: `"${expression}" is not a cron expression (${why || 'unreadable'})` });
+    }
+  });

@@ -1,10 +1,9 @@
 /** The one config object, validated once at start (DESIGN.md). */
-import cron from 'node-cron';
 import { z } from 'zod';
 import { connectorConfigSchema } from '../../connectors/registry.js';
 import { DEFAULT_DETECTORS, detectorConfigSchema } from '../../detectors/registry.js';
 import { FAMILIES } from '../core/types.js';
-import { byteSize, duration, secret } from './fields.js';
+import { byteSize, cronSchedule, duration, secret } from './fields.js';
 
 /**
  * A whole number. Digits in a string are accepted, because `${VAR}` interpolation always yields a
@@ -23,16 +22,6 @@ const windowOverride = z
   })
   .strict();
 
-const cronSchedule = z
-  .string()
-  .describe('a cron expression; six fields (with seconds) are allowed')
-  .superRefine((expression, ctx) => {
-    const result = cron.validateDetailed(expression);
-    if (!result.valid) {
-      const why = result.errors.map((error) => `${error.field}: ${error.message}`).join('; ');
-      ctx.addIssue({ code: 'custom', message: `"${expression}" is not a cron expression (${why || 'unreadable'})` });
-    }
-  });
 
 const fingerprintField = z
   .string()

@@ -1,0 +1,287 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { canonicalAlertSchema } from '../../src/core/types.js';
+import { labelsFingerprint } from '../../connectors/alertmanager.js';
+import type { IntakeResult } from '../../connectors/types.js';
+import { webhookConnector } from '../../connectors/webhook.js';
+import { syncIntake, testServices, type SyncIntake } from '../helpers/connectors.js';
+
+type Json = Record<string, unknown>;
+
+const RECEIVED_AT = Date.parse('2026-11-23T04:00:00Z');
+
+function read(path: string): string {
+  return readFileSync(new URL(`../fixtures/${path}`, import.meta.url), 'utf8');
+}
+
+function fixture(path: string): Json {
+  return JSON.parse(read(path)) as Json;
+}
+
+/** Values of every kind, JSON or not, for the parsers' properties. */
+const everything = fc.anything({
+  withBigInt: true,
+  withBoxedValues: true,
+  withDate: true,
+  withMap: true,
+  withNullPrototype: true,
+  withSparseArray: true,
+});
+
+/** Every path into a document, so that a property can replace what is there. */
+function pathsOf(value: unknown, at: (string | number)[] = []): (string | number)[][] {
+  if (typeof value !== 'object' || value === null) return [at];
+  const entries = Array.isArray(value) ? value.map((item, index) => [index, item] as const) : Object.entries(value);
+  return [at, ...entries.flatMap(([key, item]) => pathsOf(item, [...at, key]))];
+}
+
+/** A deep copy of a JSON document with the value at `path` replaced. */
+function replaced(document: unknown, path: (string | number)[], value: unknown): unknown {
+  if (path.length === 0) return value;
+  const copy = structuredClone(document) as Record<string | number, unknown>;
+  let parent = copy;
+  for (const key of path.slice(0, -1)) parent = parent[key] as Record<string | number, unknown>;
+  parent[path[path.length - 1] as string | number] = value;
+  return copy;
+}
+
+/** What every intake owes any input: valid alerts, and errors that say where. */
+function expectWellFormed({ alerts, errors }: IntakeResult): void {
+  for (const alert of alerts) expect(canonicalAlertSchema.safeParse(alert).success).toBe(true);
+  for (const error of errors) expect(error.path).not.toBe('');
+}
+
+function intake(name: string, preset: string, fields: Json = {}): SyncIntake {
+  return syncIntake(
+    webhookConnector.create(
+      webhookConnector.schema.parse({ type: 'webhook', name, auth: { type: 'bearer', token: 't' }, preset, ...fields }),
+      testServices(),
+    ),
+  );
+}
+
+describe('grafana preset, on Grafana’s documented payload and captured notifications', () => {
+  const connector = intake('grafana', 'grafana');
+
+  it('maps each alert of the documented webhook payload', () => {
+    const group = { receiver: 'My Super Webhook', externalURL: 'https://play.grafana.org/', groupKey: '{}:{}', orgId: 1 };
+    expect(connector.normalise(fixture('grafana/docs-webhook-payload.json'), RECEIVED_AT)).toEqual({
+      alerts: [
+        {
+          id: 'c6eadffa33fcdf37:2021-10-12T09:51:03.157076+02:00',
+          source: 'grafana',
+          family: 'siem',
+          status: 'firing',
+          observedAt: Date.parse('2021-10-12T07:51:03.157Z'),
+          asset: 'team=blue,zone=us-1',
+          check: 'High memory usage',
+          message: 'This alert was triggered for zone us-1',
+          severity: 'medium',
+          control: 'A.8.16',
+          labels: { alertname: 'High memory usage' },
+          evidence: {
+            grafanaFingerprint: 'c6eadffa33fcdf37',
+            startsAt: '2021-10-12T09:51:03.157076+02:00',
+            endsAt: '0001-01-01T00:00:00Z',
+            labels: { alertname: 'High memory usage', team: 'blue', zone: 'us-1' },
+            annotations: {
+              description: 'The system has high memory usage',
+              runbook_url: 'https://myrunbook.com/runbook/1234',
+              summary: 'This alert was triggered for zone us-1',
+            },
+            values: { B: 44.23943737541908, C: 1 },
+            generatorURL: 'https://play.grafana.org/alerting/1afz29v7z/edit',
+            silenceURL: 'https://play.grafana.org/alerting/silence/new?alertmanager=grafana&matchers=alertname%3DT2%2Cteam%3Dblue%2Czone%3Dus-1',
+            dashboardURL: '',
+            panelURL: '',
+            ...group,
+          },
+        },
+        expect.objectContaining({
+          id: 'bc97ff14869b13e3:2021-10-12T09:56:03.157076+02:00',
+          status: 'firing',
+          observedAt: Date.parse('2021-10-12T07:56:03.157Z'),
+          asset: 'team=blue,zone=eu-1',
+          check: 'High CPU usage',
+        }),
+      ],
+      errors: [],
+    });
+  });
+
+  it('times a resolved alert by its end, under the id of its episode', () => {
+    const { alerts, errors } = connector.normalise(fixture('grafana/alert-9-resolved.json'), RECEIVED_AT);
+    expect(errors).toEqual([]);
+    expect(alerts).toEqual([
+      expect.objectContaining({
+        id: 'd8a21484c9c25a60:2022-06-17T00:41:00.782137894Z',
+        status: 'resolved',
+        observedAt: Date.parse('2022-06-17T00:51:24.067Z'),
+        asset: 'test=true',
+        check: 'Test alert',
+        message: 'This is a summary field, failure on <no value>',
+      }),
+    ]);
+  });
+
+  it('reads Grafana 11 notifications, folder label and image included', () => {
+    const [alert] = connector.normalise(fixture('grafana/alert_values_v11.json'), RECEIVED_AT).alerts;
+    expect(alert).toMatchObject({
+      id: 'e6349a25f5ef0e9e:2024-03-01T02:09:00Z',
+      asset: 'debug=true',
+      check: 'Memory (copy)',
+      labels: { alertname: 'Memory (copy)', grafana_folder: 'device' },
+      evidence: { imageURL: 'https://grafana.com/assets/img/blog/mixed_styles.png', values: { A: 2473545728, B: 0, C: 1, minute: 9 } },
+    });
+  });
+
+  it('takes severity, family and control from labels only where they hold a valid value', () => {
+    const base = fixture('grafana/alert-9-resolved.json');
+    const [alert] = base.alerts as Json[];
+    const labelled = (labels: Json) => ({ ...base, alerts: [{ ...alert, labels: { ...(alert?.labels as Json), ...labels } }] });
+    expect(connector.normalise(labelled({ severity: 'warning', family: 'backup', control: 'A.8.13' }), RECEIVED_AT).alerts[0]).toMatchObject({
+      severity: 'medium',
+      family: 'backup',
+      control: 'A.8.13',
+      labels: { severity: 'warning' },
+    });
+    expect(connector.normalise(labelled({ severity: 'P1', family: 'network', control: '12.3.1' }), RECEIVED_AT).alerts[0]).toMatchObject({
+      severity: 'medium',
+      family: 'siem',
+      control: 'A.8.16',
+    });
+  });
+
+  it('stands in a labels hash for a missing fingerprint, and names a missing status by its path', () => {
+    const base = fixture('grafana/alert-9-resolved.json');
+    const [alert] = base.alerts as Json[];
+    const [hashed] = connector.normalise({ ...base, alerts: [{ ...alert, fingerprint: undefined }] }, RECEIVED_AT).alerts;
+    expect(hashed?.id).toBe(`${labelsFingerprint({ alertname: 'Test alert', test: 'true' })}:2022-06-17T00:41:00.782137894Z`);
+    expect(connector.normalise({ ...base, alerts: [{ ...alert, status: undefined }] }, RECEIVED_AT)).toEqual({
+      alerts: [],
+      errors: [{ path: 'alerts[0].status', message: 'status: missing' }],
+    });
+  });
+});
+
+describe('defender-endpoint preset, on alerts from the Defender for Endpoint API', () => {
+  const connector = intake('mde', 'defender-endpoint');
+  const [resolvedMalware, newInjection, , informationalResolved, emptyPage] = read('defender/elastic-test-defenderatp.log')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as Json);
+
+  it('maps the documented Alert resource', () => {
+    expect(connector.normalise(fixture('defender/alert-resource.json'), RECEIVED_AT)).toEqual({
+      alerts: [
+        {
+          id: 'da637472900382838869_1364969609',
+          source: 'mde',
+          family: 'av',
+          status: 'firing',
+          observedAt: Date.parse('2021-01-26T20:31:32.956Z'),
+          asset: 'temp123.middleeast.corp.microsoft.com',
+          check: 'Low-reputation arbitrary code executed by signed executable',
+          message: 'Low-reputation arbitrary code executed by signed executable',
+          severity: 'low',
+          control: 'A.8.16',
+          labels: {
+            category: 'Execution',
+            detection_source: 'WindowsDefenderAtp',
+            detector_id: '17e10bbc-3a68-474a-8aad-faef14d43952',
+            machine_id: '111e6dd8c833c8a052ea231ec1b19adaf497b625',
+            rbac_group: 'A',
+            incident_id: '1126093',
+          },
+          evidence: expect.objectContaining({
+            alertId: 'da637472900382838869_1364969609',
+            incidentId: 1126093,
+            investigationState: 'Queued',
+            alertCreationTime: '2021-01-26T20:33:57.7220239Z',
+            firstEventTime: '2021-01-26T20:31:32.9562661Z',
+            lastUpdateTime: '2021-01-26T20:33:59.2Z',
+            mitreTechniques: ['T1064', 'T1085', 'T1220'],
+            evidence: expect.arrayContaining([expect.objectContaining({ entityType: 'File', fileName: 'suspicious.dll' })]) as unknown,
+          }) as unknown,
+        },
+      ],
+      errors: [],
+    });
+  });
+
+  it('resolves a Resolved alert at its resolution time, as malware under A.8.7', () => {
+    expect(connector.normalise(resolvedMalware, RECEIVED_AT).alerts).toEqual([
+      expect.objectContaining({
+        id: 'da637291085411733957_-1043898914',
+        status: 'resolved',
+        observedAt: Date.parse('2020-06-30T11:13:12.268Z'),
+        asset: 'testserver4',
+        check: "An active 'Exeselrun' malware was detected",
+        severity: 'low',
+        control: 'A.8.7',
+      }),
+    ]);
+    expect(connector.normalise(informationalResolved, RECEIVED_AT).alerts[0]).toMatchObject({ status: 'resolved', severity: 'info' });
+  });
+
+  it('reads a List alerts page alert by alert, and an empty page as no alerts', () => {
+    const { alerts, errors } = connector.normalise({ value: [newInjection, resolvedMalware] }, RECEIVED_AT);
+    expect(errors).toEqual([]);
+    expect(alerts.map(({ id, status, control, observedAt }) => ({ id, status, control, observedAt }))).toEqual([
+      { id: 'da637291048912199236_1126926584', status: 'firing', control: 'A.8.16', observedAt: Date.parse('2020-06-30T09:04:56.849Z') },
+      { id: 'da637291085411733957_-1043898914', status: 'resolved', control: 'A.8.7', observedAt: Date.parse('2020-06-30T11:13:12.268Z') },
+    ]);
+    expect(connector.normalise(emptyPage, RECEIVED_AT)).toEqual({ alerts: [], errors: [] });
+  });
+
+  it('names a missing status or resolution time by its place', () => {
+    expect(connector.normalise({ ...resolvedMalware, status: undefined }, RECEIVED_AT).errors).toEqual([{ path: 'status', message: 'status: missing' }]);
+    expect(connector.normalise({ value: [newInjection, { ...resolvedMalware, resolvedTime: null }] }, RECEIVED_AT).errors).toEqual([
+      { path: '[1].observedAt', message: 'observedAt: missing' },
+    ]);
+  });
+
+  it("takes the admin's fields over the preset's one by one", () => {
+    const byDetector = intake('mde', 'defender-endpoint', {
+      mapping: { check: 'detectorId', control: { value: 'A.8.7' }, labels: { tenant: 'aadTenantId' } },
+    });
+    const [alert] = byDetector.normalise(fixture('defender/alert-resource.json'), RECEIVED_AT).alerts;
+    expect(alert).toMatchObject({
+      check: '17e10bbc-3a68-474a-8aad-faef14d43952',
+      message: 'Low-reputation arbitrary code executed by signed executable',
+      control: 'A.8.7',
+      labels: { category: 'Execution', tenant: 'a839b112-1253-6432-9bf6-94542403f21c' },
+    });
+  });
+});
+
+describe('alerting presets: any input', () => {
+  const connectors = [intake('g', 'grafana'), intake('d', 'defender-endpoint')];
+  it('gives valid alerts or errors with a path, never a crash', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.jsonValue(), everything), (body) => {
+        for (const connector of connectors) {
+          expectWellFormed(connector.normalise(body, RECEIVED_AT));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('gives valid alerts or errors with a path whatever replaces any part of a real document', () => {
+    const documents = [
+      ['grafana', fixture('grafana/docs-webhook-payload.json')],
+      ['defender-endpoint', fixture('defender/alert-resource.json')],
+    ] as const;
+    for (const [preset, document] of documents) {
+      const connector = intake(preset, preset);
+      fc.assert(
+        fc.property(fc.constantFrom(...pathsOf(document)), everything, (path, value) => {
+          expectWellFormed(connector.normalise(replaced(document, path, value), RECEIVED_AT));
+        }),
+        { numRuns: 200 },
+      );
+    }
+  });
+});

