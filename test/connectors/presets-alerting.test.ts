@@ -1,13 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { canonicalAlertSchema } from '../../src/core/types.js';
 import { labelsFingerprint } from '../../connectors/alertmanager.js';
-import type { IntakeResult } from '../../connectors/types.js';
-import { webhookConnector } from '../../connectors/webhook.js';
-import { syncIntake, testServices, type SyncIntake } from '../helpers/connectors.js';
-
-type Json = Record<string, unknown>;
+import { everything, expectWellFormed, fixture, intake, pathsOf, replaced, type Json } from '../helpers/presets.js';
 
 const RECEIVED_AT = Date.parse('2026-11-23T04:00:00Z');
 
@@ -15,51 +10,6 @@ function read(path: string): string {
   return readFileSync(new URL(`../fixtures/${path}`, import.meta.url), 'utf8');
 }
 
-function fixture(path: string): Json {
-  return JSON.parse(read(path)) as Json;
-}
-
-/** Values of every kind, JSON or not, for the parsers' properties. */
-const everything = fc.anything({
-  withBigInt: true,
-  withBoxedValues: true,
-  withDate: true,
-  withMap: true,
-  withNullPrototype: true,
-  withSparseArray: true,
-});
-
-/** Every path into a document, so that a property can replace what is there. */
-function pathsOf(value: unknown, at: (string | number)[] = []): (string | number)[][] {
-  if (typeof value !== 'object' || value === null) return [at];
-  const entries = Array.isArray(value) ? value.map((item, index) => [index, item] as const) : Object.entries(value);
-  return [at, ...entries.flatMap(([key, item]) => pathsOf(item, [...at, key]))];
-}
-
-/** A deep copy of a JSON document with the value at `path` replaced. */
-function replaced(document: unknown, path: (string | number)[], value: unknown): unknown {
-  if (path.length === 0) return value;
-  const copy = structuredClone(document) as Record<string | number, unknown>;
-  let parent = copy;
-  for (const key of path.slice(0, -1)) parent = parent[key] as Record<string | number, unknown>;
-  parent[path[path.length - 1] as string | number] = value;
-  return copy;
-}
-
-/** What every intake owes any input: valid alerts, and errors that say where. */
-function expectWellFormed({ alerts, errors }: IntakeResult): void {
-  for (const alert of alerts) expect(canonicalAlertSchema.safeParse(alert).success).toBe(true);
-  for (const error of errors) expect(error.path).not.toBe('');
-}
-
-function intake(name: string, preset: string, fields: Json = {}): SyncIntake {
-  return syncIntake(
-    webhookConnector.create(
-      webhookConnector.schema.parse({ type: 'webhook', name, auth: { type: 'bearer', token: 't' }, preset, ...fields }),
-      testServices(),
-    ),
-  );
-}
 
 describe('grafana preset, on Grafana’s documented payload and captured notifications', () => {
   const connector = intake('grafana', 'grafana');
