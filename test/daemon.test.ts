@@ -162,6 +162,61 @@ describe('daemon', () => {
     expect(again.body.error.code).toBe('RECURD_ERR_SYMPTOM_NOT_ACTIVE');
   });
 
+  it('classifies corrective actions and asks a reopened NC for its root-cause analysis through the API', async () => {
+    prefix = testPrefix();
+    daemon = await runDaemon(testConfig(redis.url, prefix));
+    const base = Date.now() - 60 * 60_000;
+    const post = async (uid: string, state: 'bad' | 'good', minutes: number): Promise<void> => {
+      const body = JSON.stringify({ events: [{ uid, state, time: new Date(base + minutes * 60_000).toISOString(), host: 'srv-db-01', rule: 'nightly-backup' }] });
+      const signature = `sha256=${createHmac('sha256', WEBHOOK_TOKEN).update(body).digest('hex')}`;
+      expect((await hook(daemon!, 'generic', body, { 'x-recurd-signature': signature })).status).toBe(202);
+      await eventually(async () => {
+        const text = await (await fetch(`${daemon!.address}/metrics`)).text();
+        return /recurd_queue_jobs\{queue="ingest",state="waiting"\} 0/.test(text) && /recurd_queue_jobs\{queue="ingest",state="active"\} 0/.test(text) ? true : undefined;
+      });
+    };
+    await post('a', 'bad', 0);
+    await post('b', 'good', 10);
+    await post('c', 'bad', 20);
+    const [nc] = (await api<{ nonconformities: Array<{ id: string }> }>(daemon.address, '/api/v1/nonconformities')).body.nonconformities;
+    const id = nc?.id as string;
+    const weak = await api<{ state: string; correctiveAction: { strength: string; strengthReason: string } }>(daemon.address, `/api/v1/nonconformities/${id}/corrective-action`, {
+      method: 'POST',
+      body: JSON.stringify({ action: 'Restarted the backup agent', owner: 'ops' }),
+    });
+    expect(weak.body).toMatchObject({ state: 'verifying', correctiveAction: { strength: 'weak' } });
+    // The corrective action starts the window now: the symptom's return is stamped after it.
+    const now = (Date.now() - base) / 60_000;
+    await post('d', 'good', now + 1);
+    await post('e', 'bad', now + 10);
+    const reopened = await api<{ state: string; timeline: Array<{ type: string; detail: { note?: string } }> }>(daemon.address, `/api/v1/nonconformities/${id}`);
+    expect(reopened.body.state).toBe('reopened');
+    expect(reopened.body.timeline.find((entry) => entry.type === 'reopened')?.detail.note).toMatch(/weak/);
+
+    const refused = await api<{ error: { code: string; message: string; details: { missing: string[] } } }>(daemon.address, `/api/v1/nonconformities/${id}/corrective-action`, {
+      method: 'POST',
+      body: JSON.stringify({ action: 'Automated the backup check and added an alert on failure', owner: 'ops', rootCauseAnalysis: { whys: ['a', 'b'] } }),
+    });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.code).toBe('RECURD_ERR_ROOT_CAUSE_ANALYSIS_REQUIRED');
+    expect(refused.body.error.details.missing.join('\n')).toMatch(/whys\[2\] \(the 3rd why\) is missing[\s\S]*category is missing/);
+
+    const accepted = await api<{ correctiveAction: { strength: string } }>(daemon.address, `/api/v1/nonconformities/${id}/corrective-action`, {
+      method: 'POST',
+      body: JSON.stringify({
+        action: 'Automated the backup check and added an alert on failure',
+        owner: 'ops',
+        rootCauseAnalysis: { whys: ['failed', 'disk full', 'no alert on disk', 'no monitoring standard', 'no owner'], category: 'governance-ownership' },
+      }),
+    });
+    expect(accepted).toMatchObject({ status: 200, body: { correctiveAction: { strength: 'strong' } } });
+    const metrics = await (await fetch(`${daemon.address}/metrics`)).text();
+    expect(metrics).toContain('recurd_corrective_actions_total{strength="weak"} 1');
+    expect(metrics).toContain('recurd_corrective_actions_total{strength="strong"} 1');
+    expect(metrics).toContain('recurd_corrective_action_reopen_ratio{family="av",control=""} 1');
+    expect(metrics).toContain('recurd_corrective_action_verified_effective_ratio{family="av",control=""} 0');
+  });
+
   it('answers /healthz and /readyz, and stops cleanly', async () => {
     prefix = testPrefix();
     daemon = await runDaemon(testConfig(redis.url, prefix));
