@@ -1,0 +1,43 @@
+/**
+ * The Prometheus alert rules and the Grafana dashboard shipped in config/: valid for promtool, and
+ * every recurd metric they read is one recurd exports under that name.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { Metrics } from '../src/metrics.js';
+import { requireProgram } from './helpers/programs.js';
+
+const dir = fileURLToPath(new URL('../config/', import.meta.url));
+const rules = readFileSync(`${dir}prometheus/recurd-rules.yml`, 'utf8');
+const dashboard = JSON.parse(readFileSync(`${dir}grafana/recurd-dashboard.json`, 'utf8')) as { panels: Array<{ title: string; targets: Array<{ expr: string }> }> };
+
+const exported = new Set(
+  new Metrics({
+    countNcsByState: () => Promise.resolve({ open: 0, verifying: 0, reopened: 0, closed: 0 }),
+    queueJobCounts: () => Promise.resolve({}),
+    connectorLastSuccess: () => Promise.resolve({}),
+    nonconformities: () => Promise.resolve([]),
+  }).registry
+    .getMetricsAsArray()
+    .map((metric) => metric.name),
+);
+
+function metricsIn(text: string): string[] {
+  return [...text.matchAll(/\brecurd_[a-z_]+/g)].map(([name]) => name.replace(/_(bucket|sum|count)$/, ''));
+}
+
+describe('shipped Prometheus rules and Grafana dashboard', () => {
+  it('rules pass promtool check and their unit tests', () => {
+    const promtool = requireProgram('promtool', 'prometheus');
+    execFileSync(promtool, ['check', 'rules', 'recurd-rules.yml'], { cwd: `${dir}prometheus` });
+    execFileSync(promtool, ['test', 'rules', 'recurd-rules.test.yml'], { cwd: `${dir}prometheus` });
+  });
+
+  it('read only metrics recurd exports', () => {
+    const used = [...metricsIn(rules), ...dashboard.panels.flatMap((panel) => panel.targets.flatMap((target) => metricsIn(target.expr)))];
+    expect(used.length).toBeGreaterThan(10);
+    expect(used.filter((name) => !exported.has(name))).toEqual([]);
+  });
+});
