@@ -312,10 +312,6 @@ export function returnProof(event: SymptomReturn, episode: number): Record<strin
   };
 }
 
-function subjectOf(alert: ReceivedAlert): MatchSubject {
-  return alert;
-}
-
 /** A firing after the window passed starts a new episode; policy decides whether the old NC hears of it. */
 function returnAfterWindow(draft: SymptomDraft, alert: ReceivedAlert, at: number, policy: Policy): void {
   const symptom = draft.symptom;
@@ -411,7 +407,7 @@ export function observe(draft: SymptomDraft, observation: Observation, policy: P
       const event: SymptomReturn = { alert, at, fixedAt: symptom.fixedAt ?? at, fixKind: symptom.fixKind, windowEndsAt: symptom.windowEndsAt ?? at };
       startEpisode(draft, alert, at);
       // The first detector that claims the return decides it: flapping absorbs what recurrence would raise.
-      const claimed = detectorsFor(policy, subjectOf(alert)).find((detector) => detector.onReturn?.(draft, event, policy) === true);
+      const claimed = detectorsFor(policy, alert).find((detector) => detector.onReturn?.(draft, event, policy) === true);
       outcome = claimed === undefined ? 'episode' : claimed.type === 'recurrence' ? 'recurrence' : 'flapping';
       if (claimed === undefined) effect(draft, 'episode', symptom);
       break;
@@ -426,7 +422,7 @@ export function observe(draft: SymptomDraft, observation: Observation, policy: P
 }
 
 function afterFiring(draft: SymptomDraft, alert: ReceivedAlert, at: number, policy: Policy): void {
-  for (const detector of detectorsFor(policy, subjectOf(alert))) detector.onFiring?.(draft, alert, at, policy);
+  for (const detector of detectorsFor(policy, alert)) detector.onFiring?.(draft, alert, at, policy);
 }
 
 /** A person records that the symptom is fixed (API or CLI), at wall-clock time `at`. */
