@@ -119,7 +119,24 @@ export class Engine {
       }
       return decisions;
     }, seenKeysOf);
+    await this.noteElsewhere(result.created);
     return result;
+  }
+
+  /**
+   * Clause 10.2 b: for each NC just raised, the same check on other assets. Written beside the NC
+   * after its commit, since it describes the register at that moment rather than decides anything.
+   */
+  private async noteElsewhere(created: Map<string, string>): Promise<void> {
+    if (created.size === 0) return;
+    const { register } = this.options;
+    const { symptoms } = await register.load([...created.keys()], []);
+    for (const [key, ncId] of created) {
+      const symptom = symptoms.get(key)?.symptom;
+      if (symptom === null || symptom === undefined || symptom.aggregate !== null || symptom.check === '') continue;
+      const similar = await register.similarSymptoms(symptom, 100);
+      if (similar.length > 0) await register.noteElsewhere(ncId, similar);
+    }
   }
 
   /**

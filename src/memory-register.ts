@@ -3,8 +3,8 @@
  * Redis. It follows the same contract as the Redis register, version check included.
  */
 import { NEW_NC } from './core/lifecycle.js';
-import { NC_STATES, type AlertStatus, type NcEvent, type NcState, type Nonconformity, type Symptom } from './core/types.js';
-import type { CommitGroup, CommitResult, LoadedSymptom, NcFilter, Register, TimelineRecord } from './register.js';
+import { NC_STATES, type AlertStatus, type NcEvent, type NcState, type Nonconformity, type SimilarSymptom, type Symptom } from './core/types.js';
+import { checkKey, type CommitGroup, type CommitResult, type LoadedSymptom, type NcFilter, type Register, type TimelineRecord } from './register.js';
 
 export interface StoredEvent {
   id: string;
@@ -105,6 +105,22 @@ export class MemoryRegister implements Register {
   dueSymptoms(upTo: number, limit: number): Promise<string[]> {
     const due = [...this.due].filter(([, at]) => at <= upTo).sort((a, b) => a[1] - b[1]);
     return Promise.resolve(due.slice(0, limit).map(([key]) => key));
+  }
+
+  similarSymptoms(symptom: Symptom, limit: number): Promise<SimilarSymptom[]> {
+    const key = checkKey(symptom);
+    const similar = [...this.symptoms.values()]
+      .map((entry) => entry.symptom)
+      .filter((other) => other.aggregate === null && other.check !== '' && other.fingerprint !== symptom.fingerprint && checkKey(other) === key)
+      .slice(0, limit)
+      .map((other) => ({ fingerprint: other.fingerprint, asset: other.asset, state: other.state, lastFiringAt: other.lastFiringAt }));
+    return Promise.resolve(similar);
+  }
+
+  noteElsewhere(ncId: string, similar: SimilarSymptom[]): Promise<void> {
+    const nc = this.ncs.get(ncId);
+    if (nc !== undefined) nc.elsewhere = structuredClone(similar);
+    return Promise.resolve();
   }
 
   countNcsByState(): Promise<Record<NcState, number>> {

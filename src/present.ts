@@ -15,6 +15,7 @@ export function ncView(nc: Nonconformity): Record<string, unknown> {
     windowEndsAt: iso(nc.windowEndsAt),
     closedAt: iso(nc.closedAt),
     correctiveAction: nc.correctiveAction && { ...nc.correctiveAction, recordedAt: iso(nc.correctiveAction.recordedAt) },
+    elsewhere: nc.elsewhere.map((similar) => ({ ...similar, lastFiringAt: iso(similar.lastFiringAt) })),
   };
 }
 

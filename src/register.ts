@@ -4,7 +4,8 @@
  * conflict when the symptom changed since it was read (compare-and-set on a version).
  */
 import type { NcDraft } from './core/lifecycle.js';
-import type { AlertStatus, NcState, Nonconformity, Symptom, TimelineEntry } from './core/types.js';
+import { createHash } from 'node:crypto';
+import type { AlertStatus, NcState, Nonconformity, SimilarSymptom, Symptom, TimelineEntry } from './core/types.js';
 
 export interface LoadedSymptom {
   symptom: Symptom | null;
@@ -57,4 +58,13 @@ export interface Register {
   /** Fingerprints with something due at or before `upTo`, oldest first. */
   dueSymptoms(upTo: number, limit: number): Promise<string[]>;
   countNcsByState(): Promise<Record<NcState, number>>;
+  /** Symptoms of the same family, source and check on other assets (at most `limit`). */
+  similarSymptoms(symptom: Symptom, limit: number): Promise<SimilarSymptom[]>;
+  /** Records on an NC where else its failure was found; kept beside the NC, shown with it. */
+  noteElsewhere(ncId: string, similar: SimilarSymptom[]): Promise<void>;
+}
+
+/** The key that groups symptoms of one check across assets. */
+export function checkKey(symptom: Pick<Symptom, 'family' | 'source' | 'check'>): string {
+  return createHash('sha256').update(JSON.stringify([symptom.family, symptom.source, symptom.check])).digest('hex').slice(0, 32);
 }

@@ -199,3 +199,19 @@ describe('corrective-action quality', () => {
     expect(recorded.state).toBe('verifying');
   });
 });
+
+describe('elsewhere (clause 10.2 b)', () => {
+  it('lists the same check on other assets on an NC when it is raised', async () => {
+    const t = timeline();
+    await t.at(T0).fire({ asset: 'ws-2' });
+    await t.at(T0).fire({ asset: 'ws-3' });
+    await t.at(T0).fire({ asset: 'ws-1' });
+    await t.at(T0 + HOUR).resolve({ asset: 'ws-1' });
+    await t.at(T0 + 2 * HOUR).fire({ asset: 'ws-1' });
+    const [nc] = t.ncs();
+    expect(nc?.elsewhere.map((similar) => [similar.asset, similar.state]).sort()).toEqual([
+      ['ws-2', 'active'],
+      ['ws-3', 'active'],
+    ]);
+  });
+});

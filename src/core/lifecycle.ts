@@ -253,6 +253,7 @@ export function raiseNc(draft: SymptomDraft, options: RaiseOptions): NcDraft {
     recurrenceOf: options.recurrenceOf ?? symptom.recurrenceOf,
     assets: options.assets ?? [],
     flapping: false,
+    elsewhere: [],
   };
   const entry: NcDraft = { nc, timeline: [] };
   draft.ncs.push(entry);

@@ -164,6 +164,15 @@ export interface Nonconformity {
   assets: string[];
   /** The flapping detector found the symptom cycling: its returns are noise on this NC, not reopens. */
   flapping: boolean;
+  /** The same check on other assets when the NC was raised (clause 10.2 b: does it exist elsewhere?). */
+  elsewhere: SimilarSymptom[];
+}
+
+export interface SimilarSymptom {
+  fingerprint: string;
+  asset: string;
+  state: SymptomState;
+  lastFiringAt: number;
 }
 
 /** One entry of an NC's append-only timeline. */

@@ -3,8 +3,8 @@
  * that all of them live in one Redis Cluster slot and one Lua script may touch any of them.
  */
 import type { Redis } from 'ioredis';
-import { NC_STATES, type AlertStatus, type NcState, type Nonconformity, type Symptom, type TimelineEntry } from '../core/types.js';
-import type { CommitGroup, CommitResult, LoadedSymptom, NcFilter, Register, TimelineRecord } from '../register.js';
+import { NC_STATES, type AlertStatus, type NcState, type Nonconformity, type SimilarSymptom, type Symptom, type TimelineEntry } from '../core/types.js';
+import { checkKey, type CommitGroup, type CommitResult, type LoadedSymptom, type NcFilter, type Register, type TimelineRecord } from '../register.js';
 import { LuaScript } from './scripts.js';
 
 const commitScript = new LuaScript('commit-3');
@@ -37,8 +37,11 @@ export class RedisKeys {
   }
 }
 
-function parseNc(raw: string | null): Nonconformity | null {
-  return raw === null ? null : (JSON.parse(raw) as Nonconformity);
+/** An NC's document, with where else its failure was found (kept in a field of its own). */
+function parseNc(raw: string | null, elsewhere: string | null = null): Nonconformity | null {
+  if (raw === null) return null;
+  const nc = JSON.parse(raw) as Nonconformity;
+  return elsewhere === null ? nc : { ...nc, elsewhere: JSON.parse(elsewhere) as Nonconformity['elsewhere'] };
 }
 
 export class RedisRegister implements Register {
@@ -76,13 +79,14 @@ export class RedisRegister implements Register {
     });
     if (ncIds.size > 0) {
       const ncPipeline = this.redis.pipeline();
-      for (const id of ncIds.values()) ncPipeline.hget(this.keys.nc(id), 'd');
+      for (const id of ncIds.values()) ncPipeline.hmget(this.keys.nc(id), 'd', 'e');
       const ncReplies = (await ncPipeline.exec()) ?? [];
       [...ncIds.keys()].forEach((key, index) => {
         const [error, value] = ncReplies[index] ?? [null, null];
         if (error) throw error;
         const loaded = symptoms.get(key);
-        if (loaded) loaded.nc = parseNc(value as string | null);
+        const [document, elsewhere] = value as [string | null, string | null];
+        if (loaded) loaded.nc = parseNc(document, elsewhere);
       });
     }
     return { symptoms, seen };
@@ -97,6 +101,7 @@ export class RedisRegister implements Register {
       f: group.fingerprint,
       v: group.expectVersion,
       s: group.symptom === null ? 0 : argument(JSON.stringify(group.symptom)),
+      ck: group.symptom === null || group.symptom.aggregate !== null || group.symptom.check === '' ? '' : checkKey(group.symptom),
       due: group.due === null ? '' : String(group.due),
       seen: group.seen,
       ncs: group.ncs.map(({ nc, timeline }) => ({
@@ -121,7 +126,27 @@ export class RedisRegister implements Register {
   }
 
   async getNc(id: string): Promise<Nonconformity | null> {
-    return parseNc(await this.redis.hget(this.keys.nc(id), 'd'));
+    const [document, elsewhere] = await this.redis.hmget(this.keys.nc(id), 'd', 'e');
+    return parseNc(document ?? null, elsewhere ?? null);
+  }
+
+  async similarSymptoms(symptom: Symptom, limit: number): Promise<SimilarSymptom[]> {
+    const fingerprints = (await this.redis.smembers(`${this.keys.prefix}:similar:${checkKey(symptom)}`)).filter((key) => key !== symptom.fingerprint).slice(0, limit);
+    if (fingerprints.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const key of fingerprints) pipeline.hget(this.keys.symptom(key), 'd');
+    const similar: SimilarSymptom[] = [];
+    for (const [error, value] of (await pipeline.exec()) ?? []) {
+      if (error) throw error;
+      if (typeof value !== 'string') continue;
+      const other = JSON.parse(value) as Symptom;
+      similar.push({ fingerprint: other.fingerprint, asset: other.asset, state: other.state, lastFiringAt: other.lastFiringAt });
+    }
+    return similar;
+  }
+
+  async noteElsewhere(ncId: string, similar: SimilarSymptom[]): Promise<void> {
+    await this.redis.hset(this.keys.nc(ncId), 'e', JSON.stringify(similar));
   }
 
   async listNcs(filter: NcFilter): Promise<Nonconformity[]> {
@@ -139,10 +164,11 @@ export class RedisRegister implements Register {
     for (let start = 0; start < ids.length && result.length < limit; start += 500) {
       const chunk = ids.slice(start, start + 500);
       const pipeline = this.redis.pipeline();
-      for (const id of chunk) pipeline.hget(this.keys.nc(id), 'd');
+      for (const id of chunk) pipeline.hmget(this.keys.nc(id), 'd', 'e');
       for (const [error, value] of (await pipeline.exec()) ?? []) {
         if (error) throw error;
-        const nc = parseNc(value as string | null);
+        const [document, elsewhere] = value as [string | null, string | null];
+        const nc = parseNc(document, elsewhere);
         if (
           nc !== null &&
           (filter.state === undefined || nc.state === filter.state) &&

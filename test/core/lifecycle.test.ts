@@ -169,6 +169,7 @@ describe('symptom: fixed → active by recurrence', () => {
         detector: 'recurrence',
         assets: [],
         flapping: false,
+        elsewhere: [],
       },
     ]);
     expect(t.symptom()).toMatchObject({ state: 'active', episode: 2, occurrences: 1, nc: 'NC-2026-0001', fixedAt: null, lastTransitionAt: T0 + 3 * DAY });

@@ -172,7 +172,8 @@ async function content(t: Timeline): Promise<unknown> {
     [...map].map(([id, value]): [string, V] => [rename(id) ?? id, value]).sort(([a], [b]) => a.localeCompare(b));
   return structuredClone({
     symptoms: byKey(t.register.symptoms).map(([key, { symptom }]) => [key, { ...symptom, nc: rename(symptom.nc), recurrenceOf: rename(symptom.recurrenceOf) }]),
-    ncs: renamed(t.register.ncs).map(([key, nc]) => [key, { ...nc, id: key, recurrenceOf: rename(nc.recurrenceOf) }]),
+    // `elsewhere` is a snapshot of other symptoms when the NC was raised: interleaving changes it by design.
+    ncs: renamed(t.register.ncs).map(([key, nc]) => [key, { ...nc, id: key, recurrenceOf: rename(nc.recurrenceOf), elsewhere: undefined }]),
     timelines: renamed(t.register.timelines).map(([key, entries]) => [key, entries.map(({ at, type, detail }) => ({ at, type, detail }))]),
     events: renamed(new Map(ncs.map((nc) => [nc.id, t.register.events.filter((event) => event.nc.id === nc.id).map(({ type, at }) => ({ type, at }))]))),
     due: (await t.register.dueSymptoms(Number.MAX_SAFE_INTEGER, 1000)).sort(),

@@ -102,6 +102,16 @@ describe('Redis register', () => {
     expect((await engine.ingest([early])).decisions[0]?.outcome).toBe('duplicate');
   });
 
+  it('lists the same check on other assets on a new NC, kept beside it', async () => {
+    prefix = testPrefix();
+    const { engine, register } = engineOn(redis.client);
+    await engine.ingest([alert({ id: 'other', asset: 'srv-db-02', observedAt: T0 })]);
+    const { created } = await engine.ingest(recurrence);
+    const nc = await register.getNc([...created.values()][0] as string);
+    expect(nc?.elsewhere).toEqual([expect.objectContaining({ asset: 'srv-db-02', state: 'active' })]);
+    expect((await register.listNcs({}))[0]?.elsewhere).toHaveLength(1);
+  });
+
   it('lets only one of many concurrent workers raise the NC for one recurrence', async () => {
     prefix = testPrefix();
     const { engine } = engineOn(redis.client);

@@ -6,7 +6,8 @@
 --   KEYS[2] outbox event stream
 --   KEYS[3] index of every NC (zset by openedAt)
 --   ARGV[1] key prefix
---   ARGV[2] groups, JSON: [{ f, v, s, due, seen: [[key, status]], ncs: [{ id, d, st, fam, ctl, at, yr, tl: [{ at, type, ev, dt }] }] }]
+--   ARGV[2] groups, JSON: [{ f, v, s, ck, due, seen: [[key, status]], ncs: [{ id, d, st, fam, ctl, at, yr, tl: [{ at, type, ev, dt }] }] }]
+--           ck is the key of the symptom's check across assets ('' for none), for "elsewhere"
 --           s and d are the ARGV index of the symptom's and the NC's JSON (s is 0 when the group
 --           only remembers seen observations): passed apart so that they are not escaped twice
 --   ARGV[3] how long a seen key is kept, ms
@@ -64,6 +65,9 @@ for _, group in ipairs(groups) do
       end
     end
     redis.call('HSET', symptomKey, 'v', version + 1, 'd', symptom)
+    if group.ck ~= '' then
+      redis.call('SADD', prefix .. ':similar:' .. group.ck, group.f)
+    end
     if group.due ~= '' then
       redis.call('ZADD', KEYS[1], group.due, group.f)
     else
