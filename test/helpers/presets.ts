@@ -1,7 +1,7 @@
 /** What the preset tests share: fixtures, documents with one value replaced, and well-formedness. */
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { IntakeResult } from '../../connectors/types.js';
 import { webhookConnector } from '../../connectors/webhook.js';
 import { canonicalAlertSchema } from '../../src/core/types.js';
@@ -54,4 +54,34 @@ export function intake(name: string, preset: string, fields: Json = {}): SyncInt
       testServices(),
     ),
   );
+}
+
+/**
+ * Properties every preset owes any input: arbitrary values, and real documents with any part
+ * replaced, give valid alerts or errors with a path, never a crash.
+ */
+export function describeAnyInput(title: string, presets: readonly string[], documents: ReadonlyArray<readonly [string, Json]>, receivedAt: number): void {
+  describe(`${title}: any input`, () => {
+    const connectors = presets.map((preset) => intake(preset, preset));
+    it('gives valid alerts or errors with a path, never a crash', () => {
+      fc.assert(
+        fc.property(fc.oneof(fc.jsonValue(), everything), (body) => {
+          for (const connector of connectors) expectWellFormed(connector.normalise(body, receivedAt));
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it('gives valid alerts or errors with a path whatever replaces any part of a real document', () => {
+      for (const [preset, document] of documents) {
+        const connector = intake(preset, preset);
+        fc.assert(
+          fc.property(fc.constantFrom(...pathsOf(document)), everything, (path, value) => {
+            expectWellFormed(connector.normalise(replaced(document, path, value), receivedAt));
+          }),
+          { numRuns: 200 },
+        );
+      }
+    });
+  });
 }
