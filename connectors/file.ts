@@ -43,7 +43,6 @@ const HEAD_BYTES = 256;
 /** The id a positional alert carries between the mapping and its `<file>:<offset>` name. */
 const POSITIONAL_ID = 'position';
 
-
 const NAMED_GROUP = /\(\?<[A-Za-z_$][\w$]*>/;
 
 const pattern = z

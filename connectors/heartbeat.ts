@@ -34,7 +34,6 @@ export const EVIDENCE_LIMIT = 16 * 1024;
 /** Characters of the output quoted in the message (the NC title when it is the first failure). */
 const DETAIL_LIMIT = 1000;
 
-
 const jobSchema = z
   .object({
     period: duration.describe('how often the job runs: the next run is due this long after the last report'),

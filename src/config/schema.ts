@@ -22,7 +22,6 @@ const windowOverride = z
   })
   .strict();
 
-
 const fingerprintField = z
   .string()
   .regex(/^(family|source|check|asset|control|severity|message|labels\.[A-Za-z0-9_.-]+)$/, 'a canonical field (family, source, check, asset, control, severity, message) or labels.NAME');
