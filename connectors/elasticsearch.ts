@@ -1,12 +1,20 @@
 /**
- * Elasticsearch (7.10 or later: it needs the point in time API): polls an index pattern on a
- * schedule and reads each document through a preset or a mapping, like the webhook intake does.
- * OpenSearch, and so the Wazuh indexer, speaks another dialect and is refused by name.
+ * Elasticsearch (7.10 or later: it needs the point in time API) or, with `engine: opensearch`,
+ * OpenSearch (2.4 or later) and so the Wazuh indexer: polls an index pattern on a schedule and reads
+ * each document through a preset or a mapping, like the webhook intake does.
+ *
+ * The engine is configured, not detected: a server that answers otherwise fails with a clear error
+ * instead of being read in a dialect it does not speak. Both engines share the paging, checkpoint,
+ * error classification and dead-lettering; they differ on the wire in three places only. OpenSearch
+ * opens and deletes its PIT at `/<index>/_search/point_in_time`, sends no `x-elastic-product` header
+ * (the client's product check is off for it), and neither formats sort values nor adds a tiebreaker
+ * to a PIT search: its pages are read by running the query again from the moved checkpoint rather
+ * than with `search_after`, which would skip documents sharing the last hit's timestamp.
  *
  * Each poll opens one point in time (PIT), pages through the documents newer than the checkpoint
- * in timestamp order with `search_after`, and closes the PIT, also when it fails. The checkpoint
- * moves only after a page's alerts are enqueued, so a failure in the middle of paging loses
- * nothing and the next poll resumes after the last page that was enqueued.
+ * in timestamp order (with `search_after` on Elasticsearch), and closes the PIT, also when it
+ * fails. The checkpoint moves only after a page's alerts are enqueued, so a failure in the middle
+ * of paging loses nothing and the next poll resumes after the last page that was enqueued.
  *
  * The checkpoint is the timestamp of the last document enqueued plus the ids of the documents
  * enqueued at exactly that timestamp, rather than the hit's sort values: those end with the PIT's
@@ -16,7 +24,7 @@
  * second search reads the documents whose status changed since its own checkpoint and emits a
  * `resolved` observation `<id>:<status>` for each.
  */
-import { Client, errors, type ClientOptions, type estypes } from '@elastic/elasticsearch';
+import { Client, Transport, errors, type ClientOptions, type TransportOptions, type estypes } from '@elastic/elasticsearch';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { cronSchedule, duration, secret } from '../src/config/fields.js';
@@ -86,10 +94,14 @@ type StatusChanges = z.output<typeof statusChanges>;
 
 const schema = z
   .object({
-    type: z.literal('elasticsearch').describe('polls an Elasticsearch index pattern on a schedule'),
+    type: z.literal('elasticsearch').describe('polls an Elasticsearch or OpenSearch index pattern on a schedule'),
     ...connectorBase,
     ...presetFields,
-    node: z.url({ protocol: /^https?$/ }).describe('the Elasticsearch URL, e.g. https://es.example.org:9200'),
+    engine: z
+      .enum(['elasticsearch', 'opensearch'])
+      .default('elasticsearch')
+      .describe('what the node runs: elasticsearch (7.10 or later), or opensearch (2.4 or later, also the Wazuh indexer)'),
+    node: z.url({ protocol: /^https?$/ }).describe('the node URL, e.g. https://es.example.org:9200'),
     index: z.string().min(1).describe('the index pattern to search, e.g. .alerts-security.alerts-*; several separated by commas'),
     query: z
       .record(z.string(), z.unknown())
@@ -108,7 +120,7 @@ const schema = z
       .prefault('1m')
       .describe('how far behind now a poll stops, so that documents still being written are read by the next poll, not skipped'),
     lookback: duration.prefault('1d').describe('how far back the first poll reads, before there is a checkpoint'),
-    timeout: duration.prefault('30s').describe('the longest wait for one answer from Elasticsearch'),
+    timeout: duration.prefault('30s').describe('the longest wait for one answer from the node'),
     auth: auth.optional().describe('how recurd authenticates: apiKey, basic or bearer; absent: no credentials'),
     caFile: caFile.optional(),
   })
@@ -132,7 +144,7 @@ const PRESET_SEARCH: Record<string, { timestampField: string; statusChanges?: St
   wazuh: { timestampField: 'timestamp' },
 };
 
-/** How long Elasticsearch keeps a poll's PIT between two requests; each search renews it. */
+/** How long the node keeps a poll's PIT between two requests; each search renews it. */
 const KEEP_ALIVE = '2m';
 /** Sort values as ISO 8601 text, whether the field is a date or a date_nanos. */
 const TIME_FORMAT = 'strict_date_optional_time_nanos';
@@ -143,6 +155,7 @@ const checkpointSchema = z.object({ alerts: cursorSchema.optional(), statusChang
 type Checkpoint = z.output<typeof checkpointSchema>;
 
 const openPitSchema = z.object({ id: z.string().min(1) });
+const openOpenSearchPitSchema = z.object({ pit_id: z.string().min(1) });
 const hitSchema = z.object({
   _index: z.string(),
   _id: z.string(),
@@ -157,11 +170,28 @@ const searchSchema = z.object({
   hits: z.object({ hits: z.array(hitSchema) }),
 });
 
-function parsed<T>(schemaOf: z.ZodType<T>, value: unknown, what: string): T {
+type Engine = ElasticsearchConfig['engine'];
+const PRODUCT: Record<Engine, string> = { elasticsearch: 'Elasticsearch', opensearch: 'OpenSearch' };
+
+/**
+ * The client's transport for OpenSearch: no product check, which needs Elastic's response header,
+ * and plain JSON media types, as OpenSearch refuses Elastic's vendored `compatible-with` ones.
+ */
+class OpenSearchTransport extends Transport {
+  constructor(options: TransportOptions) {
+    super({
+      ...options,
+      productCheck: undefined,
+      vendoredHeaders: { jsonContentType: 'application/json', ndjsonContentType: 'application/x-ndjson', accept: 'application/json, text/plain' },
+    });
+  }
+}
+
+function parsed<T>(schemaOf: z.ZodType<T>, value: unknown, what: string, engine: Engine): T {
   const result = schemaOf.safeParse(value, { error: payloadIssueMessage });
   if (result.success) return result.data;
   const problems = result.error.issues.slice(0, 3).map((issue) => `${payloadPath(issue.path)}: ${issue.message}`);
-  throw new ConnectorError(`Elasticsearch answered ${what} with something recurd cannot read: ${problems.join('; ')}`, false);
+  throw new ConnectorError(`${PRODUCT[engine]} answered ${what} with something recurd cannot read: ${problems.join('; ')}`, false);
 }
 
 const errorBodySchema = z.object({
@@ -175,7 +205,7 @@ const errorBodySchema = z.object({
   ]),
 });
 
-/** The `type: reason` of an Elasticsearch error body (with its root cause where that differs), or its status. */
+/** The `type: reason` of an error body, Elasticsearch's or OpenSearch's alike (with its root cause where that differs), or its status. */
 function reasonOf(error: errors.ResponseError): string {
   const body = errorBodySchema.safeParse(error.body);
   if (!body.success) return `HTTP ${String(error.statusCode)}`;
@@ -190,24 +220,27 @@ function reasonOf(error: errors.ResponseError): string {
  * A failed request as a ConnectorError, retryable when the next tick may do better: network
  * trouble, timeouts, 5xx, 408, 429 and an expired PIT; not a refused credential or a bad query.
  */
-function connectorError(error: unknown, what: string, node: string): unknown {
+function connectorError(error: unknown, what: string, node: string, engine: Engine): unknown {
+  const notElasticsearch = (): ConnectorError =>
+    new ConnectorError(
+      `${node} did not answer as Elasticsearch (no x-elastic-product header): for OpenSearch and servers built on it, such as the Wazuh indexer, set engine: opensearch`,
+      false,
+      { cause: error },
+    );
+  if (error instanceof errors.ProductNotSupportedError) return notElasticsearch();
   if (error instanceof errors.ResponseError) {
+    // Elasticsearch sends the header on every answer; OpenSearch answers its unknown PIT endpoint with a bare 400 or 405.
+    const fromElasticsearch = error.headers?.['x-elastic-product'] !== undefined;
+    if (engine === 'elasticsearch' && !fromElasticsearch && [400, 404, 405].includes(error.statusCode ?? 0)) return notElasticsearch();
     const status = error.statusCode ?? 0;
     const reason = reasonOf(error);
     const hint = status === 401 ? ' (check auth)' : status === 403 ? ' (the credentials lack the read privilege on the index)' : '';
     const retryable = status >= 500 || status === 408 || status === 429 || reason.startsWith('search_context_missing_exception');
-    return new ConnectorError(`Elasticsearch answered ${status} to ${what}: ${reason}${hint}`, retryable, { cause: error });
+    return new ConnectorError(`${PRODUCT[engine]} answered ${status} to ${what}: ${reason}${hint}`, retryable, { cause: error });
   }
   if (error instanceof errors.TimeoutError) return new ConnectorError(`no answer from ${node} to ${what} in time`, true, { cause: error });
   if (error instanceof errors.ConnectionError || error instanceof errors.NoLivingConnectionsError) {
     return new ConnectorError(`cannot reach ${node} to ${what}: ${error.message}`, true, { cause: error });
-  }
-  if (error instanceof errors.ProductNotSupportedError) {
-    return new ConnectorError(
-      `${node} did not answer as Elasticsearch (no x-elastic-product header): OpenSearch and servers built on it, such as the Wazuh indexer, are not Elasticsearch`,
-      false,
-      { cause: error },
-    );
   }
   if (error instanceof errors.DeserializationError) {
     return new ConnectorError(`${node} answered ${what} with something that is not JSON`, false, { cause: error });
@@ -274,8 +307,10 @@ export function createElasticsearchConnector(
     // A failed request fails the poll: the pipeline backs off and the next tick resumes from the checkpoint.
     maxRetries: 0,
     requestTimeout: config.timeout,
+    ...(config.engine === 'opensearch' ? { Transport: OpenSearchTransport } : {}),
     ...clientOptions,
   });
+  const product = PRODUCT[config.engine];
   const preset = config.preset === undefined ? undefined : PRESET_SEARCH[config.preset];
   const timestampField = config.timestampField ?? preset?.timestampField ?? '@timestamp';
   const changes = config.statusChanges === false ? undefined : (config.statusChanges ?? preset?.statusChanges);
@@ -355,7 +390,7 @@ export function createElasticsearchConnector(
     try {
       return await call();
     } catch (error) {
-      throw connectorError(error, what, nodeName);
+      throw connectorError(error, what, nodeName, config.engine);
     }
   };
 
@@ -375,18 +410,23 @@ export function createElasticsearchConnector(
     window: { from: string; until: string },
   ): Promise<Checkpoint> => {
     let cursor: Cursor = checkpoint[stream.key] ?? { after: window.from, ids: [] };
-    // The query stays the same on every page of a search_after walk; only the cursor behind it moves.
-    const query: estypes.QueryDslQueryContainer = {
+    const queryFrom = (from: Cursor): estypes.QueryDslQueryContainer => ({
       bool: {
         filter: [
           ...(config.query === undefined ? [] : [config.query as estypes.QueryDslQueryContainer]),
           ...stream.filters,
-          { range: { [stream.timestampField]: { gte: cursor.after, lte: window.until, format: TIME_FORMAT } } },
+          { range: { [stream.timestampField]: { gte: from.after, lte: window.until, format: TIME_FORMAT } } },
         ],
-        must_not: cursor.ids.length === 0 ? [] : [{ ids: { values: cursor.ids } }],
+        must_not: from.ids.length === 0 ? [] : [{ ids: { values: from.ids } }],
       },
-    };
-    const sort: estypes.Sort = [{ [stream.timestampField]: { order: 'asc', format: TIME_FORMAT, unmapped_type: 'date' } }];
+    });
+    // On Elasticsearch the query stays the same on every page of a search_after walk; only the cursor behind it moves.
+    let query = queryFrom(cursor);
+    // OpenSearch knows no sort `format`; `numeric_type: date` gives epoch milliseconds for date_nanos fields too.
+    const sort: estypes.Sort =
+      config.engine === 'opensearch'
+        ? [{ [stream.timestampField]: { order: 'asc', unmapped_type: 'date', numeric_type: 'date' } }]
+        : [{ [stream.timestampField]: { order: 'asc', format: TIME_FORMAT, unmapped_type: 'date' } }];
     let searchAfter: estypes.SortResults | undefined;
     let current = checkpoint;
     for (;;) {
@@ -406,9 +446,9 @@ export function createElasticsearchConnector(
           { signal: context.signal },
         ),
       );
-      const page = parsed(searchSchema, answer, 'a search');
+      const page = parsed(searchSchema, answer, 'a search', config.engine);
       if (page.timed_out === true || (page._shards?.failed ?? 0) > 0) {
-        throw new ConnectorError(`Elasticsearch answered a search of ${config.index} with a partial page (timed out or shards failed)`, true);
+        throw new ConnectorError(`${product} answered a search of ${config.index} with a partial page (timed out or shards failed)`, true);
       }
       pit.id = page.pit_id ?? pit.id;
       const hits = page.hits.hits;
@@ -418,15 +458,20 @@ export function createElasticsearchConnector(
       await context.emit(alerts);
       for (const { body, errors: failures } of rejected) await context.reject(body, failures);
       for (const hit of hits) {
-        const at = hit.sort[0] ?? null;
-        if (at === null) continue;
+        const sorted = hit.sort[0] ?? null;
+        if (sorted === null) continue;
+        // OpenSearch's sort values are epoch milliseconds; the range query reads them back as ISO 8601.
+        const at = typeof sorted === 'number' && config.engine === 'opensearch' ? new Date(sorted).toISOString() : sorted;
         cursor = at === cursor.after ? { after: at, ids: [...cursor.ids, hit._id] } : { after: at, ids: [hit._id] };
       }
       current = { ...current, [stream.key]: cursor };
       await context.saveCheckpoint(current);
       logger.debug({ stream: stream.key, documents: hits.length, alerts: alerts.length, rejected: rejected.length }, 'page enqueued');
       if (hits.length < config.pageSize) return current;
-      searchAfter = last.sort as estypes.SortResults;
+      // Elasticsearch's PIT adds the `_shard_doc` tiebreaker that search_after needs; OpenSearch's does not,
+      // so there the next page is the query again from the moved cursor, past the ids read at its timestamp.
+      if (config.engine === 'opensearch') query = queryFrom(cursor);
+      else searchAfter = last.sort as estypes.SortResults;
     }
   };
 
@@ -435,17 +480,32 @@ export function createElasticsearchConnector(
     const now = clock.now();
     const window = { from: new Date(now - config.lookback).toISOString(), until: new Date(now - config.delay).toISOString() };
     const opened = await request(`open a point in time on ${config.index}`, () =>
-      client.openPointInTime({ index: config.index, keep_alive: KEEP_ALIVE }, { signal: context.signal }),
+      config.engine === 'opensearch'
+        ? client.transport.request(
+            { method: 'POST', path: `/${encodeURIComponent(config.index)}/_search/point_in_time`, querystring: { keep_alive: KEEP_ALIVE } },
+            { signal: context.signal },
+          )
+        : client.openPointInTime({ index: config.index, keep_alive: KEEP_ALIVE }, { signal: context.signal }),
     );
-    const pit = { id: parsed(openPitSchema, opened, 'the opening of a point in time').id };
+    const what = 'the opening of a point in time';
+    const pit = {
+      id:
+        config.engine === 'opensearch'
+          ? parsed(openOpenSearchPitSchema, opened, what, config.engine).pit_id
+          : parsed(openPitSchema, opened, what, config.engine).id,
+    };
     try {
       for (const stream of streams) checkpoint = await pageThrough(context, stream, pit, checkpoint, window);
     } finally {
       try {
-        await client.closePointInTime({ id: pit.id });
+        if (config.engine === 'opensearch') {
+          await client.transport.request({ method: 'DELETE', path: '/_search/point_in_time', body: { pit_id: [pit.id] } });
+        } else {
+          await client.closePointInTime({ id: pit.id });
+        }
       } catch (error) {
         // An unclosed PIT expires by itself after KEEP_ALIVE; it must not hide the poll's own outcome.
-        logger.warn({ err: connectorError(error, 'close the point in time', nodeName) }, 'could not close the point in time');
+        logger.warn({ err: connectorError(error, 'close the point in time', nodeName, config.engine) }, 'could not close the point in time');
       }
     }
   };

@@ -803,7 +803,7 @@ describe('elasticsearch connector: connection, TLS and credentials over loopback
     try {
       const error = await new PollHarness().failure(realConnector({ node: node.url }));
       expect(error.message).toBe(
-        `${node.url} did not answer as Elasticsearch (no x-elastic-product header): OpenSearch and servers built on it, such as the Wazuh indexer, are not Elasticsearch`,
+        `${node.url} did not answer as Elasticsearch (no x-elastic-product header): for OpenSearch and servers built on it, such as the Wazuh indexer, set engine: opensearch`,
       );
       expect(error.retryable).toBe(false);
     } finally {
