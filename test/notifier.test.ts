@@ -8,7 +8,7 @@ import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Daemon } from '../src/daemon.js';
 import type { ConfigInput } from '../src/config/schema.js';
-import { NOTIFY_SECRET, WEBHOOK_TOKEN, api, eventually, runDaemon, startReceiver, testConfig, verifySignature, type DeliveryAttempt } from './helpers/daemon.js';
+import { NOTIFY_SECRET, api, eventually, runDaemon, startReceiver, testConfig, verifySignature, type DeliveryAttempt, metricsOf, postAlertmanager } from './helpers/daemon.js';
 import { dropPrefix, startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
 
 const fixture = readFileSync(new URL('../../shared/fixtures/monitoring/alertmanager-0.25-webhook-v4.ndjson', import.meta.url), 'utf8')
@@ -19,22 +19,10 @@ const [firingBody, resolvedBody] = fixture as [string, string];
 type Receiver = Awaited<ReturnType<typeof startReceiver>>;
 type NotifierInput = Omit<NonNullable<ConfigInput['notifiers']>[number], 'type' | 'secret'>;
 
-function hook(daemon: Daemon, body: string): Promise<Response> {
-  return fetch(`${daemon.address}/hooks/alertmanager`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${WEBHOOK_TOKEN}` },
-    body,
-  });
-}
-
-async function metricsOf(daemon: Daemon): Promise<string> {
-  return (await fetch(`${daemon.address}/metrics`)).text();
-}
-
 /** firing → resolved → firing through the Alertmanager intake; returns the NC id. */
 async function raiseNc(daemon: Daemon): Promise<string> {
-  expect((await hook(daemon, firingBody)).status).toBe(202);
-  expect((await hook(daemon, resolvedBody)).status).toBe(202);
+  expect((await postAlertmanager(daemon, firingBody)).status).toBe(202);
+  expect((await postAlertmanager(daemon, resolvedBody)).status).toBe(202);
   // The resolve must be decided before the re-fire, or the re-fire is just the same episode.
   await eventually(async () => {
     const text = await metricsOf(daemon);
@@ -44,7 +32,7 @@ async function raiseNc(daemon: Daemon): Promise<string> {
       ? true
       : undefined;
   });
-  expect((await hook(daemon, firingBody)).status).toBe(202);
+  expect((await postAlertmanager(daemon, firingBody)).status).toBe(202);
   return eventually(async () => {
     const { body } = await api<{ nonconformities: Array<{ id: string }> }>(daemon.address, '/api/v1/nonconformities?state=open');
     return body.nonconformities[0]?.id;

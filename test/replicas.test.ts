@@ -6,25 +6,13 @@ import { readFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Daemon } from '../src/daemon.js';
-import { WEBHOOK_TOKEN, api, eventually, runDaemon, testConfig } from './helpers/daemon.js';
+import { api, eventually, runDaemon, testConfig, metricsOf, postAlertmanager } from './helpers/daemon.js';
 import { dropPrefix, startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
 
 const fixture = readFileSync(new URL('../../shared/fixtures/monitoring/alertmanager-0.25-webhook-v4.ndjson', import.meta.url), 'utf8')
   .trim()
   .split('\n');
 const [firingBody, resolvedBody] = fixture as [string, string];
-
-function hook(daemon: Daemon, body: string): Promise<Response> {
-  return fetch(`${daemon.address}/hooks/alertmanager`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${WEBHOOK_TOKEN}` },
-    body,
-  });
-}
-
-async function metricsOf(daemon: Daemon): Promise<string> {
-  return (await fetch(`${daemon.address}/metrics`)).text();
-}
 
 function counter(metrics: string, sample: string): number {
   const line = metrics.split('\n').find((candidate) => candidate.startsWith(`${sample} `));
@@ -105,8 +93,8 @@ describe('replicas on one Redis', () => {
     const config = testConfig(redis.url, prefix, { policy: { window: '3650d' } });
     const [a, b] = (daemons = [await runDaemon(config), await runDaemon(config)]) as [Daemon, Daemon];
 
-    expect((await hook(a, firingBody)).status).toBe(202);
-    expect((await hook(b, resolvedBody)).status).toBe(202);
+    expect((await postAlertmanager(a, firingBody)).status).toBe(202);
+    expect((await postAlertmanager(b, resolvedBody)).status).toBe(202);
     // The resolve must be decided (by either replica's worker) before the re-fire.
     await eventually(async () => {
       const text = await metricsOf(b);
@@ -116,7 +104,7 @@ describe('replicas on one Redis', () => {
     });
     expect((await api<{ count: number }>(a.address, '/api/v1/nonconformities')).body.count).toBe(0);
     // The re-fire reaches both replicas at once, as from an Alertmanager HA pair.
-    const refire = await Promise.all([hook(a, firingBody), hook(b, firingBody)]);
+    const refire = await Promise.all([postAlertmanager(a, firingBody), postAlertmanager(b, firingBody)]);
     expect(refire.map((response) => response.status)).toEqual([202, 202]);
 
     const opened = await eventually(async () => {

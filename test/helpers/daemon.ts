@@ -107,3 +107,16 @@ export async function api<T = unknown>(base: string, path: string, init: Request
   const text = await response.text();
   return { status: response.status, body: (text === '' ? null : JSON.parse(text)) as T };
 }
+
+/** POSTs an Alertmanager webhook body to the daemon's `alertmanager` intake, with its token. */
+export function postAlertmanager(daemon: Daemon, body: string): Promise<Response> {
+  return fetch(`${daemon.address}/hooks/alertmanager`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${WEBHOOK_TOKEN}` },
+    body,
+  });
+}
+
+export async function metricsOf(daemon: Daemon): Promise<string> {
+  return (await fetch(`${daemon.address}/metrics`)).text();
+}
