@@ -479,13 +479,12 @@ export function createElasticsearchConnector(
     let checkpoint = checkpointOf(context.checkpoint);
     const now = clock.now();
     const window = { from: new Date(now - config.lookback).toISOString(), until: new Date(now - config.delay).toISOString() };
+    if (context.signal.aborted) return;
+    // Not abortable: a PIT the server opened while the daemon stopped would have no id to close it by.
     const opened = await request(`open a point in time on ${config.index}`, () =>
       config.engine === 'opensearch'
-        ? client.transport.request(
-            { method: 'POST', path: `/${encodeURIComponent(config.index)}/_search/point_in_time`, querystring: { keep_alive: KEEP_ALIVE } },
-            { signal: context.signal },
-          )
-        : client.openPointInTime({ index: config.index, keep_alive: KEEP_ALIVE }, { signal: context.signal }),
+        ? client.transport.request({ method: 'POST', path: `/${encodeURIComponent(config.index)}/_search/point_in_time`, querystring: { keep_alive: KEEP_ALIVE } })
+        : client.openPointInTime({ index: config.index, keep_alive: KEEP_ALIVE }),
     );
     const what = 'the opening of a point in time';
     const pit = {
