@@ -12,6 +12,7 @@ import { ALERT_STATUSES, FAMILIES, SEVERITIES, canonicalAlertSchema } from '../s
 import type { CanonicalAlert, Family, Severity } from '../src/core/types.js';
 import { connectorBase, intakeFields } from './types.js';
 import type { ConnectorType, IntakeResult, PayloadError } from './types.js';
+import { parseEventTime, type EventTime } from '../src/core/event-time.js';
 import { describeValue, payloadIssueMessage, payloadPath } from './payload.js';
 
 const labelName = z.string().min(1).describe('a Prometheus label name');
@@ -68,14 +69,12 @@ type AmAlert = z.output<typeof alertSchema>;
 
 const ANNEX_A_ID = /^A\.\d{1,2}\.\d{1,2}$/;
 
-/**
- * Epoch ms, or null for Go's zero time (`0001-01-01T00:00:00Z`, Alertmanager's "not ended"):
- * anything before 1970 is taken as unset, since no alert happened then.
- */
-function timeOf(text: string | undefined): number | null {
-  if (text === undefined) return null;
-  const ms = Date.parse(text);
-  return Number.isFinite(ms) && ms >= 0 ? ms : null;
+/** Go's zero time (`0001-01-01T00:00:00Z`): Alertmanager's endsAt of an alert that has not ended. */
+const NOT_ENDED = Date.parse('0001-01-01T00:00:00Z');
+
+/** An end time, or null where the alert has not ended; any other time must be a real one. */
+function endOf(text: string | undefined): EventTime | null {
+  return text === undefined || Date.parse(text) === NOT_ENDED ? null : parseEventTime(text);
 }
 
 /**
@@ -126,13 +125,16 @@ function normaliseAlert(
   if (!shape.success) return errorsOf(shape.error.issues);
   const alert: AmAlert = shape.data;
 
-  const startsAt = timeOf(alert.startsAt);
-  if (startsAt === null) {
-    return {
-      errors: [{ path: payloadPath([...at, 'startsAt']), message: `is ${describeValue(alert.startsAt)}, before 1970: not a start time` }],
-    };
+  // Every alert has started: a zero startsAt is as wrong as any other time before 2000.
+  const start = parseEventTime(alert.startsAt);
+  const end = endOf(alert.endsAt);
+  if ('problem' in start || (end !== null && 'problem' in end)) {
+    const timeError = (field: string, time: EventTime | null): PayloadError[] =>
+      time !== null && 'problem' in time ? [{ path: payloadPath([...at, field]), message: time.problem }] : [];
+    return { errors: [...timeError('startsAt', start), ...timeError('endsAt', end)] };
   }
-  const endsAt = timeOf(alert.endsAt);
+  const startsAt = start.ms;
+  const endsAt = end === null ? null : end.ms;
   const check = labelValue(alert.labels, config.checkLabel);
   const assetLabel = config.assetLabels.find((name) => labelValue(alert.labels, name) !== undefined);
   const summary = labelValue(alert.annotations ?? {}, 'summary');
@@ -156,7 +158,7 @@ function normaliseAlert(
     evidence: {
       alertmanagerFingerprint,
       startsAt: alert.startsAt,
-      endsAt: endsAt === null ? null : (alert.endsAt ?? null),
+      endsAt: endsAt === null ? null : alert.endsAt,
       generatorURL: alert.generatorURL ?? null,
       externalURL: notification.externalURL ?? null,
       groupKey: notification.groupKey ?? null,

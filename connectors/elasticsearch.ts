@@ -29,7 +29,8 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { cronSchedule, duration, secret } from '../src/config/fields.js';
 import { canonicalAlertSchema, type CanonicalAlert } from '../src/core/types.js';
-import { describeValue, epochMs, payloadIssueMessage, payloadPath } from './payload.js';
+import { parseEventTime } from '../src/core/event-time.js';
+import { describeValue, payloadIssueMessage, payloadPath } from './payload.js';
 import { elasticSecurityStatusChanges, expandDottedKeys } from './presets/elastic-security.js';
 import { checkPresetConfig, presetFields, presetMapper } from './presets/resolve.js';
 import { ConnectorError, connectorBase } from './types.js';
@@ -371,13 +372,14 @@ export function createElasticsearchConnector(
           if (typeof status !== 'string' || !changes.resolvedValues.includes(status)) {
             return [{ path: changes.statusField, message: `is ${describeValue(status)}, not one of ${changes.resolvedValues.join(', ')}` }];
           }
-          // The sort value is the change time as Elasticsearch parsed it, whatever the source's format.
-          const changedAt = epochMs(hit.sort[0]);
-          if (changedAt === undefined) {
-            return [{ path: changes.timestampField, message: `is ${describeValue(hit.sort[0])}, not a time` }];
-          }
+          // The sort value is the change time as the engine parsed it, whatever the source's format:
+          // ISO 8601 from Elasticsearch, epoch milliseconds from OpenSearch (see the query's sort).
+          const sorted = hit.sort[0];
+          const changedAt =
+            typeof sorted === 'string' || typeof sorted === 'number' ? parseEventTime(sorted, 'ms') : { problem: `is ${describeValue(sorted)}, not a time` };
+          if ('problem' in changedAt) return [{ path: changes.timestampField, message: changedAt.problem }];
           const resolved = canonicalAlertSchema.safeParse(
-            { ...pointer(alert, hit), id: `${alert.id}:${status}`, status: 'resolved', observedAt: changedAt },
+            { ...pointer(alert, hit), id: `${alert.id}:${status}`, status: 'resolved', observedAt: changedAt.ms },
             { error: payloadIssueMessage },
           );
           if (resolved.success) return resolved.data;

@@ -1,13 +1,14 @@
 /**
  * The mapping language shared by connectors and presets: each canonical field read from a dotted
  * path into one alert (a number picks an array element), translated with `map`, defaulted with
- * `default`, or set to a constant with `value`. A payload that does not fit is reported field by
- * field, at its path in the payload.
+ * `default`, or set to a constant with `value`; a numeric event time states its `unit`. A payload
+ * that does not fit is reported field by field, at its path in the payload.
  */
 import { z } from 'zod';
 import { ALERT_STATUSES, FAMILIES, SEVERITIES, canonicalAlertSchema } from '../src/core/types.js';
 import type { CanonicalAlert, Family, Severity } from '../src/core/types.js';
-import { describeValue, epochMs, payloadIssueMessage, payloadPath } from './payload.js';
+import { EPOCH_UNITS, isEpochCount, parseEventTime, type EpochUnit } from '../src/core/event-time.js';
+import { describeValue, payloadIssueMessage, payloadPath } from './payload.js';
 import { connectorBase } from './types.js';
 import type { IntakeResult, PayloadError } from './types.js';
 
@@ -46,19 +47,31 @@ function oneOf(values: readonly string[]) {
 }
 
 const annexControl = connectorBase.control.unwrap();
+const text = z.string();
 
-function fieldMapping(target: z.ZodType<string>, description: string) {
-  const rule = z
-    .object({
-      path: dottedPath.optional(),
-      value: target.optional().describe('a constant, instead of a path'),
-      map: z
-        .record(z.string(), target)
-        .optional()
-        .describe('translates the value found at path, e.g. {ok: resolved, alert: firing}; values not listed pass unchanged'),
-      default: target.optional().describe('the value when path is absent or null (it is not translated by map)'),
-    })
-    .strict()
+/** The keys of a field mapping's object form, whatever the field. */
+function ruleShape(target: z.ZodType<string>) {
+  return {
+    path: dottedPath.optional(),
+    value: target.optional().describe('a constant, instead of a path'),
+    map: z
+      .record(z.string(), target)
+      .optional()
+      .describe('translates the value found at path, e.g. {ok: resolved, alert: firing}; values not listed pass unchanged'),
+    default: target.optional().describe('the value when path is absent or null (it is not translated by map)'),
+  };
+}
+
+interface RuleFields {
+  path?: string | undefined;
+  value?: string | undefined;
+  map?: Record<string, string> | undefined;
+  default?: string | undefined;
+}
+
+/** A dotted path, or the object form `rule` with the checks every field's object form owes. */
+function pathOrRule<T extends RuleFields>(rule: z.ZodType<T>, form: string, description: string) {
+  const checked = rule
     .refine((field) => (field.path === undefined) !== (field.value === undefined), {
       message: 'give exactly one of path (read from each alert) or value (a constant)',
     })
@@ -66,22 +79,39 @@ function fieldMapping(target: z.ZodType<string>, description: string) {
       message: 'map and default apply to a value read from path, not to a constant value',
     });
   return z
-    .union([dottedPath, rule], {
-      error: (issue) => (issue.input === undefined ? 'is required' : 'a dotted path, or {path or value, map?, default?}'),
+    .union([dottedPath, checked], {
+      error: (issue) => (issue.input === undefined ? 'is required' : `a dotted path, or ${form}`),
     })
     .describe(description);
 }
 
-const text = z.string();
+/** Said where an admin writes `unit` on another field: only a time has one. */
+const unitElsewhere = (issue: z.core.$ZodRawIssue): string | undefined =>
+  issue.code === 'unrecognized_keys' && issue.keys.includes('unit') ? 'unit applies to observedAt only' : undefined;
+
+function fieldMapping(target: z.ZodType<string>, description: string) {
+  return pathOrRule(z.object(ruleShape(target), { error: unitElsewhere }).strict(), '{path or value, map?, default?}', description);
+}
+
+/** observedAt alone takes `unit`, since only a time read as a number needs one. */
+const timeMapping = pathOrRule(
+  z
+    .object({
+      ...ruleShape(text),
+      unit: oneOf(EPOCH_UNITS)
+        .optional()
+        .describe('what a number (or a string of digits) at path counts since the epoch: s (seconds, fractions allowed) or ms; required for numeric times, ignored for ISO 8601'),
+    })
+    .strict(),
+  '{path or value, map?, default?, unit?}',
+  'the event time: ISO 8601 with offset, or a number with its unit (unit: s or unit: ms); before 2000 refused; absent: the arrival time',
+);
 
 export const mappingSchema = z
   .object({
     id: fieldMapping(text, "the source's own event id (a number becomes text); with the connector name it makes intake idempotent"),
     status: fieldMapping(oneOf(ALERT_STATUSES), "firing or resolved; translate the source's words with map, e.g. {ok: resolved, alert: firing}"),
-    observedAt: fieldMapping(
-      text,
-      'the event time: ISO 8601 with offset, or epoch seconds or milliseconds (a number below 1e11 is seconds); absent: the arrival time',
-    ).optional(),
+    observedAt: timeMapping.optional(),
     family: fieldMapping(oneOf(FAMILIES), "siem, backup, av or config-drift; absent: the connector's family").optional(),
     asset: fieldMapping(text, 'what is affected: host, job, resource, account').optional(),
     check: fieldMapping(text, 'the stable identity of the test that failed: rule id, job name, policy id').optional(),
@@ -132,11 +162,21 @@ type FieldRule =
   | { kind: 'constant'; value: string }
   | { kind: 'path'; path: string[]; map: Record<string, string> | undefined; default: string | undefined };
 
+interface TimeRule {
+  rule: FieldRule;
+  unit: EpochUnit | undefined;
+}
+
 function compileRule(mapping: FieldMapping): FieldRule {
   if (typeof mapping === 'string') return { kind: 'path', path: mapping.split('.'), map: undefined, default: undefined };
   if (mapping.path !== undefined) return { kind: 'path', path: mapping.path.split('.'), map: mapping.map, default: mapping.default };
   // The schema's refinement guarantees a value where there is no path; zod's type cannot say so.
   return { kind: 'constant', value: mapping.value ?? '' };
+}
+
+function compileTime(mapping: z.output<typeof timeMapping>): TimeRule {
+  // The schema's refinement admits only EPOCH_UNITS; zod's type cannot say so.
+  return { rule: compileRule(mapping), unit: typeof mapping === 'string' ? undefined : (mapping.unit as EpochUnit | undefined) };
 }
 
 /** Path segments for error messages: array indexes as numbers, so they read as `[2]`. */
@@ -182,7 +222,7 @@ type TextField = (typeof TEXT_FIELDS)[number];
 
 interface CompiledMapping {
   text: Partial<Record<TextField, FieldRule>>;
-  observedAt: FieldRule | undefined;
+  observedAt: TimeRule | undefined;
   labels: [string, FieldRule][];
   evidence: [string, FieldRule][];
 }
@@ -195,7 +235,7 @@ function compileMapping(mapping: Mapping): CompiledMapping {
   }
   return {
     text,
-    observedAt: mapping.observedAt === undefined ? undefined : compileRule(mapping.observedAt),
+    observedAt: mapping.observedAt === undefined ? undefined : compileTime(mapping.observedAt),
     labels: Object.entries(mapping.labels ?? {}).map(([name, rule]) => [name, compileRule(rule)]),
     evidence: Object.entries(mapping.evidence ?? {}).map(([name, rule]) => [name, compileRule(rule)]),
   };
@@ -250,12 +290,19 @@ function normaliseItem(
   if (mapping.observedAt === undefined) {
     candidate.observedAt = receivedAt;
   } else {
-    const found = apply(mapping.observedAt, item, itemAt);
-    const ms = epochMs(found.value);
+    const { rule, unit } = mapping.observedAt;
+    const found = apply(rule, item, itemAt);
     if (found.value === undefined) fail('observedAt', found.at, 'missing');
-    else if (ms === undefined) {
-      fail('observedAt', found.at, `is ${describeValue(found.value)}, not an ISO 8601 time with offset, epoch seconds or epoch milliseconds`);
-    } else candidate.observedAt = ms;
+    else if (typeof found.value !== 'string' && typeof found.value !== 'number') {
+      fail('observedAt', found.at, `is ${describeValue(found.value)}, expected an ISO 8601 time with offset or a number`);
+    } else if (unit === undefined && isEpochCount(found.value)) {
+      // Seconds and milliseconds both read as times, decades apart: only the mapping can say which.
+      fail('observedAt', found.at, `is ${describeValue(found.value)}: a numeric time needs unit: s or unit: ms in the mapping's observedAt`);
+    } else {
+      const time = parseEventTime(found.value, unit);
+      if ('problem' in time) fail('observedAt', found.at, time.problem);
+      else candidate.observedAt = time.ms;
+    }
   }
 
   const labels: Record<string, string> = {};

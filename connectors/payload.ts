@@ -2,7 +2,7 @@
  * Naming the part of a payload that does not fit, in words an admin can act on: every connector
  * reports its errors through these, so that paths and messages read alike whatever the source.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 
 /**
  * A payload path as people read it: `alerts[2].labels.host`. The whole body is `(body)` rather
@@ -64,29 +64,6 @@ export const payloadIssueMessage: z.core.$ZodErrorMap = (issue) => {
       return undefined;
   }
 };
-
-/**
- * Below this an epoch number counts as seconds, at or above it as milliseconds: 1e11 seconds is
- * the year 5138 and 1e11 milliseconds is March 1973, so no real alert time is ambiguous.
- */
-export const EPOCH_SECONDS_BELOW = 1e11;
-/** The last instant a JavaScript Date can hold. */
-const LATEST_EPOCH_MS = 8.64e15;
-const isoInstant = z.iso.datetime({ offset: true });
-
-/**
- * An event time as epoch ms: an ISO 8601 time with offset (`Z` or `+01:00`), or epoch seconds or
- * milliseconds as a number or a numeric string (see {@link EPOCH_SECONDS_BELOW}).
- */
-export function epochMs(value: unknown): number | undefined {
-  let ms: number;
-  if (typeof value === 'number') ms = value < EPOCH_SECONDS_BELOW ? value * 1000 : value;
-  else if (typeof value === 'string' && /^\d+(\.\d+)?$/.test(value)) return epochMs(Number(value));
-  else if (typeof value === 'string' && isoInstant.safeParse(value).success) ms = Date.parse(value);
-  else return undefined;
-  if (!Number.isFinite(ms) || ms < 0 || ms > LATEST_EPOCH_MS) return undefined;
-  return Math.round(ms);
-}
 
 /**
  * A body that is not JSON is a payload error like any other, except where routes carry the

@@ -14,7 +14,7 @@
  * them), so the evidence names the attributes that changed, never their values.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { epochMs } from '../payload.js';
+import { parseEventTime } from '../../src/core/event-time.js';
 import type { Preset } from './types.js';
 
 type Json = Record<string, unknown>;
@@ -75,12 +75,13 @@ function driftObservation(plan: Json, timestamp: string, entry: unknown): unknow
 
 function reshape(document: unknown): unknown {
   if (!isRecord(document)) return document;
-  if (epochMs(document.timestamp) === undefined) {
+  const { timestamp } = document;
+  // Terraform writes RFC 3339, which needs no unit: a number here dates nothing.
+  if (typeof timestamp !== 'string' || 'problem' in parseEventTime(timestamp)) {
     // Without the plan's time no observation can be dated: the document stands as the one
     // item, so that the mapping reports its `timestamp` once, where it is.
     return { ...document, id: 'plan', status: 'firing' };
   }
-  const timestamp = String(document.timestamp);
   const drift = Array.isArray(document.resource_drift) ? document.resource_drift : [];
   const items = drift.map((entry) => driftObservation(document, timestamp, entry));
   if (document.errored === true || document.complete === false) return items;

@@ -16,6 +16,7 @@
  */
 import { z } from 'zod';
 import type { ActionStrength, RootCauseAnalysis } from './corrective-action.js';
+import { parseEventTime } from './event-time.js';
 
 export const FAMILIES = ['siem', 'backup', 'av', 'config-drift'] as const;
 export type Family = (typeof FAMILIES)[number];
@@ -26,13 +27,14 @@ export type Severity = (typeof SEVERITIES)[number];
 export const ALERT_STATUSES = ['firing', 'resolved'] as const;
 export type AlertStatus = (typeof ALERT_STATUSES)[number];
 
-const isoTime = z.union([z.iso.datetime({ offset: true }), z.number().int().nonnegative()]).transform((value, ctx) => {
-  const ms = typeof value === 'number' ? value : Date.parse(value);
-  if (!Number.isFinite(ms)) {
-    ctx.addIssue({ code: 'custom', message: 'not a valid time' });
+/** An event time: ISO 8601 with offset, or epoch milliseconds; before 2000 refused (event-time.ts). */
+const isoTime = z.union([z.iso.datetime({ offset: true }), z.number().int()]).transform((value, ctx) => {
+  const time = parseEventTime(value, 'ms');
+  if ('problem' in time) {
+    ctx.addIssue({ code: 'custom', message: time.problem });
     return z.NEVER;
   }
-  return ms;
+  return time.ms;
 });
 
 /** The shape every connector emits, whatever its source format. */

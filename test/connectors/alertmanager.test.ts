@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
+import { EARLIEST_EVENT_TIME } from '../../src/core/event-time.js';
 import { canonicalAlertSchema } from '../../src/core/types.js';
 import { syncIntake, testServices, type SyncIntake } from '../helpers/connectors.js';
 import { alertmanagerConnector, labelsFingerprint } from '../../connectors/alertmanager.js';
@@ -170,8 +171,27 @@ describe('alertmanager connector: bodies that do not fit', () => {
       { path: 'alerts[0].startsAt', message: 'is "soon", not an RFC 3339 time with offset' },
     ]);
     expect(intake().normalise(notificationOf({ startsAt: '0001-01-01T00:00:00Z' }), RECEIVED_AT).errors).toEqual([
-      { path: 'alerts[0].startsAt', message: 'is "0001-01-01T00:00:00Z", before 1970: not a start time' },
+      { path: 'alerts[0].startsAt', message: 'is "0001-01-01T00:00:00Z" (0001-01-01T00:00:00.000Z), before the year 2000: not a plausible event time' },
     ]);
+  });
+
+  it('rejects start and end times before the year 2000, naming each', () => {
+    const errors = (alert: Record<string, unknown>) => intake().normalise(notificationOf(alert), RECEIVED_AT).errors;
+    expect(errors({ startsAt: '1970-01-01T00:00:00Z' })).toEqual([
+      { path: 'alerts[0].startsAt', message: 'is "1970-01-01T00:00:00Z" (1970-01-01T00:00:00.000Z), before the year 2000: not a plausible event time' },
+    ]);
+    expect(errors({ status: 'resolved', startsAt: '1999-12-31T23:59:59Z', endsAt: '1970-01-01T00:00:00Z' })).toEqual([
+      { path: 'alerts[0].startsAt', message: 'is "1999-12-31T23:59:59Z" (1999-12-31T23:59:59.000Z), before the year 2000: not a plausible event time' },
+      { path: 'alerts[0].endsAt', message: 'is "1970-01-01T00:00:00Z" (1970-01-01T00:00:00.000Z), before the year 2000: not a plausible event time' },
+    ]);
+    const [alert] = intake().normalise(notificationOf({ startsAt: '2000-01-01T00:00:00Z' }), RECEIVED_AT).alerts;
+    expect(alert?.observedAt).toBe(Date.parse('2000-01-01T00:00:00Z'));
+  });
+
+  it("takes Go's zero endsAt of a firing alert as not ended", () => {
+    const { alerts, errors } = intake().normalise(notificationOf({ status: 'firing', endsAt: '0001-01-01T00:00:00Z' }), RECEIVED_AT);
+    expect(errors).toEqual([]);
+    expect(alerts[0]).toMatchObject({ observedAt: Date.parse('2026-11-22T16:04:17Z'), evidence: { endsAt: null } });
   });
 
   it('rejects another payload version, a missing alerts array, and a body that is not an object', () => {
@@ -205,7 +225,7 @@ describe('alertmanager connector: any input', () => {
       expect(error.path).not.toBe('');
     }
   };
-  const moment = fc.integer({ min: 0, max: 4_102_444_800_000 });
+  const moment = fc.integer({ min: EARLIEST_EVENT_TIME, max: 4_102_444_800_000 });
 
   it('never throws on any JSON value', () => {
     fc.assert(fc.property(fc.jsonValue(), moment, check), { numRuns: 500 });
@@ -254,8 +274,8 @@ describe('alertmanager connector: any input', () => {
         const startsAt = start.toISOString();
         const alert = { labels: alertLabels, startsAt, ...(fingerprint === null ? {} : { fingerprint }) };
         const endsAt = new Date(start.getTime() + 60_000).toISOString();
-        const [firing] = connector.normalise({ version: '4', alerts: [{ ...alert, status: 'firing', endsAt: '0001-01-01T00:00:00Z' }] }, 0).alerts;
-        const [resolved] = connector.normalise({ version: '4', alerts: [{ ...alert, status: 'resolved', endsAt }] }, 0).alerts;
+        const [firing] = connector.normalise({ version: '4', alerts: [{ ...alert, status: 'firing', endsAt: '0001-01-01T00:00:00Z' }] }, RECEIVED_AT).alerts;
+        const [resolved] = connector.normalise({ version: '4', alerts: [{ ...alert, status: 'resolved', endsAt }] }, RECEIVED_AT).alerts;
         expect(firing?.id).toBeDefined();
         expect(resolved?.id).toBe(firing?.id);
         expect(firing?.observedAt).toBe(start.getTime());

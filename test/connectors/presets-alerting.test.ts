@@ -74,6 +74,16 @@ describe('grafana preset, on Grafana’s documented payload and captured notific
     ]);
   });
 
+  it("keeps Go's zero endsAt of a firing alert out of its time, and refuses it as a resolved alert's end", () => {
+    const payload = fixture('grafana/alert_values_v11.json');
+    const [firing] = payload.alerts as Json[];
+    expect(firing?.endsAt).toBe('0001-01-01T00:00:00Z');
+    expect(connector.normalise(payload, RECEIVED_AT).alerts[0]?.observedAt).toBe(Date.parse('2024-03-01T02:09:00Z'));
+    expect(connector.normalise({ ...payload, alerts: [{ ...firing, status: 'resolved' }] }, RECEIVED_AT).errors).toEqual([
+      { path: 'alerts[0].observedAt', message: 'observedAt: is "0001-01-01T00:00:00Z" (0001-01-01T00:00:00.000Z), before the year 2000: not a plausible event time' },
+    ]);
+  });
+
   it('reads Grafana 11 notifications, folder label and image included', () => {
     const [alert] = connector.normalise(fixture('grafana/alert_values_v11.json'), RECEIVED_AT).alerts;
     expect(alert).toMatchObject({

@@ -214,6 +214,18 @@ describe('terraform-plan preset, on plans from Terraform’s own tests', () => {
     delete plan.timestamp;
     expect(connector.normalise(plan, RECEIVED_AT)).toEqual(expected);
   });
+
+  it('names a plan timestamp before 2000, or a number of no stated unit, once', () => {
+    const plan = fixture('terraform/drift_simple.plan.json');
+    expect(connector.normalise({ ...plan, timestamp: '1970-01-01T00:00:00Z' }, RECEIVED_AT)).toEqual({
+      alerts: [],
+      errors: [{ path: 'timestamp', message: 'observedAt: is "1970-01-01T00:00:00Z" (1970-01-01T00:00:00.000Z), before the year 2000: not a plausible event time' }],
+    });
+    expect(connector.normalise({ ...plan, timestamp: 1685000117 }, RECEIVED_AT)).toEqual({
+      alerts: [],
+      errors: [{ path: 'timestamp', message: "observedAt: is 1685000117: a numeric time needs unit: s or unit: ms in the mapping's observedAt" }],
+    });
+  });
 });
 
 describe('aws-config preset, on EventBridge events captured from AWS Config', () => {
@@ -280,6 +292,34 @@ describe('aws-config preset, on EventBridge events captured from AWS Config', ()
         path: 'detail.newEvaluationResult.complianceType',
         message: 'status: is "INSUFFICIENT_DATA", not one of "firing", "resolved" after mapping',
       },
+    ]);
+  });
+
+  it('names an evaluation time before 2000 by its path', () => {
+    const detail = nonCompliant.detail as Json;
+    const evaluation = detail.newEvaluationResult as Json;
+    const identifier = evaluation.evaluationResultIdentifier as Json;
+    for (const [orderingTimestamp, shown] of [
+      ['1970-01-01T00:00:00Z', '"1970-01-01T00:00:00Z" (1970-01-01T00:00:00.000Z)'],
+      ['1999-12-31T23:59:59Z', '"1999-12-31T23:59:59Z" (1999-12-31T23:59:59.000Z)'],
+    ]) {
+      const event = { ...nonCompliant, detail: { ...detail, newEvaluationResult: { ...evaluation, evaluationResultIdentifier: { ...identifier, orderingTimestamp } } } };
+      expect(connector.normalise(event, RECEIVED_AT).errors).toEqual([
+        {
+          path: 'detail.newEvaluationResult.evaluationResultIdentifier.orderingTimestamp',
+          message: `observedAt: is ${shown}, before the year 2000: not a plausible event time`,
+        },
+      ]);
+    }
+  });
+
+  it("reads a numeric time where the admin's observedAt says its unit", () => {
+    const numeric = { ...nonCompliant, epoch: 1635749135.797 };
+    const seconds = intake('aws-config', 'aws-config', { mapping: { observedAt: { path: 'epoch', unit: 's' } } });
+    expect(seconds.normalise(numeric, RECEIVED_AT).alerts[0]?.observedAt).toBe(Date.parse('2021-11-01T06:45:35.797Z'));
+    const unitless = intake('aws-config', 'aws-config', { mapping: { observedAt: 'epoch' } });
+    expect(unitless.normalise(numeric, RECEIVED_AT).errors).toEqual([
+      { path: 'epoch', message: "observedAt: is 1635749135.797: a numeric time needs unit: s or unit: ms in the mapping's observedAt" },
     ]);
   });
 

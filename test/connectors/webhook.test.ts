@@ -1,8 +1,9 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
+import { EARLIEST_EVENT_TIME } from '../../src/core/event-time.js';
 import { FAMILIES, SEVERITIES, canonicalAlertSchema } from '../../src/core/types.js';
 import { syncIntake, testServices, type SyncIntake } from '../helpers/connectors.js';
-import { epochMs, payloadPath } from '../../connectors/payload.js';
+import { payloadPath } from '../../connectors/payload.js';
 import { webhookConnector } from '../../connectors/webhook.js';
 
 const RECEIVED_AT = Date.parse('2026-11-22T17:00:00Z');
@@ -137,22 +138,65 @@ describe('webhook connector: mapping', () => {
     expect(siem?.family).toBe('siem');
   });
 
-  it('reads event times as ISO 8601, epoch seconds or epoch milliseconds', () => {
-    const connector = intake({ mapping: { id: 'id', status: { value: 'resolved' }, observedAt: 'at' } });
-    const times = ['2026-11-22T16:04:17.250Z', 1795363457, 1795363457250, '1795363457', 1795363457.25];
-    const { alerts } = connector.normalise(times.map((at, id) => ({ id, at })), RECEIVED_AT);
-    expect(alerts.map((alert) => alert.observedAt)).toEqual([1795363457250, 1795363457000, 1795363457250, 1795363457000, 1795363457250]);
-    expect(connector.normalise([{ id: 1, at: 'yesterday' }, { id: 2, at: -5 }, { id: 3 }], RECEIVED_AT).errors).toEqual([
-      { path: '[0].at', message: 'observedAt: is "yesterday", not an ISO 8601 time with offset, epoch seconds or epoch milliseconds' },
-      { path: '[1].at', message: 'observedAt: is -5, not an ISO 8601 time with offset, epoch seconds or epoch milliseconds' },
-      { path: '[2].at', message: 'observedAt: missing' },
+  const timesIn = (observedAt: unknown, times: unknown[]) =>
+    intake({ mapping: { id: 'id', status: { value: 'resolved' }, observedAt } }).normalise(times.map((at, id) => ({ id, at })), RECEIVED_AT);
+
+  it('reads epoch seconds, fractions included, where the mapping says unit: s', () => {
+    const { alerts, errors } = timesIn({ path: 'at', unit: 's' }, [1795363457, '1795363457', 1795363457.25, '1795363457.25']);
+    expect(errors).toEqual([]);
+    expect(alerts.map((alert) => alert.observedAt)).toEqual([1795363457000, 1795363457000, 1795363457250, 1795363457250]);
+  });
+
+  it('reads epoch milliseconds where the mapping says unit: ms', () => {
+    const { alerts, errors } = timesIn({ path: 'at', unit: 'ms' }, [1795363457250, '1795363457250']);
+    expect(errors).toEqual([]);
+    expect(alerts.map((alert) => alert.observedAt)).toEqual([1795363457250, 1795363457250]);
+  });
+
+  it('reads ISO 8601 with offset whatever the unit, or without one', () => {
+    for (const observedAt of ['at', { path: 'at' }, { path: 'at', unit: 's' }, { path: 'at', unit: 'ms' }]) {
+      const { alerts, errors } = timesIn(observedAt, ['2026-11-22T16:04:17.250Z', '2026-11-22T17:04:17.250+01:00']);
+      expect(errors).toEqual([]);
+      expect(alerts.map((alert) => alert.observedAt)).toEqual([1795363457250, 1795363457250]);
+    }
+  });
+
+  it('refuses a numeric time when the mapping does not say its unit, naming the path', () => {
+    expect(timesIn('at', [1795363457, '1795363457250']).errors).toEqual([
+      { path: '[0].at', message: "observedAt: is 1795363457: a numeric time needs unit: s or unit: ms in the mapping's observedAt" },
+      { path: '[1].at', message: "observedAt: is \"1795363457250\": a numeric time needs unit: s or unit: ms in the mapping's observedAt" },
     ]);
   });
 
-  it('tells seconds from milliseconds at 1e11', () => {
-    expect(epochMs(99_999_999_999)).toBe(99_999_999_999_000);
-    expect(epochMs(100_000_000_000)).toBe(100_000_000_000);
-    expect(epochMs('2026-11-22T16:04:17')).toBeUndefined();
+  it('refuses times before the year 2000, naming the field', () => {
+    const { alerts, errors } = timesIn({ path: 'at', unit: 's' }, ['1970-01-01T00:00:00Z', 0, '1999-12-31T23:59:59Z', -5, '2000-01-01T00:00:00Z', 946684800]);
+    expect(errors).toEqual([
+      { path: '[0].at', message: 'observedAt: is "1970-01-01T00:00:00Z" (1970-01-01T00:00:00.000Z), before the year 2000: not a plausible event time' },
+      { path: '[1].at', message: 'observedAt: is 0 (1970-01-01T00:00:00.000Z), before the year 2000: not a plausible event time' },
+      { path: '[2].at', message: 'observedAt: is "1999-12-31T23:59:59Z" (1999-12-31T23:59:59.000Z), before the year 2000: not a plausible event time' },
+      { path: '[3].at', message: 'observedAt: is -5 (1969-12-31T23:59:55.000Z), before the year 2000: not a plausible event time' },
+    ]);
+    expect(alerts.map((alert) => alert.observedAt)).toEqual([Date.parse('2000-01-01T00:00:00Z'), Date.parse('2000-01-01T00:00:00Z')]);
+  });
+
+  it('says what else is wrong with a time', () => {
+    expect(timesIn({ path: 'at', unit: 'ms' }, ['yesterday', '2026-11-22T16:04:17', true, 1e300]).errors).toEqual([
+      { path: '[0].at', message: 'observedAt: is "yesterday", not an ISO 8601 time with offset or epoch milliseconds' },
+      { path: '[1].at', message: 'observedAt: is "2026-11-22T16:04:17", not an ISO 8601 time with offset or epoch milliseconds' },
+      { path: '[2].at', message: 'observedAt: is true, expected an ISO 8601 time with offset or a number' },
+      { path: '[3].at', message: 'observedAt: is 1e+300, beyond the times a date can hold' },
+    ]);
+    expect(timesIn('at', ['yesterday', null]).errors).toEqual([
+      { path: '[0].at', message: 'observedAt: is "yesterday", not an ISO 8601 time with offset' },
+      { path: '[1].at', message: 'observedAt: missing' },
+    ]);
+  });
+
+  it('refuses an arrival time before 2000 as the event time', () => {
+    const connector = intake({ mapping: { id: 'id', status: 'status' } });
+    expect(connector.normalise({ id: 'a', status: 'firing' }, 0).errors).toEqual([
+      { path: '(body)', message: 'observedAt: is 0 (1970-01-01T00:00:00.000Z), before the year 2000: not a plausible event time' },
+    ]);
   });
 
   it('reports every field of an item that does not fit, and objects where text belongs', () => {
@@ -197,12 +241,63 @@ describe('webhook connector: config', () => {
     ]);
   });
 
+  it('takes unit s or ms on observedAt only', () => {
+    expect(problems({ id: 'id', status: 'state', observedAt: { path: 'at', unit: 's' } })).toEqual([]);
+    expect(problems({ id: 'id', status: 'state', observedAt: { path: 'at', unit: 'us' } })).toEqual([
+      'mapping.observedAt.unit: is "us", not one of s, ms',
+    ]);
+    expect(problems({ id: 'id', status: 'state', asset: { path: 'host', unit: 's' } })).toEqual(['mapping.asset: unit applies to observedAt only']);
+  });
+
   it('requires id and status, and rejects empty path segments and unknown keys', () => {
     expect(problems({ status: 'state' })).toHaveLength(1);
     expect(problems({ id: 'event..id', status: 'state' })).toEqual([
       'mapping.id: a dotted path such as event.id or alerts.0.labels.host, without empty segments',
     ]);
     expect(problems({ id: 'id', status: 'state', colour: 'red' })).toEqual(['mapping: Unrecognized key: "colour"']);
+  });
+});
+
+describe('canonical alert: observedAt', () => {
+  const alert = { id: 'a', source: 'edr', family: 'av', status: 'firing' };
+  const problems = (observedAt: unknown): string[] => {
+    const result = canonicalAlertSchema.safeParse({ ...alert, observedAt });
+    return result.success ? [] : result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  };
+
+  it('takes ISO 8601 with offset, or a number as epoch milliseconds', () => {
+    expect(canonicalAlertSchema.parse({ ...alert, observedAt: '2026-11-22T17:04:17.250+01:00' }).observedAt).toBe(1795363457250);
+    expect(canonicalAlertSchema.parse({ ...alert, observedAt: 1795363457250 }).observedAt).toBe(1795363457250);
+    expect(canonicalAlertSchema.parse({ ...alert, observedAt: '2000-01-01T00:00:00Z' }).observedAt).toBe(EARLIEST_EVENT_TIME);
+  });
+
+  it('refuses times before the year 2000, seconds read as milliseconds among them', () => {
+    expect(problems(0)).toEqual(['observedAt: is 0 (1970-01-01T00:00:00.000Z), before the year 2000: not a plausible event time']);
+    expect(problems('1970-01-01T00:00:00Z')).toEqual([
+      'observedAt: is "1970-01-01T00:00:00Z" (1970-01-01T00:00:00.000Z), before the year 2000: not a plausible event time',
+    ]);
+    expect(problems('1999-12-31T23:59:59Z')).toEqual([
+      'observedAt: is "1999-12-31T23:59:59Z" (1999-12-31T23:59:59.000Z), before the year 2000: not a plausible event time',
+    ]);
+    expect(problems(1795363457)).toEqual(['observedAt: is 1795363457 (1970-01-21T18:42:43.457Z), before the year 2000: not a plausible event time']);
+  });
+});
+
+describe('webhook connector: a canonical alert as the body', () => {
+  const connector = intake({
+    mapping: { id: 'id', status: 'status', observedAt: { path: 'observedAt', unit: 'ms' }, asset: 'asset', check: 'check' },
+  });
+
+  it('takes its epoch milliseconds, and refuses a time before 2000 at observedAt', () => {
+    const body = { id: 'a', status: 'firing', asset: 'ws-1', check: 'eicar' };
+    expect(connector.normalise({ ...body, observedAt: 1795363457250 }, RECEIVED_AT).alerts[0]?.observedAt).toBe(1795363457250);
+    expect(connector.normalise([{ ...body, observedAt: 0 }, { ...body, observedAt: '1970-01-01T00:00:00Z' }], RECEIVED_AT).errors).toEqual([
+      { path: '[0].observedAt', message: 'observedAt: is 0 (1970-01-01T00:00:00.000Z), before the year 2000: not a plausible event time' },
+      {
+        path: '[1].observedAt',
+        message: 'observedAt: is "1970-01-01T00:00:00Z" (1970-01-01T00:00:00.000Z), before the year 2000: not a plausible event time',
+      },
+    ]);
   });
 });
 
@@ -235,7 +330,7 @@ describe('webhook connector: any input', () => {
         evidence: { a: 'a', b: '1' },
       },
     }),
-    intake({ mapping: { id: { value: 'constant' }, status: { path: 'b', default: 'firing' }, observedAt: '0' } }),
+    intake({ mapping: { id: { value: 'constant' }, status: { path: 'b', default: 'firing' }, observedAt: { path: '0', unit: 's' } } }),
   ];
   const everything = fc.anything({
     withBigInt: true,
@@ -255,7 +350,7 @@ describe('webhook connector: any input', () => {
   ] as const) {
     it(`normalises any ${name} to valid alerts or errors with a path, without throwing`, () => {
       fc.assert(
-        fc.property(input, fc.integer({ min: 0, max: 4_102_444_800_000 }), (body, receivedAt) => {
+        fc.property(input, fc.integer({ min: EARLIEST_EVENT_TIME, max: 4_102_444_800_000 }), (body, receivedAt) => {
           for (const connector of connectors) {
             const { alerts, errors } = connector.normalise(body, receivedAt);
             for (const alert of alerts) expect(canonicalAlertSchema.safeParse(alert).success).toBe(true);
@@ -276,7 +371,7 @@ describe('webhook connector: any input', () => {
       mapping: {
         id: 'id',
         status: { path: 'status', map: { ok: 'resolved' } },
-        observedAt: 'at',
+        observedAt: { path: 'at', unit: 'ms' },
         family: 'family',
         severity: 'severity',
         control: 'control',
@@ -287,12 +382,13 @@ describe('webhook connector: any input', () => {
     });
     // Mostly fitting values, so that both outcomes are common.
     const mostly = <T>(fitting: fc.Arbitrary<T>) => fc.oneof({ arbitrary: fitting, weight: 6 }, { arbitrary: fc.jsonValue(), weight: 1 });
-    const instant = fc.date({ min: new Date(0), max: new Date('9999-12-31T00:00:00Z'), noInvalidDate: true });
+    // From 1999 on, so that some times fall before the floor and are refused.
+    const instant = fc.date({ min: new Date('1999-01-01T00:00:00Z'), max: new Date('9999-12-31T00:00:00Z'), noInvalidDate: true });
     const item = fc.record(
       {
         id: mostly(fc.oneof(fc.string({ minLength: 1 }), fc.integer())),
         status: mostly(fc.constantFrom('firing', 'resolved', 'ok')),
-        at: mostly(fc.oneof(instant.map((date) => date.toISOString()), fc.integer({ min: 0, max: 253_402_214_400_000 }))),
+        at: mostly(fc.oneof(instant.map((date) => date.toISOString()), instant.map((date) => date.getTime()))),
         family: mostly(fc.constantFrom(...FAMILIES)),
         severity: mostly(fc.constantFrom(...SEVERITIES)),
         control: mostly(fc.constantFrom('A.8.13', 'A.12.3.1')),
@@ -304,7 +400,7 @@ describe('webhook connector: any input', () => {
     );
     fc.assert(
       fc.property(fc.array(item), (items) => {
-        const { alerts, errors } = connector.normalise(items, 0);
+        const { alerts, errors } = connector.normalise(items, EARLIEST_EVENT_TIME);
         for (const alert of alerts) expect(canonicalAlertSchema.safeParse(alert).success).toBe(true);
         expect(alerts.length + new Set(errors.map((error) => error.path.replace(/\].*$/, ']'))).size).toBe(items.length);
       }),
@@ -315,7 +411,7 @@ describe('webhook connector: any input', () => {
     const item = fc.record({ id: fc.oneof(fc.string(), fc.integer()), status: fc.constantFrom('firing', 'resolved', 'pending') });
     fc.assert(
       fc.property(fc.array(item), (items) => {
-        const { alerts, errors } = simple.normalise(items, 0);
+        const { alerts, errors } = simple.normalise(items, EARLIEST_EVENT_TIME);
         const fitting = items.filter((candidate) => candidate.status !== 'pending' && String(candidate.id) !== '');
         expect(alerts.map((alert) => alert.id)).toEqual(fitting.map((candidate) => String(candidate.id)));
         expect(alerts.length + new Set(errors.map((error) => error.path.replace(/\].*$/, ']'))).size).toBe(items.length);
