@@ -58,14 +58,21 @@ export function seenKey(alert: { source: string; id: string }): string {
     .slice(0, 32);
 }
 
-function groupOf(draft: SymptomDraft, expectVersion: number, policy: Policy): CommitGroup | null {
+/** How many rounds of `limit` symptoms one sweep tick takes at most; what is left waits for the next tick. */
+const SWEEP_ROUNDS = 20;
+
+/**
+ * `sweep`: after a sweep up to that time, the due entry is always rewritten or dropped, even when
+ * nothing changed, so that no stale entry stays due.
+ */
+function groupOf(draft: SymptomDraft, expectVersion: number, policy: Policy, sweep: number | null = null): CommitGroup | null {
   // An ignored observation is still remembered, so that its redelivery is known as a duplicate.
-  if (!draft.changed && draft.seen.size === 0) return null;
+  if (!draft.changed && draft.seen.size === 0 && sweep === null) return null;
   return {
     fingerprint: draft.fingerprint,
     expectVersion,
     symptom: draft.symptom,
-    due: nextDue(draft, policy),
+    due: nextDue(draft, policy, sweep ?? Number.NEGATIVE_INFINITY),
     ncs: draft.ncs,
     seen: [...draft.seen],
   };
@@ -147,11 +154,32 @@ export class Engine {
     const now = this.options.clock.now();
     const due = await this.options.register.dueSymptoms(now, limit);
     const result: BatchResult = { decisions: [], effects: [], created: new Map() };
-    await this.settle(due, result, (draft) => {
-      advance(draft, now, this.options.policy);
-      return [];
-    });
+    await this.settle(
+      due,
+      result,
+      (draft) => {
+        advance(draft, now, this.options.policy);
+        return [];
+      },
+      undefined,
+      now,
+    );
     return { ...result, swept: due.length };
+  }
+
+  /**
+   * One sweep tick: rounds of `limit` due symptoms until fewer are left, at most SWEEP_ROUNDS of
+   * them, so that a tick ends in bounded time; the rest is the next tick's.
+   */
+  async sweepTick(limit = 1000): Promise<BatchResult> {
+    const result: BatchResult = { decisions: [], effects: [], created: new Map() };
+    for (let round = 0; round < SWEEP_ROUNDS; round++) {
+      const swept = await this.sweep(limit);
+      result.effects.push(...swept.effects);
+      for (const [key, id] of swept.created) result.created.set(key, id);
+      if (swept.swept < limit) break;
+    }
+    return result;
   }
 
   /** A person records that a symptom is fixed. */
@@ -203,6 +231,8 @@ export class Engine {
     result: BatchResult,
     decide: (draft: SymptomDraft, seen: Map<string, AlertStatus>) => Decision[],
     seenKeysOf: (fingerprint: string) => string[] = () => [],
+    /** Set by the sweep: the time it swept up to. */
+    sweptTo: number | null = null,
   ): Promise<void> {
     let pending = fingerprints;
     for (let attempt = 1; pending.length > 0; attempt++) {
@@ -217,7 +247,7 @@ export class Engine {
         const draft = newDraft(key, loaded.symptom, loaded.nc ? [loaded.nc] : []);
         const decisions = decide(draft, seen);
         outcomes.set(key, { decisions, effects: draft.effects });
-        const group = groupOf(draft, loaded.version, this.options.policy);
+        const group = groupOf(draft, loaded.version, this.options.policy, sweptTo);
         if (group !== null) groups.push(group);
       }
       const { conflicts, created } = groups.length > 0 ? await this.options.register.commit(groups) : { conflicts: [], created: new Map<string, string>() };

@@ -228,12 +228,8 @@ export class Pipeline {
   }
 
   private async sweep(): Promise<void> {
-    const limit = 1000;
-    for (;;) {
-      const result = await this.options.engine.sweep(limit);
-      this.options.metrics.record(result.effects);
-      if (result.swept < limit) return;
-    }
+    const result = await this.options.engine.sweepTick();
+    this.options.metrics.record(result.effects);
   }
 
   private async notify(job: Job<OutboxJob>): Promise<void> {

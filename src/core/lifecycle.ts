@@ -492,8 +492,13 @@ export function recordCorrectiveAction(
   return null;
 }
 
-/** When time alone will next change this symptom or its NC, for the sweep; null when nothing is due. */
-export function nextDue(draft: SymptomDraft, policy: Policy): number | null {
+/**
+ * When time alone will next change this symptom or its NC, for the sweep; null when nothing is
+ * due. Dues at or before `floor` are dropped: a sweep that just ran up to `floor` found nothing
+ * to do for them (a detector was removed, a setting changed), and kept they would be revisited
+ * at every tick, crowding out the entries that are really due.
+ */
+export function nextDue(draft: SymptomDraft, policy: Policy, floor = Number.NEGATIVE_INFINITY): number | null {
   const dues: number[] = [];
   const symptom = draft.symptom;
   if (symptom?.state === 'active') dues.push(symptom.lastFiringAt + windowPolicyFor(policy, symptom).resolveAfter);
@@ -505,5 +510,6 @@ export function nextDue(draft: SymptomDraft, policy: Policy): number | null {
       if (due !== undefined && due !== null) dues.push(due);
     }
   }
-  return dues.length === 0 ? null : Math.min(...dues);
+  const pending = dues.filter((due) => due > floor);
+  return pending.length === 0 ? null : Math.min(...pending);
 }

@@ -28,9 +28,13 @@ for _, group in ipairs(groups) do
   if version ~= group.v then
     conflicts[#conflicts + 1] = group.f
   elseif group.s == 0 then
-    -- Only observations to remember: one that was ignored before its symptom existed.
+    -- Only observations to remember: one that was ignored before its symptom existed; and a due
+    -- entry left by a symptom that does not exist is dropped.
     for _, seen in ipairs(group.seen) do
       redis.call('SET', prefix .. ':seen:' .. seen[1], seen[2], 'PX', seenTtl)
+    end
+    if group.due == '' then
+      redis.call('ZREM', KEYS[1], group.f)
     end
   else
     local symptom = ARGV[group.s]
