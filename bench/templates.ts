@@ -4,7 +4,7 @@
  *
  *   node .bench/bench/templates.js [DIR] [--misses N]     (after tsc -p tsconfig.bench.json)
  *
- * DIR holds `*_2k.log_structured.csv` files (default: ../shared/fixtures/loghub-dev beside the
+ * DIR holds `*_2k.log_structured.csv` files (default: test/fixtures/loghub-2k in the
  * repository); `--misses N` also prints, per file, the N largest predicted groups that are wrong.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -148,7 +148,7 @@ function main(argv: readonly string[]): void {
     else dirArg = arg;
   }
   if (!Number.isInteger(showMisses) || showMisses < 0) throw new Error('--misses takes a whole number');
-  const dir = resolve(dirArg ?? join(repoRoot(), '..', 'shared', 'fixtures', 'loghub-dev'));
+  const dir = resolve(dirArg ?? join(repoRoot(), 'test', 'fixtures', 'loghub-2k'));
   const files = readdirSync(dir)
     .filter((f) => f.endsWith(SUFFIX))
     .sort();
