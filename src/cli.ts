@@ -36,7 +36,9 @@ const USAGE = `usage:
   recurd dlq replay ID|all [--config FILE]
   recurd dlq drop ID [--config FILE]
 
-The config file is --config FILE, else $RECURD_CONFIG, else config/recurd.yaml.`;
+The config file is --config FILE, else $RECURD_CONFIG, else config/recurd.yaml.
+Exit status: 0 done, 1 failed (replay: some input lines were invalid; they are listed on stderr
+and the report of the others is still printed), 2 wrong usage or invalid config.`;
 
 class UsageError extends Error {}
 
@@ -132,7 +134,12 @@ async function ncCommand(sub: string | undefined, args: string[], values: Values
   throw new UsageError(`unknown command: recurd nc ${sub ?? ''}`);
 }
 
-async function replayCommand(file: string | undefined, values: Values): Promise<void> {
+function counts(entries: Record<string, number>): string {
+  return Object.entries(entries).map(([name, count]) => `${name} ${count}`).join(', ') || 'none';
+}
+
+/** Exit status 1 when lines were invalid: they are named on stderr, the rest is still reported. */
+async function replayCommand(file: string | undefined, values: Values): Promise<number> {
   if (file === undefined) throw new UsageError('recurd replay needs a FILE of NDJSON alerts');
   const config = loadConfig(resolveConfigPath(values.config));
   let intake;
@@ -145,20 +152,36 @@ async function replayCommand(file: string | undefined, values: Values): Promise<
   }
   const until = values.until === undefined ? undefined : Date.parse(values.until);
   if (until !== undefined && Number.isNaN(until)) throw new UsageError(`--until "${values.until}" is not a time (ISO 8601)`);
-  const settings = engineSettings(config);
-  const report = await replay(file, { ...settings, intake, until });
+  const report = await replay(file, { settings: engineSettings(config), intake, until });
+  const invalidLines = new Set(report.problems.map((problem) => problem.line)).size;
+  for (const problem of report.problems) console.error(`${file}: line ${problem.line}: ${problem.message}`);
+  if (invalidLines > 0) console.error(`recurd replay: ${invalidLines} invalid line(s) skipped`);
+  const status = invalidLines > 0 ? 1 : 0;
   if (values.json) {
     console.log(JSON.stringify({ ...report, nonconformities: report.nonconformities.map(ncView) }, null, 2));
-    return;
+    return status;
   }
-  console.log(`${report.lines} line(s), ${report.alerts} alert(s): ${Object.entries(report.outcomes).map(([outcome, count]) => `${count} ${outcome}`).join(', ') || 'none'}`);
-  for (const problem of report.problems) console.log(`line ${problem.line}: ${problem.message}`);
+  console.log(`${report.lines} line(s), ${report.alerts} alert(s), ${invalidLines} invalid line(s)`);
+  console.log(`nonconformities by detector: ${counts(report.byDetector)}`);
+  console.log(`decisions: ${counts(report.outcomes)}`);
   console.log(`\nsymptoms: ${report.symptoms.length}`);
   for (const symptom of report.symptoms) {
     console.log(`  ${symptom.fingerprint}  ${symptom.state.padEnd(8)}  episode ${symptom.episode}  ${symptom.family}/${symptom.source}  ${symptom.check || '-'} @ ${symptom.asset || '-'}`);
   }
+  if (report.aggregates.length > 0) {
+    console.log(`\nsystemic aggregates: ${report.aggregates.length}`);
+    for (const aggregate of report.aggregates) {
+      const assets = Object.keys(aggregate.assets).sort();
+      console.log(`  ${aggregate.fingerprint}  ${aggregate.aggregate ?? '-'}  ${aggregate.family}/${aggregate.source}  ${aggregate.check || '-'} on ${assets.length} asset(s): ${assets.join(', ')}`);
+    }
+  }
   console.log(`\nnonconformities it would raise: ${report.nonconformities.length}`);
-  if (report.nonconformities.length > 0) console.log(table(report.nonconformities));
+  for (const nc of report.nonconformities) {
+    console.log(`  ${nc.id}  ${nc.state}  detector ${nc.detector}  occurrences ${nc.occurrences}  reopened ${nc.reopenCount}`);
+    console.log(`    ${nc.check || '-'} @ ${nc.asset || '-'}: ${nc.title}`);
+    console.log(`    reason: ${nc.reason}`);
+  }
+  return status;
 }
 
 /** Exit status 1 when a replayed entry still does not fit. */
@@ -253,8 +276,7 @@ export async function main(argv: string[]): Promise<number> {
         await ncCommand(rest[0], rest.slice(1), values);
         return 0;
       case 'replay':
-        await replayCommand(rest[0], values);
-        return 0;
+        return await replayCommand(rest[0], values);
       case 'dlq':
         return await dlqCommand(rest[0], rest.slice(1), values);
       default:

@@ -1,7 +1,7 @@
 /**
  * `recurd replay FILE`: run recorded alerts through the engine offline, with an in-memory register
  * and a simulated clock, and report the symptoms and NCs it would raise, so that fingerprint
- * fields, windows and skew can be tuned before going live.
+ * fields and rules, windows, skew and detectors can be tuned before going live.
  *
  * The clock follows the recorded event times: before each line it moves to that line's event time
  * (never backwards) and the sweep runs, as the daemon's would have in the meantime.
@@ -10,17 +10,19 @@ import { createReadStream } from 'node:fs';
 import { access, constants } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Intake } from '../connectors/types.js';
+import type { engineSettings } from './config/load.js';
 import { ManualClock } from './core/clock.js';
-import type { FingerprintField } from './core/fingerprint.js';
-import type { Policy } from './core/policy.js';
 import { canonicalAlertSchema, type CanonicalAlert, type Nonconformity, type Symptom } from './core/types.js';
 import { Engine } from './engine.js';
 import { RecurdError } from './errors.js';
 import { MemoryRegister } from './memory-register.js';
 
 export interface ReplayOptions {
-  policy: Policy;
-  fingerprintFields: readonly FingerprintField[];
+  /**
+   * What the daemon's engine takes from the config, `engineSettings(config)`, passed whole: a replay
+   * that picked fields grouped differently from the daemon as soon as a setting was added.
+   */
+  settings: ReturnType<typeof engineSettings>;
   /** Read each line as this intake's native payload instead of a canonical alert. */
   intake?: Intake;
   /** Sweep once more at this time after the last line (epoch ms), e.g. to let windows pass. */
@@ -35,10 +37,16 @@ export interface ReplayProblem {
 export interface ReplayReport {
   lines: number;
   alerts: number;
+  /** Lines (1-based) that were not JSON or did not fit; the rest of the file is still replayed. */
   problems: ReplayProblem[];
+  /** The symptoms of the alerts, without the detectors' aggregates. */
   symptoms: Symptom[];
+  /** Symptoms a cross-asset detector (spread) decided on beside the alerts' own: systemic aggregates. */
+  aggregates: Symptom[];
   nonconformities: Nonconformity[];
-  /** Outcome counts: episode, recurrence, duplicate, late, … */
+  /** NCs by the detector that raised them (its config name). */
+  byDetector: Record<string, number>;
+  /** The engine's decision per alert (episode, recurrence, duplicate, late, …): not NC counts. */
   outcomes: Record<string, number>;
 }
 
@@ -58,7 +66,13 @@ async function alertsOfLine(text: string, intake: Intake | undefined, at: number
   return { alerts: [], problems: parsed.error.issues.map((issue) => `${issue.path.join('.') || '(line)'}: ${issue.message}`) };
 }
 
-export async function replay(file: string, options: ReplayOptions): Promise<ReplayReport> {
+function countBy<T>(items: readonly T[], key: (item: T) => string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const item of items) counts[key(item)] = (counts[key(item)] ?? 0) + 1;
+  return counts;
+}
+
+export async function replay(file: string, { settings, intake, until }: ReplayOptions): Promise<ReplayReport> {
   try {
     await access(file, constants.R_OK);
   } catch (error) {
@@ -66,28 +80,41 @@ export async function replay(file: string, options: ReplayOptions): Promise<Repl
   }
   const clock = new ManualClock(0);
   const register = new MemoryRegister();
-  const engine = new Engine({ register, policy: options.policy, clock, fingerprintFields: options.fingerprintFields });
-  const report: ReplayReport = { lines: 0, alerts: 0, problems: [], symptoms: [], nonconformities: [], outcomes: {} };
+  // Built as src/daemon.ts builds it, so that replay decides as the daemon would.
+  const engine = new Engine({ register, clock, ...settings });
+  const problems: ReplayProblem[] = [];
+  const decisions: string[] = [];
+  let lineCount = 0;
+  let alertCount = 0;
   const input = createReadStream(file, 'utf8');
   const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   for await (const text of lines) {
-    report.lines += 1;
+    lineCount += 1;
     if (text.trim() === '') continue;
-    const { alerts, problems } = await alertsOfLine(text, options.intake, clock.now());
-    for (const message of problems) report.problems.push({ line: report.lines, message });
-    for (const alert of alerts) {
+    const line = await alertsOfLine(text, intake, clock.now());
+    for (const message of line.problems) problems.push({ line: lineCount, message });
+    for (const alert of line.alerts) {
       clock.set(Math.max(clock.now(), alert.observedAt));
       await engine.sweep(Number.MAX_SAFE_INTEGER);
-      const { decisions } = await engine.ingest([{ ...alert, receivedAt: clock.now() }]);
-      for (const decision of decisions) report.outcomes[decision.outcome] = (report.outcomes[decision.outcome] ?? 0) + 1;
-      report.alerts += 1;
+      const result = await engine.ingest([{ ...alert, receivedAt: clock.now() }]);
+      decisions.push(...result.decisions.map((decision) => decision.outcome));
+      alertCount += 1;
     }
   }
-  if (options.until !== undefined && options.until > clock.now()) {
-    clock.set(options.until);
+  if (until !== undefined && until > clock.now()) {
+    clock.set(until);
     await engine.sweep(Number.MAX_SAFE_INTEGER);
   }
-  report.symptoms = [...register.symptoms.values()].map((entry) => entry.symptom);
-  report.nonconformities = await register.listNcs({});
-  return report;
+  const all = [...register.symptoms.values()].map((entry) => entry.symptom);
+  const nonconformities = await register.listNcs({});
+  return {
+    lines: lineCount,
+    alerts: alertCount,
+    problems,
+    symptoms: all.filter((symptom) => symptom.aggregate === null),
+    aggregates: all.filter((symptom) => symptom.aggregate !== null),
+    nonconformities,
+    byDetector: countBy(nonconformities, (nc) => nc.detector),
+    outcomes: countBy(decisions, (outcome) => outcome),
+  };
 }

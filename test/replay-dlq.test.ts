@@ -18,7 +18,7 @@ import { dropPrefix, startRedis, testPrefix, type TestRedis } from './helpers/re
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'dist/src/cli.js');
-const FIXTURE = fileURLToPath(new URL('../../shared/fixtures/monitoring/alertmanager-0.25-webhook-v4.ndjson', import.meta.url));
+const FIXTURE = fileURLToPath(new URL('./fixtures/alertmanager/alertmanager-0.25-webhook-v4.ndjson', import.meta.url));
 const DAY = 86_400_000;
 
 async function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -43,17 +43,18 @@ describe('recurd replay', () => {
     const t0 = Date.parse('2026-01-05T02:00:00Z');
     const file = join(dir, 'alerts.ndjson');
     writeFileSync(file, [alertLine('a', 'firing', t0), alertLine('b', 'resolved', t0 + DAY), alertLine('c', 'firing', t0 + 3 * DAY), 'not json', alertLine('c', 'firing', t0 + 3 * DAY)].join('\n'));
-    const report = await replay(file, { policy: DEFAULT_POLICY, fingerprintFields: ['family', 'source', 'check', 'asset'] });
+    const report = await replay(file, { settings: { policy: DEFAULT_POLICY, fingerprintFields: ['family', 'source', 'check', 'asset'] } });
     expect(report).toMatchObject({ lines: 5, alerts: 4, outcomes: { episode: 1, fix: 1, recurrence: 1, duplicate: 1 } });
     expect(report.problems).toEqual([{ line: 4, message: expect.stringContaining('not JSON') as string }]);
     expect(report.nonconformities).toHaveLength(1);
-    expect(report.nonconformities[0]).toMatchObject({ id: 'NC-2026-0001', state: 'open', occurrences: 2 });
+    expect(report.nonconformities[0]).toMatchObject({ id: 'NC-2026-0001', state: 'open', occurrences: 2, detector: 'recurrence' });
+    expect(report.byDetector).toEqual({ recurrence: 1 });
 
     // A window too short for the return: the same recording raises nothing.
-    const shortWindow = await replay(file, { policy: { ...DEFAULT_POLICY, defaults: { ...DEFAULT_POLICY.defaults, window: DAY } }, fingerprintFields: ['family', 'source', 'check', 'asset'] });
+    const shortWindow = await replay(file, { settings: { policy: { ...DEFAULT_POLICY, defaults: { ...DEFAULT_POLICY.defaults, window: DAY } }, fingerprintFields: ['family', 'source', 'check', 'asset'] } });
     expect(shortWindow.nonconformities).toHaveLength(0);
     // With --until past the quiet period, the last episode is fixed by quiet and its window runs.
-    const until = await replay(file, { policy: DEFAULT_POLICY, fingerprintFields: ['family', 'source', 'check', 'asset'], until: t0 + 60 * DAY });
+    const until = await replay(file, { settings: { policy: DEFAULT_POLICY, fingerprintFields: ['family', 'source', 'check', 'asset'] }, until: t0 + 60 * DAY });
     expect(until.symptoms[0]?.state).toBe('verified');
   });
 
