@@ -244,7 +244,7 @@ export class Engine {
       const outcomes = new Map<string, { decisions: Decision[]; effects: Effect[] }>();
       for (const key of pending) {
         const loaded = symptoms.get(key) ?? { symptom: null, version: 0, nc: null };
-        const draft = newDraft(key, loaded.symptom, loaded.nc ? [loaded.nc] : []);
+        const draft = newDraft(key, loaded.symptom, loaded.nc ? [loaded.nc] : [], this.options.clock.now());
         const decisions = decide(draft, seen);
         outcomes.set(key, { decisions, effects: draft.effects });
         const group = groupOf(draft, loaded.version, this.options.policy, sweptTo);

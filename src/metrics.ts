@@ -87,6 +87,12 @@ export class Metrics {
     labelNames: ['strength'] as const,
     registers: [this.registry],
   });
+  readonly clockSkew = new Counter({
+    name: 'recurd_clock_skew_total',
+    help: 'Observations stamped further in the future than policy.maxFuture, timed at receipt instead.',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
   readonly deliveries = new Counter({
     name: 'recurd_notifications_total',
     help: 'NC event deliveries by notifier and outcome (delivered, retrying, failed).',
@@ -163,6 +169,7 @@ export class Metrics {
       else if (effect.kind === 'nc-opened') this.opened.inc(labels);
       else if (effect.kind === 'nc-reopened') this.reopened.inc(labels);
       else if (effect.kind === 'nc-verified-effective') this.verifiedEffective.inc(labels);
+      else if (effect.kind === 'clock-skew') this.clockSkew.inc({ source: effect.source });
     }
   }
 }

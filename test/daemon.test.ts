@@ -5,7 +5,7 @@ import type { Daemon } from '../src/daemon.js';
 import { NOTIFY_SECRET, WEBHOOK_TOKEN, api, eventually, runDaemon, startReceiver, testConfig, verifySignature } from './helpers/daemon.js';
 import { dropPrefix, startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
 
-const fixture = readFileSync(new URL('../../shared/fixtures/monitoring/alertmanager-0.25-webhook-v4.ndjson', import.meta.url), 'utf8')
+const fixture = readFileSync(new URL('./fixtures/alertmanager/alertmanager-0.25-webhook-v4.ndjson', import.meta.url), 'utf8')
   .trim()
   .split('\n');
 const [firingBody, resolvedBody] = fixture as [string, string];
@@ -51,7 +51,7 @@ describe('daemon', () => {
     // The fixture was recorded on 2026-11-22; the re-fire is timed at receipt, so the window must reach today.
     daemon = await runDaemon(
       testConfig(redis.url, prefix, {
-        policy: { window: '3650d' },
+        policy: { window: '3650d', maxLateness: '3650d' },
         notifiers: [{ name: 'soc', type: 'webhook', url: receiver.url, secret: NOTIFY_SECRET }],
       }),
     );
@@ -164,7 +164,8 @@ describe('daemon', () => {
 
   it('classifies corrective actions and asks a reopened NC for its root-cause analysis through the API', async () => {
     prefix = testPrefix();
-    daemon = await runDaemon(testConfig(redis.url, prefix));
+    // A return must come after the skew and within maxFuture of now: a skew shorter than maxFuture.
+    daemon = await runDaemon(testConfig(redis.url, prefix, { policy: { skew: '1m' } }));
     const base = Date.now() - 60 * 60_000;
     const post = async (uid: string, state: 'bad' | 'good', minutes: number): Promise<void> => {
       const body = JSON.stringify({ events: [{ uid, state, time: new Date(base + minutes * 60_000).toISOString(), host: 'srv-db-01', rule: 'nightly-backup' }] });
@@ -188,7 +189,7 @@ describe('daemon', () => {
     // The corrective action starts the window now: the symptom's return is stamped after it.
     const now = (Date.now() - base) / 60_000;
     await post('d', 'good', now + 1);
-    await post('e', 'bad', now + 10);
+    await post('e', 'bad', now + 3);
     const reopened = await api<{ state: string; timeline: Array<{ type: string; detail: { note?: string } }> }>(daemon.address, `/api/v1/nonconformities/${id}`);
     expect(reopened.body.state).toBe('reopened');
     expect(reopened.body.timeline.find((entry) => entry.type === 'reopened')?.detail.note).toMatch(/weak/);

@@ -96,7 +96,9 @@ describe('absence', () => {
     expect(t.ncs()).toHaveLength(0);
     await t.at(T0 + 27 * HOUR + MINUTE).tick();
     const [nc] = t.ncs();
-    expect(nc).toMatchObject({ detector: 'missing-backup', occurrences: 1, openedAt: T0 + 27 * HOUR });
+    // Opened when recurd decided it; the timeline says when the report was missed.
+    expect(nc).toMatchObject({ detector: 'missing-backup', occurrences: 1, openedAt: T0 + 27 * HOUR + MINUTE });
+    expect(t.entries(nc?.id ?? '')[0]).toMatchObject({ type: 'raised', at: T0 + 27 * HOUR });
     expect(nc?.reason).toContain('has not reported for 1d2h');
     // Silent on: no second NC, and a report ends the absence.
     await t.at(T0 + 80 * HOUR).tick();

@@ -11,7 +11,7 @@ import type { ConfigInput } from '../src/config/schema.js';
 import { NOTIFY_SECRET, api, eventually, runDaemon, startReceiver, testConfig, verifySignature, type DeliveryAttempt, metricsOf, postAlertmanager } from './helpers/daemon.js';
 import { dropPrefix, startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
 
-const fixture = readFileSync(new URL('../../shared/fixtures/monitoring/alertmanager-0.25-webhook-v4.ndjson', import.meta.url), 'utf8')
+const fixture = readFileSync(new URL('./fixtures/alertmanager/alertmanager-0.25-webhook-v4.ndjson', import.meta.url), 'utf8')
   .trim()
   .split('\n');
 const [firingBody, resolvedBody] = fixture as [string, string];
@@ -55,7 +55,7 @@ describe('webhook notifier', () => {
   // The fixture's times are fixed and the re-fire is timed at receipt: the window must reach today.
   function start(notifiers: NotifierInput[]): Promise<Daemon> {
     const config = testConfig(redis.url, prefix, {
-      policy: { window: '3650d' },
+      policy: { window: '3650d', maxLateness: '3650d' },
       notifiers: notifiers.map((notifier) => ({ type: 'webhook', secret: NOTIFY_SECRET, ...notifier })),
     });
     return runDaemon(config).then((daemon) => {

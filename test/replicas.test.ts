@@ -9,7 +9,7 @@ import type { Daemon } from '../src/daemon.js';
 import { api, eventually, runDaemon, testConfig, metricsOf, postAlertmanager } from './helpers/daemon.js';
 import { dropPrefix, startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
 
-const fixture = readFileSync(new URL('../../shared/fixtures/monitoring/alertmanager-0.25-webhook-v4.ndjson', import.meta.url), 'utf8')
+const fixture = readFileSync(new URL('./fixtures/alertmanager/alertmanager-0.25-webhook-v4.ndjson', import.meta.url), 'utf8')
   .trim()
   .split('\n');
 const [firingBody, resolvedBody] = fixture as [string, string];
@@ -90,7 +90,7 @@ describe('replicas on one Redis', () => {
   it('raises one NC from alerts spread over both replicas', async () => {
     prefix = testPrefix();
     // The fixture's times are fixed and the re-fire is timed at receipt: the window must reach today.
-    const config = testConfig(redis.url, prefix, { policy: { window: '3650d' } });
+    const config = testConfig(redis.url, prefix, { policy: { window: '3650d', maxLateness: '3650d' } });
     const [a, b] = (daemons = [await runDaemon(config), await runDaemon(config)]) as [Daemon, Daemon];
 
     expect((await postAlertmanager(a, firingBody)).status).toBe(202);

@@ -206,8 +206,8 @@ export function loadConfig(file: string, env: Env = process.env): Config {
 
 /** The core's view of `config.policy`. */
 export function policyFromConfig(config: Config): Policy {
-  const { window, resolveAfter, families, controls, checks, skew, lateRecurrence } = config.policy;
-  return { defaults: { window, resolveAfter }, families, controls, checks, skew, lateRecurrence, detectors: createDetectors(config.detectors) };
+  const { window, resolveAfter, families, controls, checks, skew, maxFuture, maxLateness, lateRecurrence } = config.policy;
+  return { defaults: { window, resolveAfter }, families, controls, checks, skew, maxFuture, maxLateness, lateRecurrence, detectors: createDetectors(config.detectors) };
 }
 
 /** What the engine takes from the config: policy and fingerprint fields and rules. */

@@ -73,6 +73,8 @@ export const configSchema = z
         window: duration.prefault('30d').describe('default effectiveness window after a fix'),
         resolveAfter: duration.prefault('7d').describe('default quiet time after which a firing symptom counts as fixed'),
         skew: duration.prefault('5m').describe('a firing stamped this long after a fix is still the tail of the old episode'),
+        maxFuture: duration.prefault('5m').describe('an event time further ahead of its receipt than this is a wrong clock: it is timed at receipt'),
+        maxLateness: duration.prefault('7d').describe('an observation older than this at receipt is recorded as late and decides nothing'),
         lateRecurrence: z
           .enum(['link', 'ignore'])
           .default('link')
@@ -82,7 +84,7 @@ export const configSchema = z
         checks: z.record(z.string(), windowOverride).default({}).describe('overrides by check'),
       })
       .strict()
-      .prefault({ window: '30d', resolveAfter: '7d', skew: '5m', lateRecurrence: 'link', families: {}, controls: {}, checks: {} }),
+      .prefault({ window: '30d', resolveAfter: '7d', skew: '5m', maxFuture: '5m', maxLateness: '7d', lateRecurrence: 'link', families: {}, controls: {}, checks: {} }),
     fingerprint: z
       .object({
         fields: z

@@ -50,6 +50,7 @@ export type EffectKind =
   | 'duplicate'
   | 'verified'
   | 'ignored'
+  | 'clock-skew'
   | 'recurrence'
   | 'nc-opened'
   | 'nc-reopened'
@@ -62,6 +63,7 @@ export interface Effect {
   family: string;
   /** Annex A control, or '' where unknown (a metric label cannot be absent). */
   control: string;
+  source: string;
 }
 
 export interface SymptomDraft {
@@ -73,10 +75,13 @@ export interface SymptomDraft {
   /** Alert statuses to remember for duplicate detection, by `source`+`id` key. */
   seen: Map<string, AlertStatus>;
   changed: boolean;
+  /** When the decision is made (the engine's clock): an NC's `openedAt` and the year of its id. */
+  now: number;
 }
 
-export function newDraft(fingerprint: string, symptom: Symptom | null, ncs: Nonconformity[]): SymptomDraft {
+export function newDraft(fingerprint: string, symptom: Symptom | null, ncs: Nonconformity[], now: number): SymptomDraft {
   return {
+    now,
     fingerprint,
     symptom: symptom ? { ...symptom } : null,
     ncs: ncs.map((nc) => ({ nc: { ...nc }, timeline: [] })),
@@ -98,8 +103,8 @@ function controlLabel(subject: { control: string | null }): string {
   return subject.control ?? '';
 }
 
-export function effect(draft: SymptomDraft, kind: EffectKind, subject: { family: string; control: string | null }): void {
-  draft.effects.push({ kind, family: subject.family, control: controlLabel(subject) });
+export function effect(draft: SymptomDraft, kind: EffectKind, subject: { family: string; control: string | null; source: string }): void {
+  draft.effects.push({ kind, family: subject.family, control: controlLabel(subject), source: subject.source });
 }
 
 export function ncDraft(draft: SymptomDraft, id: string | null): NcDraft | undefined {
@@ -244,8 +249,9 @@ export function raiseNc(draft: SymptomDraft, options: RaiseOptions): NcDraft {
     reason: options.reason,
     reopenCount: 0,
     occurrences: options.occurrences ?? 2,
-    openedAt: options.at,
-    updatedAt: options.at,
+    // The decision's time, not a source's clock: an NC is opened when recurd raises it.
+    openedAt: draft.now,
+    updatedAt: Math.max(draft.now, options.at),
     lastOccurrenceAt: options.at,
     correctiveAction: null,
     windowEndsAt: null,
@@ -342,7 +348,7 @@ function returnAfterWindow(draft: SymptomDraft, alert: ReceivedAlert, at: number
 export function observe(draft: SymptomDraft, observation: Observation, policy: Policy): EffectKind {
   const { alert, seenKey } = observation;
   const previousStatus = draft.seen.get(seenKey) ?? observation.previousStatus;
-  const subject = { family: alert.family, control: alert.control ?? null };
+  const subject = { family: alert.family, control: alert.control ?? null, source: alert.source };
   if (previousStatus === alert.status) {
     effect(draft, 'duplicate', subject);
     return 'duplicate';
@@ -350,8 +356,22 @@ export function observe(draft: SymptomDraft, observation: Observation, policy: P
   draft.seen.set(seenKey, alert.status);
   // Alertmanager re-sends a merged alert as firing with its old startsAt after a resolve: that
   // firing is new, and only its receipt says when it happened.
-  const at = previousStatus === 'resolved' && alert.status === 'firing' ? Math.max(alert.observedAt, alert.receivedAt) : alert.observedAt;
+  const stamped = previousStatus === 'resolved' && alert.status === 'firing' ? Math.max(alert.observedAt, alert.receivedAt) : alert.observedAt;
+  // A source clock far ahead would leave the symptom active until then: time it at receipt.
+  const skewed = stamped > alert.receivedAt + policy.maxFuture;
+  const at = skewed ? alert.receivedAt : stamped;
   const before = draft.symptom;
+  if (skewed) effect(draft, 'clock-skew', subject);
+  if (at < alert.receivedAt - policy.maxLateness) {
+    // Too old to decide anything: recorded, without effect.
+    if (before !== null) {
+      before.observations += 1;
+      before.lateObservations += 1;
+      draft.changed = true;
+    }
+    effect(draft, 'late', subject);
+    return 'late';
+  }
 
   if (before === null) {
     if (alert.status === 'resolved') {
@@ -374,6 +394,7 @@ export function observe(draft: SymptomDraft, observation: Observation, policy: P
 
   advance(draft, at, policy);
   const symptom = draft.symptom as Symptom;
+  if (skewed) noteSkew(draft, alert, at);
   symptom.lastReportAt = Math.max(symptom.lastReportAt, at);
   symptom.absentSince = null;
   draft.changed = true;
@@ -420,6 +441,18 @@ export function observe(draft: SymptomDraft, observation: Observation, policy: P
   }
   afterFiring(draft, alert, at, policy);
   return outcome;
+}
+
+/** Noted on the NC the observation concerns, for an auditor reading why its time is the receipt. */
+function noteSkew(draft: SymptomDraft, alert: ReceivedAlert, at: number): void {
+  const current = openNc(draft);
+  if (current === undefined) return;
+  appendTimeline(current, at, 'clock-skew', null, {
+    alert: { source: alert.source, id: alert.id },
+    stampedAt: iso(alert.observedAt),
+    receivedAt: iso(alert.receivedAt),
+  });
+  draft.changed = true;
 }
 
 function afterFiring(draft: SymptomDraft, alert: ReceivedAlert, at: number, policy: Policy): void {

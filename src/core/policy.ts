@@ -18,6 +18,10 @@ export interface Policy {
   checks: Record<string, Partial<WindowPolicy>>;
   /** A firing stamped up to this long after a fix is the tail of the old episode, ms. */
   skew: number;
+  /** An event time further ahead of its receipt than this is a wrong clock: it is timed at receipt, ms. */
+  maxFuture: number;
+  /** An observation older than this at receipt is recorded as late and decides nothing, ms. */
+  maxLateness: number;
   /** A symptom returning after its window: link the new episode to the old NC, or ignore the old NC. */
   lateRecurrence: 'link' | 'ignore';
   /** What raises NCs, in order; the first to claim a symptom's return decides it. */
@@ -30,6 +34,8 @@ export const DEFAULT_POLICY: Policy = {
   controls: {},
   checks: {},
   skew: 5 * 60_000,
+  maxFuture: 5 * 60_000,
+  maxLateness: 7 * 86_400_000,
   lateRecurrence: 'link',
   detectors: [recurrence()],
 };

@@ -189,7 +189,8 @@ export interface TimelineEntry {
     | 'late-recurrence'
     | 'flapping'
     | 'absence'
-    | 'spread';
+    | 'spread'
+    | 'clock-skew';
   detail: Record<string, unknown>;
 }
 

@@ -253,6 +253,8 @@ describe('policyFromConfig', () => {
         '  window: 10d',
         '  resolveAfter: 1d',
         '  skew: 1m',
+        '  maxFuture: 2m',
+        '  maxLateness: 3d',
         '  lateRecurrence: ignore',
         '  families: { backup: { window: 2d } }',
         '  controls: { A.8.7: { resolveAfter: 3h } }',
@@ -267,6 +269,8 @@ describe('policyFromConfig', () => {
       controls: { 'A.8.7': { resolveAfter: 3 * 3_600_000 } },
       checks: { nightly: { window: 7 * 86_400_000, resolveAfter: 12 * 3_600_000 } },
       skew: 60_000,
+      maxFuture: 120_000,
+      maxLateness: 3 * 86_400_000,
       lateRecurrence: 'ignore',
     });
     // No detectors configured: the recurrence rule alone.

@@ -6,7 +6,7 @@ import { canonicalAlertSchema } from '../../src/core/types.js';
 import { syncIntake, testServices, type SyncIntake } from '../helpers/connectors.js';
 import { alertmanagerConnector, labelsFingerprint } from '../../connectors/alertmanager.js';
 
-const FIXTURE = new URL('../../../shared/fixtures/monitoring/alertmanager-0.25-webhook-v4.ndjson', import.meta.url);
+const FIXTURE = new URL('../fixtures/alertmanager/alertmanager-0.25-webhook-v4.ndjson', import.meta.url);
 const [firingNotification, resolvedNotification] = readFileSync(FIXTURE, 'utf8')
   .split('\n')
   .filter((line) => line.trim() !== '')

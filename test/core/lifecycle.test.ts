@@ -573,3 +573,43 @@ describe('outbox', () => {
     expect(t.register.events.map((event) => event.id)).toEqual(events.map((event) => event.id));
   });
 });
+
+describe('time sanity', () => {
+  it('times an observation stamped beyond maxFuture at its receipt, and notes it on the NC', async () => {
+    const t = timeline();
+    await t.at(T0).fire();
+    await t.at(T0 + HOUR).resolve();
+    await t.at(T0 + 2 * DAY).fire({ id: 'proof' });
+    // A firing stamped in 2030 would leave the symptom active until then.
+    expect(await t.at(T0 + 2 * DAY + HOUR).resolve({ observedAt: '2030-01-01T00:00Z' })).toBe('fix');
+    expect(t.symptom()).toMatchObject({ state: 'fixed', fixedAt: T0 + 2 * DAY + HOUR });
+    expect(t.entries('NC-2026-0001').map((entry) => entry.type)).toEqual(['raised', 'clock-skew']);
+    expect(t.entries('NC-2026-0001')[1]?.detail).toMatchObject({ stampedAt: '2030-01-01T00:00:00.000Z', receivedAt: iso(T0 + 2 * DAY + HOUR) });
+  });
+
+  it('keeps maxFuture: a time just inside it is the source’s own', async () => {
+    const t = timeline();
+    expect(await t.at(T0).fire({ observedAt: T0 + 5 * MINUTE })).toBe('episode');
+    expect(t.symptom()?.lastFiringAt).toBe(T0 + 5 * MINUTE);
+    expect(await t.at(T0).fire({ asset: 'srv-web-02', observedAt: T0 + 5 * MINUTE + 1 })).toBe('episode');
+    expect(t.symptom({ asset: 'srv-web-02' })?.lastFiringAt).toBe(T0);
+  });
+
+  it('records an observation older than maxLateness as late: it raises nothing', async () => {
+    const t = timeline();
+    await t.at(T0).fire();
+    await t.at(T0 + HOUR).resolve();
+    expect(await t.at(T0 + 20 * DAY).fire({ observedAt: T0 + 2 * HOUR + 1, id: 'old' })).toBe('late');
+    expect(t.ncs()).toEqual([]);
+    expect(t.symptom()).toMatchObject({ state: 'fixed', lateObservations: 1 });
+  });
+
+  it('opens an NC at the decision time, whatever the source clock says', async () => {
+    const t = timeline();
+    await t.at(T0).fire();
+    await t.at(T0 + HOUR).resolve();
+    await t.at(T0 + 3 * DAY).fire({ observedAt: T0 + 2 * DAY });
+    expect(t.nc('NC-2026-0001')).toMatchObject({ openedAt: T0 + 3 * DAY, lastOccurrenceAt: T0 + 2 * DAY });
+    expect(t.entries('NC-2026-0001')[0]).toMatchObject({ type: 'raised', at: T0 + 2 * DAY });
+  });
+});

@@ -22,6 +22,8 @@ const POLICY: Policy = {
   controls: { 'A.8.7': { window: 36 * HOUR } },
   checks: { 'sig-update': { resolveAfter: 3 * HOUR } },
   skew: GRID,
+  maxFuture: 5 * 60_000,
+  maxLateness: 7 * 24 * HOUR,
   lateRecurrence: 'link',
   detectors: DEFAULT_POLICY.detectors,
 };
@@ -159,13 +161,14 @@ const versions = (t: Timeline): Array<[string, number]> => byKey(t.register.symp
 /**
  * The register's content with what only arrival order across symptoms decides taken out: NC
  * numbers (a per-year counter shared by all symptoms) become the symptom's fingerprint and the
- * NC's rank among that symptom's NCs; versions (one per commit) and the outbox's order and
- * snapshots (taken per commit) are left out.
+ * NC's rank among that symptom's NCs; versions (one per commit), the outbox's order and
+ * snapshots (taken per commit), and an NC's opening and update times (when recurd decided, which
+ * batching moves) are left out.
  */
 async function content(t: Timeline): Promise<unknown> {
   const sequence = (id: string): number => Number(id.slice(id.lastIndexOf('-') + 1));
   const names = new Map<string, string>();
-  const ncs = [...t.register.ncs.values()].sort((a, b) => a.openedAt - b.openedAt || sequence(a.id) - sequence(b.id));
+  const ncs = [...t.register.ncs.values()].sort((a, b) => sequence(a.id) - sequence(b.id));
   for (const nc of ncs) names.set(nc.id, `${nc.fingerprint}#${ncs.filter((other) => other.fingerprint === nc.fingerprint && names.has(other.id)).length}`);
   const rename = (id: string | null): string | null => (id === null ? null : (names.get(id) ?? `unknown ${id}`));
   const renamed = <V>(map: ReadonlyMap<string, V>): Array<[string, V]> =>
@@ -173,7 +176,7 @@ async function content(t: Timeline): Promise<unknown> {
   return structuredClone({
     symptoms: byKey(t.register.symptoms).map(([key, { symptom }]) => [key, { ...symptom, nc: rename(symptom.nc), recurrenceOf: rename(symptom.recurrenceOf) }]),
     // `elsewhere` is a snapshot of other symptoms when the NC was raised: interleaving changes it by design.
-    ncs: renamed(t.register.ncs).map(([key, nc]) => [key, { ...nc, id: key, recurrenceOf: rename(nc.recurrenceOf), elsewhere: undefined }]),
+    ncs: renamed(t.register.ncs).map(([key, nc]) => [key, { ...nc, id: key, recurrenceOf: rename(nc.recurrenceOf), elsewhere: undefined, openedAt: undefined, updatedAt: undefined }]),
     timelines: renamed(t.register.timelines).map(([key, entries]) => [key, entries.map(({ at, type, detail }) => ({ at, type, detail }))]),
     events: renamed(new Map(ncs.map((nc) => [nc.id, t.register.events.filter((event) => event.nc.id === nc.id).map(({ type, at }) => ({ type, at }))]))),
     due: (await t.register.dueSymptoms(Number.MAX_SAFE_INTEGER, 1000)).sort(),

@@ -17,7 +17,7 @@ function alert(overrides: Partial<ReceivedAlert>): ReceivedAlert {
     family: 'backup',
     status: 'firing',
     observedAt: T0,
-    receivedAt: T0,
+    receivedAt: overrides.receivedAt ?? overrides.observedAt ?? T0,
     asset: 'srv-db-01',
     check: 'nightly-backup',
     message: 'nightly backup failed',

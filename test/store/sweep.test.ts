@@ -23,8 +23,7 @@ function alert(overrides: Partial<ReceivedAlert>): ReceivedAlert {
     family: 'backup',
     status: 'firing',
     observedAt: T0,
-    receivedAt: T0,
-    asset: 'srv-db-01',
+        asset: 'srv-db-01',
     check: 'nightly-backup',
     message: 'nightly backup failed',
     severity: 'high',
@@ -32,6 +31,8 @@ function alert(overrides: Partial<ReceivedAlert>): ReceivedAlert {
     labels: {},
     evidence: {},
     ...overrides,
+    // Delivered as it happens unless a test says otherwise.
+    receivedAt: overrides.receivedAt ?? overrides.observedAt ?? T0,
   };
 }
 
@@ -68,14 +69,14 @@ describe('window sweep', () => {
     const engine = new Engine({ register, policy, clock, fingerprintFields: fields });
     const nc = alert({ asset: 'srv-backup-01' });
     clock.set(T0 + 2 * HOUR);
-    await engine.ingest([{ ...nc, id: 'n1', observedAt: T0 + 2 * HOUR }]);
-    await engine.ingest([{ ...nc, id: 'n2', status: 'resolved', observedAt: T0 + 3 * HOUR }]);
-    await engine.ingest([{ ...nc, id: 'n3', observedAt: T0 + 5 * HOUR }]);
+    await engine.ingest([{ ...nc, id: 'n1', observedAt: T0 + 2 * HOUR, receivedAt: T0 + 2 * HOUR }]);
+    await engine.ingest([{ ...nc, id: 'n2', status: 'resolved', observedAt: T0 + 3 * HOUR, receivedAt: T0 + 3 * HOUR }]);
+    await engine.ingest([{ ...nc, id: 'n3', observedAt: T0 + 5 * HOUR, receivedAt: T0 + 5 * HOUR }]);
     const [raised] = await register.listNcs({});
     expect(raised?.state).toBe('open');
     clock.set(T0 + 6 * HOUR);
     await engine.recordCorrectiveAction(raised?.id ?? '', { action: 'moved the repository to a monitored volume', owner: 'backup team', rootCause: null, dueDate: null });
-    await engine.ingest([{ ...nc, id: 'n4', status: 'resolved', observedAt: T0 + 7 * HOUR }]);
+    await engine.ingest([{ ...nc, id: 'n4', status: 'resolved', observedAt: T0 + 7 * HOUR, receivedAt: T0 + 7 * HOUR }]);
 
     // Every stale entry is older than the NC's window end, so they come first in the due index.
     clock.set(T0 + 6 * HOUR + 30 * DAY + 1);
