@@ -155,6 +155,9 @@ function normaliseAlert(
     severity: severityOf(config, labelValue(alert.labels, config.severityLabel)),
     control: control !== undefined && ANNEX_A_ID.test(control) ? control : config.control,
     labels: alert.labels,
+    // Each member of an HA pair names itself by its external URL: its own resolved → firing is a
+    // re-fire, another member's stale copy of a state already seen is a duplicate.
+    ...(notification.externalURL === undefined || notification.externalURL === '' ? {} : { reporter: notification.externalURL }),
     evidence: {
       alertmanagerFingerprint,
       startsAt: alert.startsAt,

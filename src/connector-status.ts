@@ -4,17 +4,28 @@
  */
 import type { Redis } from 'ioredis';
 import type { ConnectorState } from '../connectors/types.js';
+import type { Span } from './core/types.js';
+import type { Liveness, SourceLiveness } from './core/verification.js';
+import type { SourceLife } from './engine.js';
+import { LuaScript } from './store/scripts.js';
 
 export interface ConnectorHealth {
   lastSuccessAt: number | null;
   lastErrorAt: number | null;
   lastError: string | null;
   consecutiveErrors: number;
+  /** When the current run of errors began, or null while the connector works. */
+  errorSince: number | null;
+  /** The latest runs of errors that ended, oldest first: evidence for NCs verified by silence. */
+  errorSpells: Span[];
 }
 
-const EMPTY: ConnectorHealth = { lastSuccessAt: null, lastErrorAt: null, lastError: null, consecutiveErrors: 0 };
+const EMPTY: ConnectorHealth = { lastSuccessAt: null, lastErrorAt: null, lastError: null, consecutiveErrors: 0, errorSince: null, errorSpells: [] };
+/** How many error spells and heartbeat gaps are kept per source: enough to judge any window. */
+const SPELLS = 50;
+const heartbeatScript = new LuaScript('heartbeat-2');
 
-export class ConnectorStatus {
+export class ConnectorStatus implements SourceLife {
   private readonly key: string;
 
   constructor(
@@ -31,7 +42,8 @@ export class ConnectorStatus {
 
   async succeeded(name: string, at: number): Promise<void> {
     const current = await this.get(name);
-    await this.redis.hset(this.key, name, JSON.stringify({ ...current, lastSuccessAt: at, consecutiveErrors: 0 }));
+    const errorSpells = current.errorSince === null ? current.errorSpells : [...current.errorSpells, { from: current.errorSince, to: at }].slice(-SPELLS);
+    await this.redis.hset(this.key, name, JSON.stringify({ ...current, lastSuccessAt: at, consecutiveErrors: 0, errorSince: null, errorSpells }));
   }
 
   async failed(name: string, at: number, error: string): Promise<void> {
@@ -39,8 +51,51 @@ export class ConnectorStatus {
     await this.redis.hset(
       this.key,
       name,
-      JSON.stringify({ ...current, lastErrorAt: at, lastError: error.slice(0, 1000), consecutiveErrors: current.consecutiveErrors + 1 }),
+      JSON.stringify({
+        ...current,
+        lastErrorAt: at,
+        lastError: error.slice(0, 1000),
+        consecutiveErrors: current.consecutiveErrors + 1,
+        errorSince: current.errorSince ?? at,
+      }),
     );
+  }
+
+  async heartbeat(source: string, at: number, maxGap: number): Promise<void> {
+    await heartbeatScript.run(this.redis, [`${this.prefix}:heartbeats`, `${this.prefix}:heartbeat:${source}:gaps`], [source, at, maxGap, SPELLS]);
+  }
+
+  /** Each source's error spells (the current one open) and, where it sends any, its heartbeats. */
+  async liveness(sources: string[]): Promise<Liveness> {
+    const pipeline = this.redis.pipeline();
+    for (const source of sources) {
+      pipeline.hget(this.key, source);
+      pipeline.hget(`${this.prefix}:heartbeats`, source);
+      pipeline.lrange(`${this.prefix}:heartbeat:${source}:gaps`, 0, -1);
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    const result = new Map<string, SourceLiveness>();
+    sources.forEach((source, index) => {
+      const [health, lastBeat, gaps] = [0, 1, 2].map((offset) => {
+        const [error, value] = replies[index * 3 + offset] ?? [null, null];
+        if (error) throw error;
+        return value;
+      }) as [string | null, string | null, string[]];
+      const current = health === null ? { ...EMPTY } : { ...EMPTY, ...(JSON.parse(health) as Partial<ConnectorHealth>) };
+      const errorSpells: SourceLiveness['errorSpells'] = [...current.errorSpells, ...(current.errorSince === null ? [] : [{ from: current.errorSince, to: null }])];
+      const heartbeat =
+        lastBeat === null && gaps.length === 0
+          ? null
+          : {
+              lastAt: lastBeat === null ? null : Number(lastBeat),
+              gaps: gaps.map((gap) => {
+                const [from, to] = gap.split(':').map(Number) as [number, number];
+                return { from, to };
+              }),
+            };
+      result.set(source, { errorSpells, heartbeat });
+    });
+    return result;
   }
 
   private async get(name: string): Promise<ConnectorHealth> {

@@ -44,8 +44,9 @@ export async function startDaemon(config: Config, { logger, clock = systemClock 
   });
 
   const register = new RedisRegister(redis, config.redis.keyPrefix, config.pipeline.dedupeFor);
-  const engine = new Engine({ register, clock, ...engineSettings(config) });
   const status = new ConnectorStatus(redis, config.redis.keyPrefix);
+  // The connectors' health and the heartbeats are what shows a source alive through a window.
+  const engine = new Engine({ register, clock, ...engineSettings(config), sourceLife: status });
   const deadLetters = new DeadLetters(redis, config.redis.keyPrefix);
   const connectors = new Map<string, Connector>(
     config.connectors.map((connector) => [

@@ -21,7 +21,9 @@ import {
   type SymptomDraft,
 } from './core/lifecycle.js';
 import type { Policy } from './core/policy.js';
-import type { AlertStatus, CorrectiveActionInput, Nonconformity, ReceivedAlert } from './core/types.js';
+import type { SeenRecord } from './core/seen.js';
+import type { CorrectiveActionInput, Nonconformity, ReceivedAlert } from './core/types.js';
+import type { Liveness } from './core/verification.js';
 import { RecurdError } from './errors.js';
 import type { CommitGroup, Register } from './register.js';
 
@@ -48,6 +50,14 @@ export interface EngineOptions {
   fingerprintFields: readonly FingerprintField[];
   /** Matched in order; the first that matches an alert names its fingerprint fields. */
   fingerprintRules?: readonly FingerprintRule[];
+  /** Where heartbeats are kept and the sources' life is read; without it no source is known to have failed. */
+  sourceLife?: SourceLife;
+}
+
+/** The edge that knows whether sources were alive: their connectors' error spells and heartbeats. */
+export interface SourceLife {
+  heartbeat(source: string, at: number, maxGap: number): Promise<void>;
+  liveness(sources: string[]): Promise<Liveness>;
 }
 
 /** The key under which an observation's last status is remembered, to tell duplicates. */
@@ -90,7 +100,19 @@ export class Engine {
   }
 
   /** Decide a batch of alerts in arrival order and store the result. */
-  async ingest(alerts: ReceivedAlert[]): Promise<BatchResult> {
+  async ingest(received: ReceivedAlert[]): Promise<BatchResult> {
+    const result: BatchResult = { decisions: [], effects: [], created: new Map() };
+    // Heartbeats prove a source alive; they are never symptoms.
+    const alerts: ReceivedAlert[] = [];
+    for (const alert of received) {
+      const heartbeat = this.options.policy.heartbeats.find((rule) => rule.matches(alert));
+      if (heartbeat === undefined) {
+        alerts.push(alert);
+        continue;
+      }
+      await this.options.sourceLife?.heartbeat(alert.source, alert.receivedAt, heartbeat.maxGap);
+      result.decisions.push({ alert, fingerprint: '', outcome: 'heartbeat' });
+    }
     const byFingerprint = new Map<string, Array<{ alert: ReceivedAlert; key: string }>>();
     for (const alert of alerts) {
       const fingerprintId = this.fingerprintOf(alert);
@@ -111,7 +133,6 @@ export class Engine {
         else aggregate.alerts.push(alert);
       }
     }
-    const result: BatchResult = { decisions: [], effects: [], created: new Map() };
     const seenKeysOf = (fingerprintId: string): string[] => (byFingerprint.get(fingerprintId) ?? []).map((entry) => entry.key);
     await this.settle([...byFingerprint.keys(), ...aggregates.keys()], result, (draft, seen) => {
       const aggregate = aggregates.get(draft.fingerprint);
@@ -121,7 +142,7 @@ export class Engine {
       }
       const decisions: Decision[] = [];
       for (const { alert, key } of byFingerprint.get(draft.fingerprint) ?? []) {
-        const outcome = observe(draft, { alert, seenKey: key, previousStatus: seen.get(key) ?? null }, this.options.policy);
+        const outcome = observe(draft, { alert, seenKey: key, previous: seen.get(key) ?? null }, this.options.policy);
         decisions.push({ alert, fingerprint: draft.fingerprint, outcome });
       }
       return decisions;
@@ -223,13 +244,27 @@ export class Engine {
   }
 
   /**
+   * The life of the sources whose NCs may be judged in this decision: a window that has ended by
+   * now (or by an event time up to maxFuture ahead). Read only then, so that intake pays nothing.
+   */
+  private async livenessFor(ncs: Array<Nonconformity | null>): Promise<Liveness> {
+    const horizon = this.options.clock.now() + this.options.policy.maxFuture;
+    const sources = new Set<string>();
+    for (const nc of ncs) {
+      if (nc !== null && nc.state === 'verifying' && nc.windowEndsAt !== null && nc.windowEndsAt <= horizon) sources.add(nc.source);
+    }
+    if (sources.size === 0 || this.options.sourceLife === undefined) return new Map();
+    return this.options.sourceLife.liveness([...sources]);
+  }
+
+  /**
    * Read, decide, write; again for the fingerprints that lost a race, from fresh state and with
    * every decision of the lost attempt thrown away.
    */
   private async settle(
     fingerprints: string[],
     result: BatchResult,
-    decide: (draft: SymptomDraft, seen: Map<string, AlertStatus>) => Decision[],
+    decide: (draft: SymptomDraft, seen: Map<string, SeenRecord>) => Decision[],
     seenKeysOf: (fingerprint: string) => string[] = () => [],
     /** Set by the sweep: the time it swept up to. */
     sweptTo: number | null = null,
@@ -240,11 +275,12 @@ export class Engine {
         throw new RecurdError('CONFLICT', `gave up after ${MAX_ATTEMPTS} attempts: symptoms ${pending.join(', ')} kept changing`);
       }
       const { symptoms, seen } = await this.options.register.load(pending, pending.flatMap(seenKeysOf));
+      const liveness = await this.livenessFor([...symptoms.values()].map((loaded) => loaded.nc));
       const groups: CommitGroup[] = [];
       const outcomes = new Map<string, { decisions: Decision[]; effects: Effect[] }>();
       for (const key of pending) {
         const loaded = symptoms.get(key) ?? { symptom: null, version: 0, nc: null };
-        const draft = newDraft(key, loaded.symptom, loaded.nc ? [loaded.nc] : [], this.options.clock.now());
+        const draft = newDraft(key, loaded.symptom, loaded.nc ? [loaded.nc] : [], this.options.clock.now(), liveness);
         const decisions = decide(draft, seen);
         outcomes.set(key, { decisions, effects: draft.effects });
         const group = groupOf(draft, loaded.version, this.options.policy, sweptTo);

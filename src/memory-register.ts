@@ -3,7 +3,10 @@
  * Redis. It follows the same contract as the Redis register, version check included.
  */
 import { NEW_NC } from './core/lifecycle.js';
-import { NC_STATES, type AlertStatus, type NcEvent, type NcState, type Nonconformity, type SimilarSymptom, type Symptom } from './core/types.js';
+import type { SeenRecord } from './core/seen.js';
+import { NC_STATES, type NcEvent, type NcState, type Nonconformity, type SimilarSymptom, type Symptom } from './core/types.js';
+import type { Liveness, SourceLiveness } from './core/verification.js';
+import type { SourceLife } from './engine.js';
 import { checkKey, type CommitGroup, type CommitResult, type LoadedSymptom, type NcFilter, type Register, type TimelineRecord } from './register.js';
 
 export interface StoredEvent {
@@ -22,12 +25,12 @@ export class MemoryRegister implements Register {
   readonly ncs = new Map<string, Nonconformity>();
   readonly timelines = new Map<string, TimelineRecord[]>();
   readonly events: StoredEvent[] = [];
-  private readonly seen = new Map<string, AlertStatus>();
+  private readonly seen = new Map<string, SeenRecord>();
   private readonly due = new Map<string, number>();
   private readonly sequences = new Map<number, number>();
   private entrySequence = 0;
 
-  load(fingerprints: string[], seenKeys: string[]): Promise<{ symptoms: Map<string, LoadedSymptom>; seen: Map<string, AlertStatus> }> {
+  load(fingerprints: string[], seenKeys: string[]): Promise<{ symptoms: Map<string, LoadedSymptom>; seen: Map<string, SeenRecord> }> {
     const symptoms = new Map<string, LoadedSymptom>();
     for (const key of fingerprints) {
       const stored = this.symptoms.get(key);
@@ -35,7 +38,7 @@ export class MemoryRegister implements Register {
       const nc = stored.symptom.nc === null ? null : (this.ncs.get(stored.symptom.nc) ?? null);
       symptoms.set(key, { symptom: structuredClone(stored.symptom), version: stored.version, nc: nc && structuredClone(nc) });
     }
-    const seen = new Map<string, AlertStatus>();
+    const seen = new Map<string, SeenRecord>();
     for (const key of seenKeys) {
       const status = this.seen.get(key);
       if (status !== undefined) seen.set(key, status);
@@ -127,5 +130,44 @@ export class MemoryRegister implements Register {
     const counts = Object.fromEntries(NC_STATES.map((state) => [state, 0])) as Record<NcState, number>;
     for (const nc of this.ncs.values()) counts[nc.state] += 1;
     return Promise.resolve(counts);
+  }
+}
+
+/**
+ * The sources' life in memory, kept as the daemon's connector status keeps it in Redis: for
+ * `recurd replay` (heartbeats in the recording) and for the core's timeline tests.
+ */
+export class MemorySourceLife implements SourceLife {
+  private readonly sources = new Map<string, SourceLiveness>();
+
+  private of(source: string): SourceLiveness {
+    let life = this.sources.get(source);
+    if (life === undefined) this.sources.set(source, (life = { errorSpells: [], heartbeat: null }));
+    return life;
+  }
+
+  heartbeat(source: string, at: number, maxGap: number): Promise<void> {
+    const life = this.of(source);
+    const beat = (life.heartbeat ??= { lastAt: null, gaps: [] });
+    if (beat.lastAt === null || at > beat.lastAt) {
+      if (beat.lastAt !== null && at - beat.lastAt > maxGap) beat.gaps.push({ from: beat.lastAt, to: at });
+      beat.lastAt = at;
+    }
+    return Promise.resolve();
+  }
+
+  /** The connector of `source` starts failing at `at`, or works again. */
+  failed(source: string, at: number): void {
+    const spells = this.of(source).errorSpells;
+    if (spells.at(-1)?.to !== null) spells.push({ from: at, to: null });
+  }
+
+  succeeded(source: string, at: number): void {
+    const open = this.of(source).errorSpells.at(-1);
+    if (open !== undefined && open.to === null) open.to = at;
+  }
+
+  liveness(sources: string[]): Promise<Liveness> {
+    return Promise.resolve(new Map(sources.map((source) => [source, structuredClone(this.of(source))])));
   }
 }

@@ -31,6 +31,17 @@ export function actionRatios(ncs: Nonconformity[]): Array<{ family: string; cont
   return [...groups.values()].map((group) => ({ family: group.family, control: group.control, reopen: group.reopened / group.acted, verifiedEffective: group.closed / group.acted }));
 }
 
+/** NCs still verifying after their window ended without evidence, by family and control. */
+export function unverifiable(ncs: Nonconformity[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const nc of ncs) {
+    if (nc.state !== 'verifying' || nc.verification?.blocked == null) continue;
+    const key = `${nc.family}\u0000${nc.control ?? ''}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return counts;
+}
+
 export class Metrics {
   readonly registry = new Registry();
   readonly alertsReceived = new Counter({
@@ -146,6 +157,19 @@ export class Metrics {
       async collect() {
         this.reset();
         for (const ratio of await ratios()) this.set({ family: ratio.family, control: ratio.control }, ratio.verifiedEffective);
+      },
+    });
+    new Gauge({
+      name: 'recurd_nonconformities_unverifiable',
+      help: 'NCs whose effectiveness window ended without the evidence to close them (still verifying; the timeline says what is missing).',
+      labelNames: ['family', 'control'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const [key, count] of unverifiable(await sources.nonconformities())) {
+          const [family, control] = key.split('\u0000') as [string, string];
+          this.set({ family, control }, count);
+        }
       },
     });
     new Gauge({

@@ -1,5 +1,6 @@
 /** How NCs and timelines look outside recurd (API, CLI, notifications): times as ISO 8601. */
-import type { Nonconformity } from './core/types.js';
+import { formatDuration } from './core/duration.js';
+import type { Nonconformity, ObservationRef, Span, Verification } from './core/types.js';
 import type { TimelineRecord } from './register.js';
 
 function iso(ms: number | null): string | null {
@@ -12,10 +13,33 @@ export function ncView(nc: Nonconformity): Record<string, unknown> {
     openedAt: iso(nc.openedAt),
     updatedAt: iso(nc.updatedAt),
     lastOccurrenceAt: iso(nc.lastOccurrenceAt),
+    windowStartsAt: iso(nc.windowStartsAt ?? null),
     windowEndsAt: iso(nc.windowEndsAt),
+    verification: nc.verification ? verificationView(nc.verification) : null,
     closedAt: iso(nc.closedAt),
     correctiveAction: nc.correctiveAction && { ...nc.correctiveAction, recordedAt: iso(nc.correctiveAction.recordedAt) },
     elsewhere: nc.elsewhere.map((similar) => ({ ...similar, lastFiringAt: iso(similar.lastFiringAt) })),
+  };
+}
+
+function refView(ref: ObservationRef): Record<string, unknown> {
+  return { ...ref, at: iso(ref.at) };
+}
+
+function spanView(span: Span | null): Record<string, unknown> | null {
+  return span === null ? null : { from: iso(span.from), to: iso(span.to) };
+}
+
+/** The evidence gathered so far, as an auditor reads it: times in ISO 8601, the missing pieces in words. */
+function verificationView(verification: Verification): Record<string, unknown> {
+  return {
+    ...verification,
+    maxGap: verification.maxGap === null ? null : formatDuration(verification.maxGap),
+    healthy: verification.healthy.map(refView),
+    lastHealthyAt: iso(verification.lastHealthyAt),
+    lastReportAt: iso(verification.lastReportAt),
+    longestGap: spanView(verification.longestGap),
+    lastFiringAt: iso(verification.lastFiringAt),
   };
 }
 

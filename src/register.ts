@@ -5,7 +5,8 @@
  */
 import type { NcDraft } from './core/lifecycle.js';
 import { createHash } from 'node:crypto';
-import type { AlertStatus, NcState, Nonconformity, SimilarSymptom, Symptom, TimelineEntry } from './core/types.js';
+import type { SeenRecord } from './core/seen.js';
+import type { NcState, Nonconformity, SimilarSymptom, Symptom, TimelineEntry } from './core/types.js';
 
 export interface LoadedSymptom {
   symptom: Symptom | null;
@@ -24,8 +25,8 @@ export interface CommitGroup {
   due: number | null;
   /** NCs to write, with the timeline entries to append; an NC whose id is NEW_NC is created. */
   ncs: NcDraft[];
-  /** `source`+`id` keys of observations with the status last seen under each. */
-  seen: Array<[string, AlertStatus]>;
+  /** `source`+`id` keys of observations with what has been seen under each. */
+  seen: Array<[string, SeenRecord]>;
 }
 
 export interface CommitResult {
@@ -50,7 +51,7 @@ export interface TimelineRecord extends TimelineEntry {
 }
 
 export interface Register {
-  load(fingerprints: string[], seenKeys: string[]): Promise<{ symptoms: Map<string, LoadedSymptom>; seen: Map<string, AlertStatus> }>;
+  load(fingerprints: string[], seenKeys: string[]): Promise<{ symptoms: Map<string, LoadedSymptom>; seen: Map<string, SeenRecord> }>;
   commit(groups: CommitGroup[]): Promise<CommitResult>;
   getNc(id: string): Promise<Nonconformity | null>;
   listNcs(filter: NcFilter): Promise<Nonconformity[]>;

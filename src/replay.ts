@@ -15,7 +15,7 @@ import { ManualClock } from './core/clock.js';
 import { canonicalAlertSchema, type CanonicalAlert, type Nonconformity, type Symptom } from './core/types.js';
 import { Engine } from './engine.js';
 import { RecurdError } from './errors.js';
-import { MemoryRegister } from './memory-register.js';
+import { MemoryRegister, MemorySourceLife } from './memory-register.js';
 
 export interface ReplayOptions {
   /**
@@ -81,7 +81,8 @@ export async function replay(file: string, { settings, intake, until }: ReplayOp
   const clock = new ManualClock(0);
   const register = new MemoryRegister();
   // Built as src/daemon.ts builds it, so that replay decides as the daemon would.
-  const engine = new Engine({ register, clock, ...settings });
+  // Heartbeats in the recording show its sources alive, as the daemon's connector status would.
+  const engine = new Engine({ register, clock, ...settings, sourceLife: new MemorySourceLife() });
   const problems: ReplayProblem[] = [];
   const decisions: string[] = [];
   let lineCount = 0;

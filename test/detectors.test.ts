@@ -65,7 +65,8 @@ describe('flapping', () => {
     expect(await cycle(t, T0 + 47 * MINUTE)).toBe('flapping');
     expect(t.ncs()).toHaveLength(1);
     expect(t.nc(nc?.id as string)).toMatchObject({ state: 'verifying', reopenCount: 0 });
-    expect(t.entries(nc?.id as string).map((entry) => entry.type)).toEqual(['raised', 'occurrence', 'flapping', 'corrective-action']);
+    // Recorded while it fired: the window started at the next resolve.
+    expect(t.entries(nc?.id as string).map((entry) => entry.type)).toEqual(['raised', 'occurrence', 'flapping', 'corrective-action', 'window-started']);
   });
 
   it('raises one flapping NC when the symptom had none', async () => {

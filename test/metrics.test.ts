@@ -18,6 +18,7 @@ const EXPECTED: Record<string, { type: string; labels: string[] }> = {
   recurd_nonconformities_reopened_total: { type: 'counter', labels: ['family', 'control'] },
   recurd_nonconformities_verified_effective_total: { type: 'counter', labels: ['family', 'control'] },
   recurd_nonconformities: { type: 'gauge', labels: ['state'] },
+  recurd_nonconformities_unverifiable: { type: 'gauge', labels: ['family', 'control'] },
   recurd_detect_latency_seconds: { type: 'histogram', labels: [] },
   recurd_queue_jobs: { type: 'gauge', labels: ['queue', 'state'] },
 };
@@ -90,8 +91,8 @@ describe('metrics', () => {
     prefix = testPrefix();
     daemon = await runDaemon(
       testConfig(redis.url, prefix, {
-        // `verified` closes quickly so a sweep can count it; `reopened` keeps the default window.
-        policy: { window: '1h', skew: '0s', checks: { verified: { window: '2s' } } },
+        // `verified` and `unverifiable` end their windows quickly so a sweep judges them; `reopened` keeps the default.
+        policy: { window: '1h', skew: '0s', checks: { verified: { window: '2s' }, unverifiable: { window: '2s' } } },
         sweep: { schedule: '* * * * * *' },
       }),
     );
@@ -103,27 +104,44 @@ describe('metrics', () => {
       { uid: `${rule}-2`, state: 'good' as const, time: now - 29_500, rule },
       { uid: `${rule}-3`, state: 'bad' as const, time: now - 29_000, rule },
     ];
-    expect((await post(running, [...recur('reopened'), ...recur('verified')])).status).toBe(202);
-    const reopenedNc = await openNcFor(running, 'reopened');
-    const verifiedNc = await openNcFor(running, 'verified');
-    for (const id of [reopenedNc, verifiedNc]) {
+    const rules = ['reopened', 'verified', 'unverifiable'];
+    expect((await post(running, rules.flatMap(recur))).status).toBe(202);
+    const ncs = await Promise.all(rules.map((rule) => openNcFor(running, rule)));
+    // Each check reports healthy again, so that an action recorded now starts its window.
+    expect((await post(running, rules.map((rule) => ({ uid: `${rule}-ok`, state: 'good' as const, time: now - 28_000, rule })))).status).toBe(202);
+    await eventually(async () => {
+      const documents = await Promise.all((await redis.client.keys(`${prefix}:sym:*`)).map((key) => redis.client.hget(key, 'd')));
+      const states = documents.map((document) => (JSON.parse(document ?? '{}') as { state?: string }).state);
+      return states.length === 3 && states.every((state) => state === 'fixed') ? true : undefined;
+    }, 10_000, 'every symptom to be fixed');
+    for (const id of ncs) {
       const action = await api(running.address, `/api/v1/nonconformities/${id}/corrective-action`, {
         method: 'POST',
         body: JSON.stringify({ action: 'fix the cause', owner: 'ops' }),
       });
       expect(action.status).toBe(200);
     }
-    // Back after the corrective action, inside its window: the action was ineffective.
+    // Back after the corrective action, inside its window: the action was ineffective. `verified`
+    // is seen healthy after its action; `unverifiable` never reports again.
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect((await post(running, [{ uid: 'reopened-4', state: 'bad', time: Date.now(), rule: 'reopened' }])).status).toBe(202);
+    expect(
+      (
+        await post(running, [
+          { uid: 'reopened-4', state: 'bad', time: Date.now(), rule: 'reopened' },
+          { uid: 'verified-5', state: 'good', time: Date.now(), rule: 'verified' },
+        ])
+      ).status,
+    ).toBe(202);
 
-    // Wait for the reopen and for a sweep to close the other NC once its 2 s window has passed.
+    // Wait for the reopen, and for a sweep to judge the other two once their 2 s windows have passed.
     const text = await eventually(async () => {
       const page = await (await fetch(`${running.address}/metrics`)).text();
-      return page.includes('recurd_nonconformities_reopened_total{family="av",control=') && page.includes('recurd_nonconformities_verified_effective_total{family="av",control=')
+      return page.includes('recurd_nonconformities_reopened_total{family="av",control=') &&
+        page.includes('recurd_nonconformities_verified_effective_total{family="av",control=') &&
+        page.includes('recurd_nonconformities_unverifiable{family="av",control=')
         ? page
         : undefined;
-    }, 15_000, 'a reopen and a verified-effective close');
+    }, 15_000, 'a reopen, a verified-effective close and an unverifiable NC');
 
     const { types, samples } = parseExposition(text);
     for (const [name, expected] of Object.entries(EXPECTED)) {
@@ -140,14 +158,16 @@ describe('metrics', () => {
     }
     const value = (name: string, labels: Record<string, string>): number | undefined =>
       samples.find((sample) => sample.name === name && Object.entries(labels).every(([key, wanted]) => sample.labels[key] === wanted))?.value;
-    expect(value('recurd_alerts_received_total', { source: 'generic', family: 'av', status: 'firing' })).toBe(5);
-    expect(value('recurd_alerts_received_total', { source: 'generic', family: 'av', status: 'resolved' })).toBe(2);
-    expect(value('recurd_recurrences_total', { family: 'av' })).toBe(3);
-    expect(value('recurd_nonconformities_opened_total', { family: 'av' })).toBe(2);
+    expect(value('recurd_alerts_received_total', { source: 'generic', family: 'av', status: 'firing' })).toBe(7);
+    expect(value('recurd_alerts_received_total', { source: 'generic', family: 'av', status: 'resolved' })).toBe(7);
+    expect(value('recurd_recurrences_total', { family: 'av' })).toBe(4);
+    expect(value('recurd_nonconformities_opened_total', { family: 'av' })).toBe(3);
     expect(value('recurd_nonconformities_reopened_total', { family: 'av' })).toBe(1);
     expect(value('recurd_nonconformities_verified_effective_total', { family: 'av' })).toBe(1);
     expect(value('recurd_nonconformities', { state: 'reopened' })).toBe(1);
     expect(value('recurd_nonconformities', { state: 'closed' })).toBe(1);
+    expect(value('recurd_nonconformities', { state: 'verifying' })).toBe(1);
+    expect(value('recurd_nonconformities_unverifiable', { family: 'av' })).toBe(1);
     expect(value('recurd_detect_latency_seconds_count', {})).toBeGreaterThanOrEqual(2);
     expect(value('recurd_detect_latency_seconds_bucket', { le: '+Inf' })).toBe(value('recurd_detect_latency_seconds_count', {}));
     for (const queue of ['ingest', 'outbox', 'sweep']) expect(value('recurd_queue_jobs', { queue, state: 'waiting' })).toBeDefined();

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { Document } from 'yaml';
 import type { z } from 'zod';
+import { compileMatch } from '../core/match.js';
 import type { Policy } from '../core/policy.js';
 import type { EngineOptions } from '../engine.js';
 import { createDetectors } from '../../detectors/registry.js';
@@ -206,8 +207,19 @@ export function loadConfig(file: string, env: Env = process.env): Config {
 
 /** The core's view of `config.policy`. */
 export function policyFromConfig(config: Config): Policy {
-  const { window, resolveAfter, families, controls, checks, skew, maxFuture, maxLateness, lateRecurrence } = config.policy;
-  return { defaults: { window, resolveAfter }, families, controls, checks, skew, maxFuture, maxLateness, lateRecurrence, detectors: createDetectors(config.detectors) };
+  const { window, resolveAfter, verifyBy, maxGap, heartbeats, families, controls, checks, skew, maxFuture, maxLateness, lateRecurrence } = config.policy;
+  return {
+    defaults: { window, resolveAfter, ...(verifyBy === undefined ? {} : { verifyBy }), ...(maxGap === undefined ? {} : { maxGap }) },
+    families,
+    controls,
+    checks,
+    skew,
+    maxFuture,
+    maxLateness,
+    lateRecurrence,
+    detectors: createDetectors(config.detectors),
+    heartbeats: heartbeats.map((heartbeat) => ({ source: heartbeat.source, maxGap: heartbeat.maxGap, matches: compileMatch({ ...heartbeat.match, source: heartbeat.source }) })),
+  };
 }
 
 /** What the engine takes from the config: policy and fingerprint fields and rules. */

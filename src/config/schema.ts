@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { connectorConfigSchema } from '../../connectors/registry.js';
 import { DEFAULT_DETECTORS, detectorConfigSchema } from '../../detectors/registry.js';
-import { FAMILIES } from '../core/types.js';
+import { FAMILIES, NC_EVENT_TYPES, VERIFY_BY } from '../core/types.js';
 import { byteSize, cronSchedule, duration, secret } from './fields.js';
 
 /**
@@ -15,10 +15,19 @@ const wholeNumber = (min: number, max: number) =>
     z.number().int().min(min).max(max),
   );
 
+const verifyBy = z
+  .enum(VERIFY_BY)
+  .describe(
+    'what "verified effective" rests on: evidence (seen healthy after the action, its check reporting through the window) or silence (no recurrence while the source was shown alive); default: silence for siem, evidence otherwise',
+  );
+const maxGap = duration.describe("longest gap allowed between a symptom's reports in its window; default: three times its median interval, at least 1h");
+
 const windowOverride = z
   .object({
     window: duration.optional().describe('effectiveness window after a fix'),
     resolveAfter: duration.optional().describe('quiet time after which a firing symptom counts as fixed'),
+    verifyBy: verifyBy.optional(),
+    maxGap: maxGap.optional(),
   })
   .strict();
 
@@ -33,7 +42,7 @@ const notifierSchema = z
     url: z.url({ protocol: /^https?$/ }).describe('where each NC event is POSTed as JSON'),
     secret: secret.describe('HMAC-SHA256 key for the X-Recurd-Signature header'),
     events: z
-      .array(z.enum(['nc.opened', 'nc.occurrence', 'nc.reopened', 'nc.corrective-action', 'nc.verified-effective']))
+      .array(z.enum(NC_EVENT_TYPES))
       .min(1)
       .optional()
       .describe('event types to send; all when absent'),
@@ -75,6 +84,28 @@ export const configSchema = z
         skew: duration.prefault('5m').describe('a firing stamped this long after a fix is still the tail of the old episode'),
         maxFuture: duration.prefault('5m').describe('an event time further ahead of its receipt than this is a wrong clock: it is timed at receipt'),
         maxLateness: duration.prefault('7d').describe('an observation older than this at receipt is recorded as late and decides nothing'),
+        verifyBy: verifyBy.optional(),
+        maxGap: maxGap.optional(),
+        heartbeats: z
+          .array(
+            z
+              .object({
+                source: z.string().min(1).describe('the connector whose life the heartbeat proves'),
+                match: z
+                  .object({
+                    family: z.string().min(1).optional(),
+                    check: z.string().min(1).optional(),
+                    labels: z.record(z.string(), z.string()).optional(),
+                  })
+                  .strict()
+                  .default({})
+                  .describe('which of its alerts are heartbeats, e.g. labels: { alertname: Watchdog }; * matches any run of characters'),
+                maxGap: duration.prefault('1h').describe('a heartbeat missing for longer than this is a gap in the proof that the source is alive'),
+              })
+              .strict(),
+          )
+          .default([])
+          .describe("alerts that only say their source is alive (Alertmanager's Watchdog): never symptoms, the evidence for NCs verified by silence"),
         lateRecurrence: z
           .enum(['link', 'ignore'])
           .default('link')
@@ -84,7 +115,7 @@ export const configSchema = z
         checks: z.record(z.string(), windowOverride).default({}).describe('overrides by check'),
       })
       .strict()
-      .prefault({ window: '30d', resolveAfter: '7d', skew: '5m', maxFuture: '5m', maxLateness: '7d', lateRecurrence: 'link', families: {}, controls: {}, checks: {} }),
+      .prefault({ window: '30d', resolveAfter: '7d', skew: '5m', maxFuture: '5m', maxLateness: '7d', heartbeats: [], lateRecurrence: 'link', families: {}, controls: {}, checks: {} }),
     fingerprint: z
       .object({
         fields: z

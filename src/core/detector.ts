@@ -7,7 +7,7 @@
 import type { SymptomDraft } from './lifecycle.js';
 import type { MatchSubject } from './match.js';
 import type { Policy } from './policy.js';
-import type { CanonicalAlert, FixKind, ReceivedAlert } from './types.js';
+import type { CanonicalAlert, FixKind, ReceivedAlert, Symptom } from './types.js';
 
 /** A fixed symptom firing again inside its effectiveness window. */
 export interface SymptomReturn {
@@ -17,6 +17,8 @@ export interface SymptomReturn {
   fixedAt: number;
   fixKind: FixKind | null;
   windowEndsAt: number;
+  /** The episode this return ended, for the NC's timeline. */
+  story: { firstFiring: Symptom['firstFiring']; fixedBy: Symptom['fixedBy']; occurrences: number; repeats: number };
 }
 
 export interface Detector {

@@ -12,14 +12,16 @@
 import type { Detector, SymptomReturn } from './detector.js';
 import type { MatchSubject } from './match.js';
 import type { Policy } from './policy.js';
-import { windowPolicyFor } from './windows.js';
+import { isDuplicate, lastStatusFor, remember, type SeenRecord } from './seen.js';
+import { examine, noteReport, RECENT_REPORTS, runWindow, startVerification, type Liveness } from './verification.js';
+import { verificationPolicyFor, windowPolicyFor } from './windows.js';
 import { checkRootCauseAnalysis, classifyAction, missingForReopenedAction, reopenNote } from './corrective-action.js';
 import {
   SEVERITIES,
-  type AlertStatus,
   type CorrectiveActionInput,
   type NcEvent,
   type Nonconformity,
+  type ObservationRef,
   type ReceivedAlert,
   type Severity,
   type Symptom,
@@ -56,6 +58,8 @@ export type EffectKind =
   | 'nc-reopened'
   | 'nc-occurrence'
   | 'nc-verified-effective'
+  | 'nc-verification-blocked'
+  | 'heartbeat'
   | 'flapping';
 
 export interface Effect {
@@ -72,22 +76,35 @@ export interface SymptomDraft {
   /** NCs this draft touches: the symptom's current one, an earlier one it links to, a new one. */
   ncs: NcDraft[];
   effects: Effect[];
-  /** Alert statuses to remember for duplicate detection, by `source`+`id` key. */
-  seen: Map<string, AlertStatus>;
+  /** What was seen of each observation's source event, to remember for duplicate detection, by `source`+`id` key. */
+  seen: Map<string, SeenRecord>;
   changed: boolean;
   /** When the decision is made (the engine's clock): an NC's `openedAt` and the year of its id. */
   now: number;
+  /** What the edge knows of the sources' life, for NCs verified by silence. */
+  liveness: Liveness;
 }
 
-export function newDraft(fingerprint: string, symptom: Symptom | null, ncs: Nonconformity[], now: number): SymptomDraft {
+/** Fields added to stored records since they were first written, with the value an old record means. */
+const SYMPTOM_SINCE: Pick<Symptom, 'recentReports' | 'firstFiring' | 'fixedBy' | 'repeats' | 'lastRepeatAt'> = {
+  recentReports: [],
+  firstFiring: null,
+  fixedBy: null,
+  repeats: 0,
+  lastRepeatAt: null,
+};
+const NC_SINCE: Pick<Nonconformity, 'windowStartsAt' | 'verification'> = { windowStartsAt: null, verification: null };
+
+export function newDraft(fingerprint: string, symptom: Symptom | null, ncs: Nonconformity[], now: number, liveness: Liveness = new Map()): SymptomDraft {
   return {
     now,
     fingerprint,
-    symptom: symptom ? { ...symptom } : null,
-    ncs: ncs.map((nc) => ({ nc: { ...nc }, timeline: [] })),
+    symptom: symptom ? { ...SYMPTOM_SINCE, ...symptom } : null,
+    ncs: ncs.map((nc) => ({ nc: { ...NC_SINCE, ...nc }, timeline: [] })),
     effects: [],
     seen: new Map(),
     changed: false,
+    liveness,
   };
 }
 
@@ -95,8 +112,13 @@ export interface Observation {
   alert: ReceivedAlert;
   /** The key that, with the status, tells a duplicate: derived from `source` and `id`. */
   seenKey: string;
-  /** The last status stored under `seenKey`, or null when this alert was never seen. */
-  previousStatus: AlertStatus | null;
+  /** What the store remembers under `seenKey`, or null when this event was never seen. */
+  previous: SeenRecord | null;
+}
+
+/** A pointer to an observation, for timelines and the verification evidence. */
+export function refOf(alert: ReceivedAlert, at: number): ObservationRef {
+  return { source: alert.source, id: alert.id, at, evidence: alert.evidence };
 }
 
 function controlLabel(subject: { control: string | null }): string {
@@ -132,25 +154,12 @@ export function advance(draft: SymptomDraft, t: number, policy: Policy): void {
   const symptom = draft.symptom;
   if (symptom === null) return;
   const windows = windowPolicyFor(policy, symptom);
-  if (symptom.state === 'active' && symptom.lastFiringAt + windows.resolveAfter <= t) {
-    const fixedAt = symptom.lastFiringAt + windows.resolveAfter;
-    fix(draft, fixedAt, 'quiet', windows.window);
+  if (symptom.state === 'active' && lastHeardFiring(symptom) + windows.resolveAfter <= t) {
+    const fixedAt = lastHeardFiring(symptom) + windows.resolveAfter;
+    fix(draft, fixedAt, 'quiet', windows.window, policy, { observation: null, by: null });
   }
   for (const entry of draft.ncs) {
-    const nc = entry.nc;
-    if (nc.state === 'verifying' && nc.windowEndsAt !== null && nc.windowEndsAt <= t) {
-      nc.state = 'closed';
-      nc.closedAt = nc.windowEndsAt;
-      appendTimeline(entry, nc.windowEndsAt, 'verified-effective', 'nc.verified-effective', {
-        windowStartedAt: iso(nc.correctiveAction?.recordedAt ?? nc.windowEndsAt),
-        windowEndedAt: iso(nc.windowEndsAt),
-        lastOccurrenceAt: iso(nc.lastOccurrenceAt),
-        check: nc.check,
-        lastReportAt: nc.fingerprint === symptom.fingerprint ? iso(symptom.lastReportAt) : null,
-      });
-      effect(draft, 'nc-verified-effective', nc);
-      draft.changed = true;
-    }
+    if (entry.nc.state === 'verifying' && entry.nc.windowEndsAt !== null && entry.nc.windowEndsAt <= t) verify(draft, entry, t, policy);
   }
   if (symptom.state === 'fixed' && symptom.windowEndsAt !== null && symptom.windowEndsAt <= t) {
     symptom.state = 'verified';
@@ -161,23 +170,95 @@ export function advance(draft: SymptomDraft, t: number, policy: Policy): void {
   for (const detector of detectorsFor(policy, symptom)) detector.onAdvance?.(draft, t, policy);
 }
 
+/** The last time the symptom was said to fail: a firing, or a repeat saying it persists. */
+function lastHeardFiring(symptom: Symptom): number {
+  return Math.max(symptom.lastFiringAt, symptom.lastRepeatAt ?? Number.NEGATIVE_INFINITY);
+}
+
+/**
+ * The window of a verifying NC has ended by `t`: close it as verified effective if the evidence
+ * stands; otherwise say what is missing (once for each new finding) and watch again from the end
+ * of what broke the evidence.
+ */
+function verify(draft: SymptomDraft, entry: NcDraft, t: number, policy: Policy): void {
+  const nc = entry.nc;
+  const own = draft.symptom !== null && draft.symptom.fingerprint === nc.fingerprint ? draft.symptom : null;
+  // An NC written before verification evidence was kept: its window ran from the action.
+  nc.verification ??= startVerification(verificationOf(policy, nc).verifyBy, verificationOf(policy, nc).maxGap, null);
+  nc.windowStartsAt ??= nc.correctiveAction?.recordedAt ?? nc.windowEndsAt;
+  const heartbeat = policy.heartbeats.find((rule) => rule.source === nc.source);
+  const finding = examine(nc, own, draft.liveness, heartbeat, t);
+  const verification = nc.verification;
+  draft.changed = true;
+  if (finding.missing.length === 0) {
+    // When the evidence stood: the window's end, or the healthy report that came after it.
+    const closedAt = Math.max(nc.windowEndsAt ?? t, verification.by === 'evidence' ? (verification.lastHealthyAt ?? 0) : 0);
+    nc.state = 'closed';
+    nc.closedAt = closedAt;
+    verification.blocked = null;
+    appendTimeline(entry, closedAt, 'verified-effective', 'nc.verified-effective', { check: nc.check, ...finding.evidence });
+    effect(draft, 'nc-verified-effective', nc);
+    return;
+  }
+  const window = windowPolicyFor(policy, nc).window;
+  const endedAt = nc.windowEndsAt ?? t;
+  if (JSON.stringify(finding.missing) !== JSON.stringify(verification.blocked)) {
+    appendTimeline(entry, Math.min(t, endedAt), 'verification-blocked', 'nc.verification-blocked', {
+      missing: finding.missing,
+      ...finding.evidence,
+      watchingAgainFrom: finding.restart === 'report' ? 'the next report of the check' : finding.restart === null ? null : iso(finding.restart),
+    });
+    effect(draft, 'nc-verification-blocked', nc);
+  }
+  verification.blocked = finding.missing;
+  if (finding.restart === 'report') {
+    nc.windowStartsAt = null;
+    nc.windowEndsAt = null;
+    verification.waitingFor = 'report';
+  } else if (finding.restart !== null) {
+    runWindow(nc, finding.restart, window);
+  }
+}
+
+/** How an NC is verified; a systemic NC's aggregate only ever sees failures, so by silence. */
+function verificationOf(policy: Policy, nc: Nonconformity): ReturnType<typeof verificationPolicyFor> {
+  const chosen = verificationPolicyFor(policy, nc);
+  return nc.assets.length > 0 ? { ...chosen, verifyBy: 'silence' } : chosen;
+}
+
 /** The detectors whose match filter takes this symptom, in the policy's order; none for an aggregate. */
 export function detectorsFor(policy: Policy, subject: MatchSubject & { aggregate?: string | null }): Detector[] {
   if (subject.aggregate) return [];
   return policy.detectors.filter((detector) => detector.matches(subject));
 }
 
-function fix(draft: SymptomDraft, at: number, kind: Symptom['fixKind'], window: number): void {
+function fix(draft: SymptomDraft, at: number, kind: Symptom['fixKind'], window: number, policy: Policy, by: NonNullable<Symptom['fixedBy']>): void {
   const symptom = draft.symptom;
   if (symptom === null) return;
   symptom.state = 'fixed';
   symptom.fixKind = kind;
   symptom.fixedAt = at;
+  symptom.fixedBy = by;
   symptom.windowEndsAt = at + window;
   symptom.lastTransitionAt = at;
   symptom.recentFixes = [...symptom.recentFixes, at].slice(-RECENT);
   effect(draft, 'fix', symptom);
   draft.changed = true;
+  // An action recorded while the symptom fired waits for it to clear: seen healthy, or, where
+  // the source only speaks on failure, quiet for resolveAfter.
+  const current = openNc(draft);
+  const verification = current?.nc.verification;
+  if (current === undefined || current.nc.state !== 'verifying' || verification?.waitingFor !== 'clear') return;
+  if (kind !== 'resolved' && verification.by === 'evidence') return;
+  const ncWindow = windowPolicyFor(policy, current.nc).window;
+  runWindow(current.nc, at, ncWindow);
+  symptom.windowEndsAt = Math.max(symptom.windowEndsAt, current.nc.windowEndsAt ?? 0);
+  appendTimeline(current, at, 'window-started', null, {
+    cleared: kind === 'resolved' ? 'a healthy report of the symptom' : `quiet since its last firing at ${iso(symptom.lastFiringAt)}`,
+    observation: by.observation === null ? null : { ...by.observation, at: iso(by.observation.at) },
+    windowStartsAt: iso(at),
+    windowEndsAt: iso(current.nc.windowEndsAt ?? at),
+  });
 }
 
 /** How many recent fix and firing times a symptom keeps, for the detectors that count them. */
@@ -199,6 +280,11 @@ export function startEpisode(draft: SymptomDraft, alert: ReceivedAlert, at: numb
     firstSeenAt: previous?.firstSeenAt ?? at,
     lastFiringAt: at,
     lastReportAt: Math.max(previous?.lastReportAt ?? at, at),
+    recentReports: [...(previous?.recentReports ?? []), at].slice(-RECENT_REPORTS),
+    firstFiring: { ...refOf(alert, at), message: alert.message },
+    fixedBy: null,
+    repeats: 0,
+    lastRepeatAt: null,
     lastTransitionAt: at,
     fixedAt: null,
     fixKind: null,
@@ -254,7 +340,9 @@ export function raiseNc(draft: SymptomDraft, options: RaiseOptions): NcDraft {
     updatedAt: Math.max(draft.now, options.at),
     lastOccurrenceAt: options.at,
     correctiveAction: null,
+    windowStartsAt: null,
     windowEndsAt: null,
+    verification: null,
     closedAt: null,
     recurrenceOf: options.recurrenceOf ?? symptom.recurrenceOf,
     assets: options.assets ?? [],
@@ -307,8 +395,19 @@ export function reopenNc(draft: SymptomDraft, entry: NcDraft, at: number, detail
   draft.changed = true;
 }
 
-/** What an auditor needs to see of a return: which alert, which fix, which window. */
+/** An observation pointer as a person reads it: its time in ISO 8601. */
+function refView(ref: ObservationRef | null): Record<string, unknown> | null {
+  return ref === null ? null : { ...ref, at: iso(ref.at) };
+}
+
+/** The story of the episode a return ended: its first incident, what fixed it, how often it fired. */
+export function episodeStory(symptom: Symptom): SymptomReturn['story'] {
+  return { firstFiring: symptom.firstFiring, fixedBy: symptom.fixedBy, occurrences: symptom.occurrences, repeats: symptom.repeats };
+}
+
+/** What an auditor needs to see of a return: which alert, which fix, which window, and the episode before. */
 export function returnProof(event: SymptomReturn, episode: number): Record<string, unknown> {
+  const { firstFiring, fixedBy, occurrences, repeats } = event.story;
   return {
     alert: { source: event.alert.source, id: event.alert.id, observedAt: iso(event.at) },
     episode,
@@ -316,6 +415,12 @@ export function returnProof(event: SymptomReturn, episode: number): Record<strin
     fixKind: event.fixKind,
     windowEndsAt: iso(event.windowEndsAt),
     evidence: event.alert.evidence,
+    previousEpisode: {
+      firstIncident: firstFiring === null ? null : { ...refView(firstFiring), message: firstFiring.message },
+      fix: { kind: event.fixKind, at: iso(event.fixedAt), observation: refView(fixedBy?.observation ?? null), by: fixedBy?.by ?? null },
+      occurrences,
+      repeats,
+    },
   };
 }
 
@@ -344,19 +449,54 @@ function returnAfterWindow(draft: SymptomDraft, alert: ReceivedAlert, at: number
   }
 }
 
+/**
+ * A repeat of a firing state the sender still holds, for a symptom still firing: not a new
+ * observation, but a report that the failure persists (at its receipt), never silence.
+ */
+function persists(draft: SymptomDraft, alert: ReceivedAlert, previous: SeenRecord | null, policy: Policy): void {
+  const symptom = draft.symptom;
+  if (alert.status !== 'firing' || symptom === null || symptom.state !== 'active' || lastStatusFor(previous, alert.reporter) !== 'firing') return;
+  const at = alert.receivedAt;
+  if (at <= lastHeardFiring(symptom)) return;
+  symptom.lastRepeatAt = at;
+  symptom.repeats += 1;
+  draft.changed = true;
+  afterReport(draft, alert, at, policy);
+}
+
+/** Evidence for the symptom's NC under verification: one more report, healthy or not. */
+function afterReport(draft: SymptomDraft, alert: ReceivedAlert, at: number, policy: Policy): void {
+  const current = openNc(draft);
+  if (current === undefined || current.nc.state !== 'verifying') return;
+  const window = windowPolicyFor(policy, current.nc).window;
+  if (noteReport(current.nc, { healthy: alert.status === 'resolved', at, ref: refOf(alert, at) }, window)) {
+    appendTimeline(current, at, 'window-started', null, {
+      cleared: 'the check reported again after a gap',
+      observation: refView(refOf(alert, at)),
+      windowStartsAt: iso(at),
+      windowEndsAt: iso(current.nc.windowEndsAt ?? at),
+    });
+  }
+  draft.changed = true;
+  // A window that ended without evidence closes as soon as the evidence stands.
+  if (current.nc.windowEndsAt !== null && current.nc.windowEndsAt <= at) verify(draft, current, at, policy);
+}
+
 /** One observation, in arrival order. Returns what it did, for metrics. */
 export function observe(draft: SymptomDraft, observation: Observation, policy: Policy): EffectKind {
   const { alert, seenKey } = observation;
-  const previousStatus = draft.seen.get(seenKey) ?? observation.previousStatus;
+  const previous = draft.seen.get(seenKey) ?? observation.previous;
   const subject = { family: alert.family, control: alert.control ?? null, source: alert.source };
-  if (previousStatus === alert.status) {
+  if (isDuplicate(previous, alert)) {
+    persists(draft, alert, previous, policy);
     effect(draft, 'duplicate', subject);
     return 'duplicate';
   }
-  draft.seen.set(seenKey, alert.status);
+  const senderSaid = lastStatusFor(previous, alert.reporter);
+  draft.seen.set(seenKey, remember(previous, alert));
   // Alertmanager re-sends a merged alert as firing with its old startsAt after a resolve: that
   // firing is new, and only its receipt says when it happened.
-  const stamped = previousStatus === 'resolved' && alert.status === 'firing' ? Math.max(alert.observedAt, alert.receivedAt) : alert.observedAt;
+  const stamped = senderSaid === 'resolved' && alert.status === 'firing' ? Math.max(alert.observedAt, alert.receivedAt) : alert.observedAt;
   // A source clock far ahead would leave the symptom active until then: time it at receipt.
   const skewed = stamped > alert.receivedAt + policy.maxFuture;
   const at = skewed ? alert.receivedAt : stamped;
@@ -396,17 +536,17 @@ export function observe(draft: SymptomDraft, observation: Observation, policy: P
   const symptom = draft.symptom as Symptom;
   if (skewed) noteSkew(draft, alert, at);
   symptom.lastReportAt = Math.max(symptom.lastReportAt, at);
+  symptom.recentReports = [...symptom.recentReports, at].slice(-RECENT_REPORTS);
   symptom.absentSince = null;
   draft.changed = true;
 
   if (alert.status === 'resolved') {
     symptom.observations += 1;
-    if (symptom.state !== 'active') {
-      effect(draft, 'report', symptom);
-      return 'report';
-    }
-    fix(draft, at, 'resolved', windowPolicyFor(policy, symptom).window);
-    return 'fix';
+    const outcome: EffectKind = symptom.state === 'active' ? 'fix' : 'report';
+    if (outcome === 'fix') fix(draft, at, 'resolved', windowPolicyFor(policy, symptom).window, policy, { observation: refOf(alert, at), by: null });
+    else effect(draft, 'report', symptom);
+    afterReport(draft, alert, at, policy);
+    return outcome;
   }
 
   let outcome: EffectKind;
@@ -424,9 +564,17 @@ export function observe(draft: SymptomDraft, observation: Observation, policy: P
         symptom.observations += 1;
         symptom.occurrences += 1;
         effect(draft, 'tail', symptom);
+        afterReport(draft, alert, at, policy);
         return 'tail';
       }
-      const event: SymptomReturn = { alert, at, fixedAt: symptom.fixedAt ?? at, fixKind: symptom.fixKind, windowEndsAt: symptom.windowEndsAt ?? at };
+      const event: SymptomReturn = {
+        alert,
+        at,
+        fixedAt: symptom.fixedAt ?? at,
+        fixKind: symptom.fixKind,
+        windowEndsAt: symptom.windowEndsAt ?? at,
+        story: episodeStory(symptom),
+      };
       startEpisode(draft, alert, at);
       // The first detector that claims the return decides it: flapping absorbs what recurrence would raise.
       const claimed = detectorsFor(policy, alert).find((detector) => detector.onReturn?.(draft, event, policy) === true);
@@ -439,6 +587,7 @@ export function observe(draft: SymptomDraft, observation: Observation, policy: P
       outcome = 'episode';
       break;
   }
+  afterReport(draft, alert, at, policy);
   afterFiring(draft, alert, at, policy);
   return outcome;
 }
@@ -460,12 +609,12 @@ function afterFiring(draft: SymptomDraft, alert: ReceivedAlert, at: number, poli
 }
 
 /** A person records that the symptom is fixed (API or CLI), at wall-clock time `at`. */
-export function recordFix(draft: SymptomDraft, at: number, policy: Policy): boolean {
+export function recordFix(draft: SymptomDraft, at: number, policy: Policy, by = 'a person, through the API or CLI'): boolean {
   const symptom = draft.symptom;
   if (symptom === null) return false;
   advance(draft, at, policy);
   if (symptom.state !== 'active') return false;
-  fix(draft, at, 'recorded', windowPolicyFor(policy, symptom).window);
+  fix(draft, at, 'recorded', windowPolicyFor(policy, symptom).window, policy, { observation: null, by });
   return true;
 }
 
@@ -494,7 +643,11 @@ export function recordCorrectiveAction(
   const analysis = action.rootCauseAnalysis === undefined || action.rootCauseAnalysis === null ? null : checkRootCauseAnalysis(action.rootCauseAnalysis);
   if (analysis !== null && !analysis.ok) return { missing: analysis.problems };
   const window = windowPolicyFor(policy, nc).window;
+  const { verifyBy, maxGap } = verificationOf(policy, nc);
   const quality = classifyAction(action.action);
+  const symptom = draft.symptom !== null && draft.symptom.nc === ncId ? draft.symptom : null;
+  // An action taken while the symptom fires cannot be verified yet: its window waits for it to clear.
+  const firing = symptom?.state === 'active';
   nc.correctiveAction = {
     action: action.action,
     owner: action.owner,
@@ -506,15 +659,23 @@ export function recordCorrectiveAction(
     rootCauseAnalysis: analysis?.analysis ?? null,
   };
   nc.state = 'verifying';
-  nc.windowEndsAt = at + window;
+  nc.verification = startVerification(verifyBy, maxGap, firing ? 'clear' : null);
+  if (firing) {
+    nc.windowStartsAt = null;
+    nc.windowEndsAt = null;
+  } else {
+    runWindow(nc, at, window);
+  }
   appendTimeline(entry, at, 'corrective-action', 'nc.corrective-action', {
     ...nc.correctiveAction,
     recordedAt: iso(at),
-    windowEndsAt: iso(nc.windowEndsAt),
+    verifyBy,
+    windowStartsAt: nc.windowStartsAt === null ? null : iso(nc.windowStartsAt),
+    windowEndsAt: nc.windowEndsAt === null ? null : iso(nc.windowEndsAt),
+    waitingFor: firing ? 'the symptom to clear: it was firing when the action was recorded' : null,
   });
-  const symptom = draft.symptom;
-  if (symptom !== null && symptom.nc === ncId) {
-    if (symptom.state === 'active') fix(draft, at, 'recorded', window);
+  if (symptom !== null && !firing) {
+    // A return inside the action's window proves the action ineffective.
     symptom.state = 'fixed';
     symptom.fixedAt ??= at;
     symptom.fixKind ??= 'recorded';
@@ -534,7 +695,7 @@ export function recordCorrectiveAction(
 export function nextDue(draft: SymptomDraft, policy: Policy, floor = Number.NEGATIVE_INFINITY): number | null {
   const dues: number[] = [];
   const symptom = draft.symptom;
-  if (symptom?.state === 'active') dues.push(symptom.lastFiringAt + windowPolicyFor(policy, symptom).resolveAfter);
+  if (symptom?.state === 'active') dues.push(lastHeardFiring(symptom) + windowPolicyFor(policy, symptom).resolveAfter);
   if (symptom?.state === 'fixed' && symptom.windowEndsAt !== null) dues.push(symptom.windowEndsAt);
   for (const { nc } of draft.ncs) if (nc.state === 'verifying' && nc.windowEndsAt !== null) dues.push(nc.windowEndsAt);
   if (symptom !== null) {

@@ -1,14 +1,28 @@
 import type { Detector } from './detector.js';
+import type { MatchSubject } from './match.js';
 import { recurrence } from './recurrence.js';
-import type { Family } from './types.js';
+import type { Family, VerifyBy } from './types.js';
 
-export { windowPolicyFor } from './windows.js';
+export { verificationPolicyFor, windowPolicyFor } from './windows.js';
 
 export interface WindowPolicy {
   /** Effectiveness window after a fix, ms. */
   window: number;
   /** Quiet time after which a firing symptom counts as fixed, ms. */
   resolveAfter: number;
+  /** What "verified effective" rests on; unset: `silence` for siem, `evidence` for the other families. */
+  verifyBy?: VerifyBy;
+  /** Longest gap allowed between reports (ms); unset: derived from the symptom's own cadence. */
+  maxGap?: number;
+}
+
+/** Alerts that only say their source is alive (Alertmanager's Watchdog): evidence for `silence`. */
+export interface HeartbeatRule {
+  /** The connector whose life the heartbeat proves. */
+  source: string;
+  matches(subject: MatchSubject): boolean;
+  /** A heartbeat missing for longer than this is a gap in the source's proof of life, ms. */
+  maxGap: number;
 }
 
 export interface Policy {
@@ -26,6 +40,8 @@ export interface Policy {
   lateRecurrence: 'link' | 'ignore';
   /** What raises NCs, in order; the first to claim a symptom's return decides it. */
   detectors: readonly Detector[];
+  /** Heartbeat alerts: recorded as their source's proof of life, never decided as symptoms. */
+  heartbeats: readonly HeartbeatRule[];
 }
 
 export const DEFAULT_POLICY: Policy = {
@@ -38,4 +54,5 @@ export const DEFAULT_POLICY: Policy = {
   maxLateness: 7 * 86_400_000,
   lateRecurrence: 'link',
   detectors: [recurrence()],
+  heartbeats: [],
 };

@@ -52,6 +52,12 @@ export const canonicalAlertSchema = z.object({
   control: z.string().max(32).optional(),
   labels: z.record(z.string(), z.string()).default({}),
   evidence: z.record(z.string(), z.unknown()).default({}),
+  /**
+   * Who sent this observation where one source has several senders (an Alertmanager instance's
+   * external URL): the same sender going from resolved back to firing is a new observation,
+   * another one repeating a state already seen is a duplicate.
+   */
+  reporter: z.string().max(512).optional(),
 });
 
 export type CanonicalAlert = z.output<typeof canonicalAlertSchema>;
@@ -89,6 +95,8 @@ export interface Symptom {
   lastFiringAt: number;
   /** Event time of the latest observation of any status (the check kept reporting). */
   lastReportAt: number;
+  /** Times of the latest reports of any status (newest last): the symptom's own reporting cadence. */
+  recentReports: number[];
   /** Event time of the latest state change; older observations cannot undo it. */
   lastTransitionAt: number;
   fixedAt: number | null;
@@ -108,6 +116,14 @@ export interface Symptom {
   recentFixes: number[];
   /** Times of the firing observations of the current episode (newest last), for the chronic detector. */
   recentFirings: number[];
+  /** The first failure of the current episode: the incident an NC's story starts from. */
+  firstFiring: (ObservationRef & { message: string }) | null;
+  /** What ended the last episode: the observation that said resolved, or who recorded the fix; both null for a quiet fix. */
+  fixedBy: { observation: ObservationRef | null; by: string | null } | null;
+  /** Repeats of a firing state already known in the current episode (notifications that it persists). */
+  repeats: number;
+  /** Receipt of the latest such repeat: the failure was still reported then, so it is not quiet. */
+  lastRepeatAt: number | null;
   /** When the absence detector found the symptom silent since (its last report), or null. */
   absentSince: number | null;
   /** For a systemic (aggregate) symptom: each asset that failed and when it last did. */
@@ -138,6 +154,48 @@ export interface CorrectiveActionInput {
   rootCauseAnalysis?: unknown;
 }
 
+export const VERIFY_BY = ['evidence', 'silence'] as const;
+/**
+ * What "verified effective" rests on: `evidence`, the symptom seen healthy after the action and
+ * its check reporting through the window; `silence`, no recurrence while its source was shown
+ * alive (for sources that only speak when something fails).
+ */
+export type VerifyBy = (typeof VERIFY_BY)[number];
+
+/** A pointer to one observation, for an auditor to find the raw event. */
+export interface ObservationRef {
+  source: string;
+  id: string;
+  at: number;
+  evidence: Record<string, unknown>;
+}
+
+export interface Span {
+  from: number;
+  to: number;
+}
+
+/** What an NC's effectiveness window has shown so far; kept on the NC while it is verified. */
+export interface Verification {
+  by: VerifyBy;
+  /** Longest gap allowed between reports (ms); null: derived from the symptom's cadence. */
+  maxGap: number | null;
+  /** What the window waits for before it runs: the symptom to clear, or its check to report again. */
+  waitingFor: 'clear' | 'report' | null;
+  /** Healthy reports (resolved, success) since the corrective action. */
+  healthyReports: number;
+  /** The first few of them, and the latest, with their evidence pointers. */
+  healthy: ObservationRef[];
+  lastHealthyAt: number | null;
+  lastReportAt: number | null;
+  /** The longest gap between consecutive reports since the window started. */
+  longestGap: Span | null;
+  /** The latest firing (a tail or a report that it persists) since the corrective action. */
+  lastFiringAt: number | null;
+  /** What the evidence lacked when the window ended, one sentence each; null while nothing is missing. */
+  blocked: string[] | null;
+}
+
 export interface Nonconformity {
   id: string;
   state: NcState;
@@ -159,7 +217,11 @@ export interface Nonconformity {
   updatedAt: number;
   lastOccurrenceAt: number;
   correctiveAction: CorrectiveAction | null;
+  /** When the running effectiveness window started: null while it waits (see `verification.waitingFor`). */
+  windowStartsAt: number | null;
   windowEndsAt: number | null;
+  /** The evidence gathered for the corrective action; null until one is recorded. */
+  verification: Verification | null;
   closedAt: number | null;
   recurrenceOf: string | null;
   /** For a systemic NC: the assets on which the check failed (clause 10.2 b). */
@@ -190,14 +252,20 @@ export interface TimelineEntry {
     | 'flapping'
     | 'absence'
     | 'spread'
-    | 'clock-skew';
+    | 'clock-skew'
+    | 'window-started'
+    | 'verification-blocked'
+    | 'contradicted';
   detail: Record<string, unknown>;
 }
+
+export const NC_EVENT_TYPES = ['nc.opened', 'nc.occurrence', 'nc.reopened', 'nc.corrective-action', 'nc.verified-effective', 'nc.verification-blocked'] as const;
+export type NcEventType = (typeof NC_EVENT_TYPES)[number];
 
 /** What the outbox delivers to notifiers; `id` is stable across redeliveries. */
 export interface NcEvent {
   id: string;
-  type: 'nc.opened' | 'nc.occurrence' | 'nc.reopened' | 'nc.corrective-action' | 'nc.verified-effective';
+  type: NcEventType;
   at: number;
   nc: Nonconformity;
 }

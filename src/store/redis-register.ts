@@ -3,7 +3,8 @@
  * that all of them live in one Redis Cluster slot and one Lua script may touch any of them.
  */
 import type { Redis } from 'ioredis';
-import { NC_STATES, type AlertStatus, type NcState, type Nonconformity, type SimilarSymptom, type Symptom, type TimelineEntry } from '../core/types.js';
+import { parseSeen, serializeSeen, type SeenRecord } from '../core/seen.js';
+import { NC_STATES, type NcState, type Nonconformity, type SimilarSymptom, type Symptom, type TimelineEntry } from '../core/types.js';
 import { checkKey, type CommitGroup, type CommitResult, type LoadedSymptom, type NcFilter, type Register, type TimelineRecord } from '../register.js';
 import { LuaScript } from './scripts.js';
 
@@ -55,7 +56,7 @@ export class RedisRegister implements Register {
     this.keys = new RedisKeys(prefix);
   }
 
-  async load(fingerprints: string[], seenKeys: string[]): Promise<{ symptoms: Map<string, LoadedSymptom>; seen: Map<string, AlertStatus> }> {
+  async load(fingerprints: string[], seenKeys: string[]): Promise<{ symptoms: Map<string, LoadedSymptom>; seen: Map<string, SeenRecord> }> {
     const pipeline = this.redis.pipeline();
     for (const key of fingerprints) pipeline.hmget(this.keys.symptom(key), 'v', 'd');
     for (const key of seenKeys) pipeline.get(this.keys.seen(key));
@@ -71,11 +72,12 @@ export class RedisRegister implements Register {
       symptoms.set(key, { symptom, version: Number(version ?? 0), nc: null });
       if (symptom.nc !== null) ncIds.set(key, symptom.nc);
     });
-    const seen = new Map<string, AlertStatus>();
+    const seen = new Map<string, SeenRecord>();
     seenKeys.forEach((key, index) => {
       const [error, value] = replies[fingerprints.length + index] ?? [null, null];
       if (error) throw error;
-      if (value === 'firing' || value === 'resolved') seen.set(key, value);
+      const record = parseSeen(value as string | null);
+      if (record !== null) seen.set(key, record);
     });
     if (ncIds.size > 0) {
       const ncPipeline = this.redis.pipeline();
@@ -103,7 +105,7 @@ export class RedisRegister implements Register {
       s: group.symptom === null ? 0 : argument(JSON.stringify(group.symptom)),
       ck: group.symptom === null || group.symptom.aggregate !== null || group.symptom.check === '' ? '' : checkKey(group.symptom),
       due: group.due === null ? '' : String(group.due),
-      seen: group.seen,
+      seen: group.seen.map(([key, record]) => [key, serializeSeen(record)]),
       ncs: group.ncs.map(({ nc, timeline }) => ({
         id: nc.id,
         d: argument(JSON.stringify(nc)),

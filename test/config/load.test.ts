@@ -262,7 +262,7 @@ describe('policyFromConfig', () => {
       ]),
       {},
     );
-    const { detectors, ...windows } = policyFromConfig(config);
+    const { detectors, heartbeats, ...windows } = policyFromConfig(config);
     expect(windows).toEqual({
       defaults: { window: 10 * 86_400_000, resolveAfter: 86_400_000 },
       families: { backup: { window: 2 * 86_400_000 } },
@@ -273,6 +273,7 @@ describe('policyFromConfig', () => {
       maxLateness: 3 * 86_400_000,
       lateRecurrence: 'ignore',
     });
+    expect(heartbeats).toEqual([]);
     // No detectors configured: the recurrence rule alone.
     expect(detectors.map((detector) => detector.type)).toEqual(['recurrence']);
   });

@@ -48,6 +48,8 @@ describe('alertmanager connector: the real 0.25 firing and resolved pair', () =>
     severity: 'critical',
     control: 'A.8.13',
     labels,
+    // The sender: an HA pair's members tell their own state changes from each other's stale copies.
+    reporter: 'http://vm:19094',
   };
   const group = { externalURL: 'http://vm:19094', groupKey: '{}:{alertname="BackupJobFailed", instance="srv-db-01"}', receiver: 'cap' };
 

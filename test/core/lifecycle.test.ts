@@ -16,6 +16,18 @@ async function raised(t: Timeline): Promise<string> {
   return 'NC-2026-0001';
 }
 
+/** raised, then the symptom clears (resolved at T0 + 2d + 1h): an action recorded now starts its window. */
+async function cleared(t: Timeline): Promise<string> {
+  const id = await raised(t);
+  await t.at(T0 + 2 * DAY + HOUR).resolve();
+  return id;
+}
+
+/** A snapshot without what a repeat of a firing state changes: when the failure was last said to persist (a write). */
+function withoutRepeats(state: unknown): unknown {
+  return JSON.parse(JSON.stringify(state, (key, value: unknown) => (['repeats', 'lastRepeatAt', 'version'].includes(key) ? undefined : value))) as unknown;
+}
+
 /** The register's state, for "nothing changed" checks. */
 function snapshot(t: Timeline): unknown {
   return structuredClone({
@@ -163,7 +175,9 @@ describe('symptom: fixed → active by recurrence', () => {
         updatedAt: T0 + 3 * DAY,
         lastOccurrenceAt: T0 + 3 * DAY,
         correctiveAction: null,
+        windowStartsAt: null,
         windowEndsAt: null,
+        verification: null,
         closedAt: null,
         recurrenceOf: null,
         detector: 'recurrence',
@@ -241,12 +255,14 @@ describe('symptom: fixed → active by recurrence', () => {
 });
 
 describe('duplicates and late observations', () => {
-  it('changes nothing on a repeated firing (same source and id), in a later batch or the same one', async () => {
+  it('changes nothing on a repeated firing (same source and id), in a later batch or the same one, but that it persists', async () => {
     const t = timeline();
     await t.at(T0).fire({ id: 'a1' });
     const before = snapshot(t);
     expect(await t.at(T0 + HOUR).fire({ id: 'a1', observedAt: T0 })).toBe('duplicate');
-    expect(snapshot(t)).toEqual(before);
+    // A repeat says the failure persists: no occurrence, but the symptom is not quiet.
+    expect(t.symptom()).toMatchObject({ repeats: 1, lastRepeatAt: T0 + HOUR, occurrences: 1, lastFiringAt: T0 });
+    expect(withoutRepeats(snapshot(t))).toEqual(withoutRepeats(before));
     expect(await t.at(T0 + 2 * HOUR).ingest({ status: 'firing', id: 'b1' }, { status: 'firing', id: 'b1' })).toEqual(['occurrence', 'duplicate']);
     expect(t.symptom()).toMatchObject({ observations: 2, occurrences: 2 });
   });
@@ -265,7 +281,7 @@ describe('duplicates and late observations', () => {
     const id = await raised(t);
     const before = snapshot(t);
     expect(await t.at(T0 + 2 * DAY + MINUTE).fire({ id: 'proof', observedAt: T0 + 2 * DAY })).toBe('duplicate');
-    expect(snapshot(t)).toEqual(before);
+    expect(withoutRepeats(snapshot(t))).toEqual(withoutRepeats(before));
     expect(t.nc(id).occurrences).toBe(2);
   });
 
@@ -285,16 +301,35 @@ describe('duplicates and late observations', () => {
     expect(t.symptom({ source: 'wazuh-dr' })?.state).toBe('active');
   });
 
-  it('times an Alertmanager re-fire (same id, firing after resolved, old startsAt) at its receipt', async () => {
+  it('times an Alertmanager re-fire (same id, firing after resolved, old startsAt, from the same sender) at its receipt', async () => {
     const t = timeline();
-    await t.at(T0).fire({ id: 'am-1' });
-    await t.at(T0 + HOUR).resolve({ id: 'am-1' });
-    expect(await t.at(T0 + 2 * DAY).fire({ id: 'am-1', observedAt: T0 })).toBe('recurrence');
+    const am = { id: 'am-1', reporter: 'http://am-0:9093' };
+    await t.at(T0).fire(am);
+    await t.at(T0 + HOUR).resolve(am);
+    expect(await t.at(T0 + 2 * DAY).fire({ ...am, observedAt: T0 })).toBe('recurrence');
     expect(t.ncs()).toMatchObject([{ id: 'NC-2026-0001', openedAt: T0 + 2 * DAY }]);
     expect(t.entries('NC-2026-0001')[0]?.detail).toMatchObject({ alert: { id: 'am-1', observedAt: iso(T0 + 2 * DAY) } });
     // The next repeat of that notification is the same state again: a duplicate.
-    expect(await t.at(T0 + 2 * DAY + 4 * HOUR).fire({ id: 'am-1', observedAt: T0 })).toBe('duplicate');
+    expect(await t.at(T0 + 2 * DAY + 4 * HOUR).fire({ ...am, observedAt: T0 })).toBe('duplicate');
     expect(t.nc('NC-2026-0001').occurrences).toBe(2);
+  });
+
+  it('takes the stale firing that the other member of an HA pair repeats after the resolve as a duplicate', async () => {
+    const t = timeline();
+    const alert = { id: 'am-1', observedAt: T0 };
+    await t.at(T0).fire({ ...alert, reporter: 'http://am-0:9093' });
+    expect(await t.at(T0 + 10_000).fire({ ...alert, reporter: 'http://am-1:9093' })).toBe('duplicate');
+    await t.at(T0 + HOUR).resolve({ ...alert, reporter: 'http://am-0:9093', observedAt: T0 + HOUR });
+    // am-1 had not heard of the resolve yet: its firing is stale, whenever it arrives.
+    expect(await t.at(T0 + 2 * DAY).fire({ ...alert, reporter: 'http://am-1:9093' })).toBe('duplicate');
+    expect(await t.at(T0 + 2 * DAY + MINUTE).resolve({ ...alert, reporter: 'http://am-1:9093', observedAt: T0 + HOUR })).toBe('duplicate');
+    expect(t.ncs()).toEqual([]);
+    // Only am-1's copy while it fired counts as a report that the failure persisted.
+    expect(t.symptom()).toMatchObject({ state: 'fixed', fixedAt: T0 + HOUR, repeats: 1, lastRepeatAt: T0 + 10_000 });
+    // Without a sender, any state already seen under the id is a duplicate too.
+    await t.at(T0 + 2 * DAY).fire({ id: 'plain', observedAt: T0 + 2 * DAY });
+    await t.at(T0 + 2 * DAY + HOUR).resolve({ id: 'plain' });
+    expect(await t.at(T0 + 4 * DAY).fire({ id: 'plain', observedAt: T0 + 2 * DAY })).toBe('duplicate');
   });
 
   it('records an observation older than the last transition without letting it undo the transition', async () => {
@@ -320,7 +355,7 @@ describe('duplicates and late observations', () => {
 describe('NC: open → verifying → closed', () => {
   it('starts the NC window when a corrective action is recorded; the symptom counts as fixed from then', async () => {
     const t = timeline();
-    const id = await raised(t);
+    const id = await cleared(t);
     const nc = await t.at(T0 + 3 * DAY).correctiveAction(id);
     expect(nc).toMatchObject({
       id,
@@ -334,18 +369,19 @@ describe('NC: open → verifying → closed', () => {
       at: T0 + 3 * DAY,
       detail: { action: ACTION.action, owner: 'secops', recordedAt: iso(T0 + 3 * DAY), windowEndsAt: iso(T0 + 33 * DAY) },
     });
-    expect(t.symptom()).toMatchObject({ state: 'fixed', fixKind: 'recorded', fixedAt: T0 + 3 * DAY, windowEndsAt: T0 + 33 * DAY });
+    // Already fixed by the source; a return inside the action's window proves the action ineffective.
+    expect(t.symptom()).toMatchObject({ state: 'fixed', fixKind: 'resolved', fixedAt: T0 + 2 * DAY + HOUR, windowEndsAt: T0 + 33 * DAY });
   });
 
   it('takes the corrective-action window from the most specific policy', async () => {
     const t = timeline({ checks: { 'rule-5710': { window: 14 * DAY } } });
-    const id = await raised(t);
+    const id = await cleared(t);
     expect(await t.at(T0 + 3 * DAY).correctiveAction(id)).toMatchObject({ windowEndsAt: T0 + 17 * DAY });
   });
 
   it('closes the NC as verified effective when its window passes, with the evidence on its timeline', async () => {
     const t = timeline();
-    const id = await raised(t);
+    const id = await cleared(t);
     await t.at(T0 + 3 * DAY).correctiveAction(id);
     // The check kept reporting success while the window ran.
     await t.at(T0 + 20 * DAY).resolve();
@@ -354,14 +390,17 @@ describe('NC: open → verifying → closed', () => {
     await t.at(T0 + 34 * DAY).tick();
     expect(t.nc(id)).toMatchObject({ state: 'closed', closedAt: T0 + 33 * DAY, reopenCount: 0 });
     expect(t.entries(id).map((entry) => entry.type)).toEqual(['raised', 'corrective-action', 'verified-effective']);
+    // A SIEM rule only speaks on failure: verified by silence, its connector never failing.
     expect(t.entries(id)[2]).toMatchObject({
       at: T0 + 33 * DAY,
       detail: {
+        verifyBy: 'silence',
         windowStartedAt: iso(T0 + 3 * DAY),
         windowEndedAt: iso(T0 + 33 * DAY),
         lastOccurrenceAt: iso(T0 + 2 * DAY),
+        lastFiringAt: iso(T0 + 2 * DAY),
         check: 'rule-5710',
-        lastReportAt: iso(T0 + 20 * DAY),
+        connector: { name: 'wazuh', errorSpellsInWindow: 0 },
       },
     });
     expect(t.symptom()?.state).toBe('verified');
@@ -369,7 +408,7 @@ describe('NC: open → verifying → closed', () => {
 
   it('closes the NC lazily when the next observation comes after its window', async () => {
     const t = timeline();
-    const id = await raised(t);
+    const id = await cleared(t);
     await t.at(T0 + 3 * DAY).correctiveAction(id);
     expect(await t.at(T0 + 40 * DAY).resolve()).toBe('report');
     expect(t.nc(id)).toMatchObject({ state: 'closed', closedAt: T0 + 33 * DAY });
@@ -377,7 +416,7 @@ describe('NC: open → verifying → closed', () => {
 
   it('refuses a corrective action on a verifying, a closed or an unknown NC', async () => {
     const t = timeline();
-    const id = await raised(t);
+    const id = await cleared(t);
     await t.at(T0 + 3 * DAY).correctiveAction(id);
     await expect(t.at(T0 + 4 * DAY).correctiveAction(id)).rejects.toMatchObject({ code: 'RECURD_ERR_NC_VERIFYING', status: 409 });
     expect(t.nc(id).correctiveAction?.recordedAt).toBe(T0 + 3 * DAY);
@@ -400,7 +439,7 @@ describe('NC: recurrence while open, verifying or reopened', () => {
 
   it('reopens a verifying NC under the same id, escalated, when the symptom returns inside its window', async () => {
     const t = timeline();
-    const id = await raised(t);
+    const id = await cleared(t);
     await t.at(T0 + 3 * DAY).correctiveAction(id);
     expect(await t.at(T0 + 5 * DAY).fire({ id: 'proof-2' })).toBe('recurrence');
     expect(t.ncs()).toHaveLength(1);
@@ -428,7 +467,7 @@ describe('NC: recurrence while open, verifying or reopened', () => {
 
   it('counts a recurrence of a reopened NC as an occurrence, without escalating again', async () => {
     const t = timeline();
-    const id = await raised(t);
+    const id = await cleared(t);
     await t.at(T0 + 3 * DAY).correctiveAction(id);
     await t.at(T0 + 5 * DAY).fire();
     await t.at(T0 + 5 * DAY + HOUR).resolve();
@@ -439,9 +478,10 @@ describe('NC: recurrence while open, verifying or reopened', () => {
 
   it('verifies a new corrective action after a reopen, and reopens again if that one fails too', async () => {
     const t = timeline();
-    const id = await raised(t);
+    const id = await cleared(t);
     await t.at(T0 + 3 * DAY).correctiveAction(id);
     await t.at(T0 + 5 * DAY).fire();
+    await t.at(T0 + 5 * DAY + HOUR).resolve();
     const second = await t.at(T0 + 6 * DAY).correctiveAction(id, { action: 'moved sshd behind the VPN' });
     expect(second).toMatchObject({ state: 'verifying', windowEndsAt: T0 + 36 * DAY, correctiveAction: { action: 'moved sshd behind the VPN', recordedAt: T0 + 6 * DAY } });
     expect(await t.at(T0 + 7 * DAY).fire()).toBe('recurrence');
@@ -462,7 +502,7 @@ describe('NC: recurrence while open, verifying or reopened', () => {
 
 describe('return after a closed NC', () => {
   async function closedThenBack(t: Timeline): Promise<void> {
-    const id = await raised(t);
+    const id = await cleared(t);
     await t.at(T0 + 3 * DAY).correctiveAction(id);
     await t.at(T0 + 34 * DAY).tick();
     expect(await t.at(T0 + 50 * DAY).fire()).toBe('episode');
@@ -483,7 +523,7 @@ describe('return after a closed NC', () => {
 
   it('keeps the link on the symptom between the return and the next recurrence', async () => {
     const t = timeline();
-    const id = await raised(t);
+    const id = await cleared(t);
     await t.at(T0 + 3 * DAY).correctiveAction(id);
     await t.at(T0 + 50 * DAY).fire();
     expect(t.symptom()).toMatchObject({ state: 'active', nc: null, recurrenceOf: id, episode: 3 });
@@ -550,8 +590,10 @@ describe('outbox', () => {
     const id = await raised(t);
     await t.at(T0 + 2 * DAY + HOUR).resolve();
     await t.at(T0 + 2 * DAY + 2 * HOUR).fire();
+    await t.at(T0 + 2 * DAY + 3 * HOUR).resolve();
     await t.at(T0 + 3 * DAY).correctiveAction(id);
     await t.at(T0 + 5 * DAY).fire();
+    await t.at(T0 + 5 * DAY + HOUR).resolve();
     await t.at(T0 + 6 * DAY).correctiveAction(id);
     await t.at(T0 + 37 * DAY).tick();
     const events = t.register.events.map((event) => ({ id: event.id, type: event.type, at: event.at, nc: event.nc.id }));

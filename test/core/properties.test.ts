@@ -26,6 +26,7 @@ const POLICY: Policy = {
   maxLateness: 7 * 24 * HOUR,
   lateRecurrence: 'link',
   detectors: DEFAULT_POLICY.detectors,
+  heartbeats: [],
 };
 
 interface Template {
@@ -186,6 +187,8 @@ async function content(t: Timeline): Promise<unknown> {
 const lastTime = (items: readonly Item[]): number => Math.max(T0, ...items.map((item) => (item.kind === 'obs' ? item.alert.receivedAt : item.at)));
 
 describe('properties of the lifecycle over generated streams', () => {
+  // A firing copy received later says the failure persists, which postpones a quiet fix by design
+  // (lifecycle.test.ts); here every copy arrives at any later point but says nothing newer.
   it('(a) a duplicate (same source, id and status) delivered again at any later point changes nothing', async () => {
     await fc.assert(
       fc.asyncProperty(programArb, fc.array(fc.tuple(fc.nat(), fc.nat()), { minLength: 1, maxLength: 8 }), async (items, copies) => {
@@ -197,7 +200,7 @@ describe('properties of the lifecycle over generated streams', () => {
           const original = earlier[which % Math.max(earlier.length, 1)];
           if (original === undefined) continue;
           // Redelivered later, and inside whatever batch is running there, so batches stay as they were.
-          const redelivery = { ...original, receivedAt: lastTime(withCopies.slice(0, position)) };
+          const redelivery = { ...original, receivedAt: original.status === 'firing' ? original.observedAt : lastTime(withCopies.slice(0, position)) };
           withCopies.splice(position, 0, { kind: 'obs', alert: redelivery, cut: false });
         }
         const once = timeline(POLICY);

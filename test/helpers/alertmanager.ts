@@ -13,7 +13,8 @@ export interface TestAlertmanager {
   stop(): Promise<void>;
 }
 
-export async function startAlertmanager(webhookUrl: string, bearerToken: string): Promise<TestAlertmanager> {
+/** `repeatInterval`: how often a notification of an unchanged group is sent again (Alertmanager's syntax). */
+export async function startAlertmanager(webhookUrl: string, bearerToken: string, { repeatInterval = '1h' } = {}): Promise<TestAlertmanager> {
   const binary = requireProgram('prometheus-alertmanager', 'prometheus-alertmanager');
   const dir = mkdtempSync(join(tmpdir(), 'recurd-am-'));
   const port = await freePort();
@@ -26,7 +27,7 @@ export async function startAlertmanager(webhookUrl: string, bearerToken: string)
       "  group_by: ['alertname', 'instance']",
       '  group_wait: 0s',
       '  group_interval: 1s',
-      '  repeat_interval: 1h',
+      `  repeat_interval: ${repeatInterval}`,
       'receivers:',
       '  - name: recurd',
       '    webhook_configs:',

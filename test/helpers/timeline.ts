@@ -14,7 +14,7 @@ import type { EffectKind } from '../../src/core/lifecycle.js';
 import { DEFAULT_POLICY, type Policy } from '../../src/core/policy.js';
 import type { CorrectiveActionInput, Nonconformity, ReceivedAlert, Symptom } from '../../src/core/types.js';
 import { Engine, type BatchResult } from '../../src/engine.js';
-import { MemoryRegister } from '../../src/memory-register.js';
+import { MemoryRegister, MemorySourceLife } from '../../src/memory-register.js';
 import type { TimelineRecord } from '../../src/register.js';
 
 export const MINUTE = 60_000;
@@ -69,6 +69,8 @@ export const ACTION: CorrectiveActionInput = {
 export class Timeline {
   readonly clock = new ManualClock();
   readonly register = new MemoryRegister();
+  /** The sources' heartbeats and connector failures, as the daemon's connector status keeps them. */
+  readonly sources = new MemorySourceLife();
   readonly policy: Policy;
   readonly engine: Engine;
   private sequence = 0;
@@ -80,6 +82,7 @@ export class Timeline {
       policy: this.policy,
       clock: this.clock,
       fingerprintFields: DEFAULT_FINGERPRINT_FIELDS,
+      sourceLife: this.sources,
     });
   }
 

@@ -135,13 +135,16 @@ describe('Redis register', () => {
     const { created } = await engine.ingest(recurrence);
     const id = [...created.values()][0] as string;
     const verifying = await engine.recordCorrectiveAction(id, { action: 'moved the backup target to a monitored volume', owner: 'ops', rootCause: null, dueDate: null });
-    expect(verifying.state).toBe('verifying');
+    // Recorded while the job still failed: the window waits for a success.
+    expect(verifying).toMatchObject({ state: 'verifying', windowStartsAt: null, verification: { waitingFor: 'clear' } });
+    for (let day = 4; day <= 33; day++) await engine.ingest([alert({ id: `ok-${day}`, status: 'resolved', observedAt: T0 + day * DAY + 3_600_000 })]);
+    expect(await register.getNc(id)).toMatchObject({ windowStartsAt: T0 + 4 * DAY + 3_600_000, verification: { healthyReports: 30 } });
     expect(await register.dueSymptoms(T0 + 40 * DAY, 10)).toHaveLength(1);
     clock.set(T0 + 40 * DAY);
     const swept = await engine.sweep();
     expect(swept.effects.map((effect) => effect.kind)).toContain('nc-verified-effective');
-    expect((await register.getNc(id))?.state).toBe('closed');
+    expect(await register.getNc(id)).toMatchObject({ state: 'closed', closedAt: T0 + 34 * DAY + 3_600_000 });
     expect(await register.listNcs({ state: 'verifying' })).toHaveLength(0);
-    expect((await register.timeline(id)).map((entry) => entry.type)).toEqual(['raised', 'corrective-action', 'verified-effective']);
+    expect((await register.timeline(id)).map((entry) => entry.type)).toEqual(['raised', 'corrective-action', 'window-started', 'verified-effective']);
   });
 });

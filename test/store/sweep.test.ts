@@ -65,7 +65,8 @@ describe('window sweep', () => {
     expect(await redis.client.zcard(`${prefix}:due`)).toBe(STALE);
 
     // The detector is removed from the config: those entries no longer apply.
-    const policy: Policy = { ...DEFAULT_POLICY, defaults: { window: 30 * DAY, resolveAfter: 365 * DAY } };
+    // Closed by silence: what this test is about is the sweep reaching the NC, not its evidence.
+    const policy: Policy = { ...DEFAULT_POLICY, defaults: { window: 30 * DAY, resolveAfter: 365 * DAY, verifyBy: 'silence' } };
     const engine = new Engine({ register, policy, clock, fingerprintFields: fields });
     const nc = alert({ asset: 'srv-backup-01' });
     clock.set(T0 + 2 * HOUR);
@@ -79,7 +80,8 @@ describe('window sweep', () => {
     await engine.ingest([{ ...nc, id: 'n4', status: 'resolved', observedAt: T0 + 7 * HOUR, receivedAt: T0 + 7 * HOUR }]);
 
     // Every stale entry is older than the NC's window end, so they come first in the due index.
-    clock.set(T0 + 6 * HOUR + 30 * DAY + 1);
+    // Recorded while it fired, the action's window started at the success an hour later.
+    clock.set(T0 + 7 * HOUR + 30 * DAY + 1);
     await engine.sweepTick(1000);
     expect((await register.getNc(raised?.id ?? ''))?.state).toBe('closed');
     expect(await redis.client.zcount(`${prefix}:due`, '-inf', clock.now())).toBe(0);
