@@ -10,6 +10,7 @@ import type { Detector } from './core/detector.js';
 import { fieldsChooser, fingerprint, type FingerprintField, type FingerprintRule } from './core/fingerprint.js';
 import {
   advance,
+  compactHistory,
   newDraft,
   nextDue,
   observe,
@@ -282,6 +283,7 @@ export class Engine {
         const loaded = symptoms.get(key) ?? { symptom: null, version: 0, nc: null };
         const draft = newDraft(key, loaded.symptom, loaded.nc ? [loaded.nc] : [], this.options.clock.now(), liveness);
         const decisions = decide(draft, seen);
+        compactHistory(draft, this.options.policy);
         outcomes.set(key, { decisions, effects: draft.effects });
         const group = groupOf(draft, loaded.version, this.options.policy, sweptTo);
         if (group !== null) groups.push(group);

@@ -12,12 +12,14 @@
 import type { Detector, SymptomReturn } from './detector.js';
 import type { MatchSubject } from './match.js';
 import type { Policy } from './policy.js';
+import { alertOf, HISTORY, inserted, loggedAlert, snapshotOf, type HistoryEntry } from './history.js';
 import { isDuplicate, lastStatusFor, remember, type SeenRecord } from './seen.js';
 import { examine, noteReport, RECENT_REPORTS, runWindow, startVerification, type Liveness } from './verification.js';
 import { verificationPolicyFor, windowPolicyFor } from './windows.js';
 import { checkRootCauseAnalysis, classifyAction, missingForReopenedAction, reopenNote } from './corrective-action.js';
 import {
   SEVERITIES,
+  type AlertStatus,
   type CorrectiveActionInput,
   type NcEvent,
   type Nonconformity,
@@ -86,7 +88,9 @@ export interface SymptomDraft {
 }
 
 /** Fields added to stored records since they were first written, with the value an old record means. */
-const SYMPTOM_SINCE: Pick<Symptom, 'recentReports' | 'firstFiring' | 'fixedBy' | 'repeats' | 'lastRepeatAt'> = {
+const SYMPTOM_SINCE: Pick<Symptom, 'recentReports' | 'firstFiring' | 'fixedBy' | 'repeats' | 'lastRepeatAt' | 'history' | 'before'> = {
+  history: [],
+  before: null,
   recentReports: [],
   firstFiring: null,
   fixedBy: null,
@@ -300,8 +304,20 @@ export function startEpisode(draft: SymptomDraft, alert: ReceivedAlert, at: numb
     absentSince: null,
     assets: previous?.assets ?? {},
     aggregate: previous?.aggregate ?? null,
+    history: previous?.history ?? [],
+    before: previous?.before ?? null,
   };
   draft.changed = true;
+}
+
+/**
+ * A symptom first heard of as healthy (a resolved, a success): kept, so that a failure arriving
+ * later but stamped before it forms the episode it ends. It has never fired: episode 0.
+ */
+function startHealthy(draft: SymptomDraft, alert: ReceivedAlert, at: number): void {
+  startEpisode(draft, { ...alert, message: '' }, at);
+  const symptom = draft.symptom as Symptom;
+  Object.assign(symptom, { state: 'verified', episode: 0, occurrences: 0, lastFiringAt: 0, firstFiring: null, recentFirings: [], title: alert.check });
 }
 
 export interface RaiseOptions {
@@ -425,14 +441,15 @@ export function returnProof(event: SymptomReturn, episode: number): Record<strin
 }
 
 /** A firing after the window passed starts a new episode; policy decides whether the old NC hears of it. */
-function returnAfterWindow(draft: SymptomDraft, alert: ReceivedAlert, at: number, policy: Policy): void {
+/** Returns true when the return was counted as one more occurrence of the symptom's NC. */
+function returnAfterWindow(draft: SymptomDraft, alert: ReceivedAlert, at: number, policy: Policy): boolean {
   const symptom = draft.symptom;
   const current = ncDraft(draft, symptom?.nc ?? null);
   if (current !== undefined && current.nc.state !== 'closed') {
     // The NC was never corrected: the symptom returning is one more occurrence of it.
     startEpisode(draft, alert, at);
     addOccurrence(draft, current, at, { alert: { source: alert.source, id: alert.id, observedAt: iso(at) }, afterWindow: true });
-    return;
+    return true;
   }
   startEpisode(draft, alert, at);
   const started = draft.symptom as Symptom;
@@ -447,6 +464,7 @@ function returnAfterWindow(draft: SymptomDraft, alert: ReceivedAlert, at: number
   } else {
     started.recurrenceOf = null;
   }
+  return false;
 }
 
 /**
@@ -512,16 +530,69 @@ export function observe(draft: SymptomDraft, observation: Observation, policy: P
     effect(draft, 'late', subject);
     return 'late';
   }
+  const entry = { kind: 'observation' as const, at, alert: loggedAlert(alert), outcome: '' };
+  if (before !== null && outOfOrder(before, alert.status, at)) {
+    before.history = inserted(before.history, entry);
+    before.lateObservations += 1;
+    redecide(draft, entry, policy);
+    if (skewed) noteSkew(draft, alert, at);
+    effect(draft, 'late', subject);
+    return 'late';
+  }
+  // The state before the first entry of a fresh history is where a re-decision would start.
+  if (before !== null && before.history.length === 0) before.before = snapshotOf(before);
+  const result = step(draft, alert, at, policy);
+  const symptom = draft.symptom;
+  if (symptom !== null) symptom.history = [...symptom.history, decidedEntry(entry, result, result.afterWindow?.counted === true)];
+  const { outcome } = result;
+  if (skewed) noteSkew(draft, alert, at);
+  return outcome;
+}
 
+/**
+ * Whether an observation belongs before what the symptom's history already decided: it is put in
+ * its place and the history decided again. One older than the whole history is late as before.
+ */
+function outOfOrder(symptom: Symptom, status: AlertStatus, at: number): boolean {
+  const latest = symptom.history.at(-1)?.at;
+  if (latest === undefined) return false;
+  return at < latest || at < symptom.lastTransitionAt || (status === 'resolved' && at < symptom.lastFiringAt);
+}
+
+interface StepResult {
+  outcome: EffectKind;
+  /** The return a detector claimed, to raise or reopen an NC with when it is decided again. */
+  claimed?: { detector: Detector; event: SymptomReturn };
+  /** A return after the window passed; `counted` when it was one more occurrence of the symptom's NC. */
+  afterWindow?: { counted: boolean };
+}
+
+/** What a step decided, as its history entry keeps it. */
+function decidedEntry(entry: HistoryEntry & { kind: 'observation' }, result: StepResult, counted: boolean): HistoryEntry {
+  return {
+    kind: 'observation',
+    at: entry.at,
+    alert: entry.alert,
+    outcome: result.outcome,
+    ...(result.claimed === undefined ? {} : { proves: result.claimed.event.fixedAt }),
+    ...(counted ? { counted: true as const } : {}),
+  };
+}
+
+/** What one observation, in its event-time place, does to the symptom and its NC. */
+function step(draft: SymptomDraft, alert: ReceivedAlert, at: number, policy: Policy): StepResult {
+  const subject = { family: alert.family, control: alert.control ?? null, source: alert.source };
+  const before = draft.symptom;
   if (before === null) {
     if (alert.status === 'resolved') {
-      effect(draft, 'ignored', subject);
-      return 'ignored';
+      startHealthy(draft, alert, at);
+      effect(draft, 'report', subject);
+      return { outcome: 'report' };
     }
     startEpisode(draft, alert, at);
     effect(draft, 'episode', subject);
     afterFiring(draft, alert, at, policy);
-    return 'episode';
+    return { outcome: 'episode' };
   }
 
   if (at < before.lastTransitionAt || (alert.status === 'resolved' && at < before.lastFiringAt)) {
@@ -529,12 +600,11 @@ export function observe(draft: SymptomDraft, observation: Observation, policy: P
     before.lateObservations += 1;
     draft.changed = true;
     effect(draft, 'late', before);
-    return 'late';
+    return { outcome: 'late' };
   }
 
   advance(draft, at, policy);
   const symptom = draft.symptom as Symptom;
-  if (skewed) noteSkew(draft, alert, at);
   symptom.lastReportAt = Math.max(symptom.lastReportAt, at);
   symptom.recentReports = [...symptom.recentReports, at].slice(-RECENT_REPORTS);
   symptom.absentSince = null;
@@ -546,10 +616,10 @@ export function observe(draft: SymptomDraft, observation: Observation, policy: P
     if (outcome === 'fix') fix(draft, at, 'resolved', windowPolicyFor(policy, symptom).window, policy, { observation: refOf(alert, at), by: null });
     else effect(draft, 'report', symptom);
     afterReport(draft, alert, at, policy);
-    return outcome;
+    return { outcome };
   }
 
-  let outcome: EffectKind;
+  const result: StepResult = { outcome: 'episode' };
   switch (symptom.state) {
     case 'active':
       symptom.observations += 1;
@@ -557,7 +627,7 @@ export function observe(draft: SymptomDraft, observation: Observation, policy: P
       symptom.lastFiringAt = Math.max(symptom.lastFiringAt, at);
       symptom.recentFirings = [...symptom.recentFirings, at].slice(-RECENT);
       effect(draft, 'occurrence', symptom);
-      outcome = 'occurrence';
+      result.outcome = 'occurrence';
       break;
     case 'fixed': {
       if (at <= (symptom.fixedAt ?? at) + policy.skew) {
@@ -565,7 +635,7 @@ export function observe(draft: SymptomDraft, observation: Observation, policy: P
         symptom.occurrences += 1;
         effect(draft, 'tail', symptom);
         afterReport(draft, alert, at, policy);
-        return 'tail';
+        return { outcome: 'tail' };
       }
       const event: SymptomReturn = {
         alert,
@@ -578,18 +648,152 @@ export function observe(draft: SymptomDraft, observation: Observation, policy: P
       startEpisode(draft, alert, at);
       // The first detector that claims the return decides it: flapping absorbs what recurrence would raise.
       const claimed = detectorsFor(policy, alert).find((detector) => detector.onReturn?.(draft, event, policy) === true);
-      outcome = claimed === undefined ? 'episode' : claimed.type === 'recurrence' ? 'recurrence' : 'flapping';
+      result.outcome = claimed === undefined ? 'episode' : claimed.type === 'recurrence' ? 'recurrence' : 'flapping';
       if (claimed === undefined) effect(draft, 'episode', symptom);
+      else result.claimed = { detector: claimed, event };
       break;
     }
     case 'verified':
-      returnAfterWindow(draft, alert, at, policy);
-      outcome = 'episode';
+      // A symptom only ever seen healthy starts its first episode: no return.
+      if (symptom.episode > 0) result.afterWindow = { counted: returnAfterWindow(draft, alert, at, policy) };
+      else returnAfterWindow(draft, alert, at, policy);
       break;
   }
   afterReport(draft, alert, at, policy);
   afterFiring(draft, alert, at, policy);
-  return outcome;
+  return result;
+}
+
+/** Outcomes by which an observation proved a fix ineffective: what an NC rests on. */
+const PROOFS: ReadonlySet<string> = new Set(['recurrence', 'flapping']);
+
+/**
+ * Decide the symptom's history again from the state before it, in event-time order, on a
+ * scratch draft without NCs; then bring the real draft to that state. A return that only now
+ * proves a fix ineffective raises or reopens the NC as it would have in order; a proof that no
+ * longer holds leaves its NC as it is (an NC is never withdrawn) and is noted on it.
+ */
+function redecide(draft: SymptomDraft, late: HistoryEntry & { kind: 'observation' }, policy: Policy): void {
+  const symptom = draft.symptom as Symptom;
+  const scratch = newDraft(draft.fingerprint, null, [], draft.now, draft.liveness);
+  const base = symptom.before;
+  if (base !== null) scratch.symptom = { ...structuredClone(base), history: [], before: null };
+  const identity = symptom;
+  const decided: Array<{ entry: HistoryEntry; result: StepResult | null }> = [];
+  for (const entry of symptom.history) {
+    if (entry.kind === 'observation') {
+      decided.push({ entry, result: step(scratch, alertOf(entry.alert, identity, entry.at), entry.at, policy) });
+    } else {
+      applyPersonEntry(scratch, entry, policy);
+      decided.push({ entry, result: null });
+    }
+  }
+  const derived = scratch.symptom as Symptom;
+  const current = ncDraft(draft, symptom.nc);
+  draft.symptom = {
+    ...derived,
+    // What is not decided from the history: the links to NCs, the repeats, the counters of arrivals.
+    nc: symptom.nc,
+    recurrenceOf: symptom.recurrenceOf,
+    repeats: symptom.repeats,
+    lastRepeatAt: symptom.lastRepeatAt,
+    observations: symptom.observations + 1,
+    lateObservations: symptom.lateObservations,
+    history: [],
+    before: symptom.before,
+  };
+  draft.changed = true;
+  // Each proof is of one fix: a fix already proven ineffective is the same return whichever
+  // observation proves it now; a fix proven only now raises or reopens as it would have in order.
+  const proven = new Set(decided.flatMap(({ entry }) => (entry.kind === 'observation' && PROOFS.has(entry.outcome) && entry.proves !== undefined ? [entry.proves] : [])));
+  const stillProven = new Set(decided.flatMap(({ result }) => (result?.claimed === undefined ? [] : [result.claimed.event.fixedAt])));
+  const countedAt = new Set<number>();
+  for (const { entry, result } of decided) {
+    if (entry.kind !== 'observation' || result === null) continue;
+    const claimed = result.claimed;
+    // An observation already on the NC (as a proof or an occurrence) is not counted twice.
+    if (claimed !== undefined && !proven.has(claimed.event.fixedAt)) {
+      proven.add(claimed.event.fixedAt);
+      if (entry.counted !== true) claimed.detector.onReturn?.(draft, claimed.event, policy);
+    }
+    if (entry.counted === true) countedAt.add(entry.at);
+    else if (result.afterWindow !== undefined && entry.proves === undefined && returnedAfterWindow(draft, alertOf(entry.alert, identity, entry.at), entry.at, policy)) countedAt.add(entry.at);
+    if (entry.proves !== undefined && PROOFS.has(entry.outcome) && !stillProven.has(entry.proves) && current !== undefined) {
+      const now = result.outcome;
+      appendTimeline(current, late.at, 'contradicted', null, {
+        observation: { id: late.alert.id, status: late.alert.status, at: iso(late.at), receivedAt: iso(late.alert.receivedAt) },
+        contradicts: { id: entry.alert.id, at: iso(entry.at), was: entry.outcome, now },
+        note: 'in event-time order this observation no longer proves the fix ineffective; the NC stays, for a person to judge',
+      });
+    }
+  }
+  draft.symptom.history = decided.map(({ entry, result }) =>
+    entry.kind === 'observation' && result !== null ? decidedEntry(entry, result, countedAt.has(entry.at)) : entry,
+  );
+  afterReport(draft, alertOf(late.alert, identity, late.at), late.at, policy);
+}
+
+/** What a return after the window, found only when the history was decided again, does to the symptom's NC. */
+function returnedAfterWindow(draft: SymptomDraft, alert: ReceivedAlert, at: number, policy: Policy): boolean {
+  const symptom = draft.symptom as Symptom;
+  const current = ncDraft(draft, symptom.nc);
+  // An NC whose every occurrence came later did not exist yet at this return.
+  if (current === undefined || current.nc.lastOccurrenceAt > at) return false;
+  if (current.nc.state !== 'closed') {
+    addOccurrence(draft, current, at, { alert: { source: alert.source, id: alert.id, observedAt: iso(at) }, afterWindow: true });
+    return true;
+  }
+  symptom.nc = null;
+  symptom.recurrenceOf = policy.lateRecurrence === 'link' ? current.nc.id : null;
+  if (policy.lateRecurrence === 'link') appendTimeline(current, at, 'late-recurrence', null, { alert: { source: alert.source, id: alert.id, observedAt: iso(at) }, episode: symptom.episode });
+  return false;
+}
+
+/** A person's fix or corrective action, as it acts on the symptom when its history is decided again. */
+function applyPersonEntry(draft: SymptomDraft, entry: HistoryEntry & { kind: 'fix' | 'action' }, policy: Policy): void {
+  if (entry.kind === 'fix') {
+    recordFix(draft, entry.at, policy, entry.by);
+    return;
+  }
+  advance(draft, entry.at, policy);
+  const symptom = draft.symptom;
+  if (symptom !== null && symptom.state !== 'active') actionOnSymptom(symptom, entry.at, entry.window);
+}
+
+/** A corrective action on a symptom that is not firing: a return inside the action's window proves it ineffective. */
+function actionOnSymptom(symptom: Symptom, at: number, window: number): void {
+  symptom.state = 'fixed';
+  symptom.fixedAt ??= at;
+  symptom.fixKind ??= 'recorded';
+  symptom.windowEndsAt = at + window;
+  symptom.lastTransitionAt = Math.max(symptom.lastTransitionAt, at);
+}
+
+/**
+ * Fold into `before` the entries no observation can come before any more (older than
+ * maxLateness at `now`), and the oldest beyond {@link HISTORY}: the history stays bounded.
+ */
+export function compactHistory(draft: SymptomDraft, policy: Policy): void {
+  const symptom = draft.symptom;
+  if (symptom === null || symptom.history.length === 0) return;
+  const keepFrom = symptom.history.findIndex((entry, index) => entry.at >= draft.now - policy.maxLateness && symptom.history.length - index <= HISTORY);
+  const folded = keepFrom === -1 ? symptom.history : symptom.history.slice(0, keepFrom);
+  if (folded.length === 0) return;
+  const rest = keepFrom === -1 ? [] : symptom.history.slice(keepFrom);
+  draft.changed = true;
+  if (rest.length === 0) {
+    symptom.history = [];
+    symptom.before = null;
+    return;
+  }
+  const scratch = newDraft(draft.fingerprint, null, [], draft.now, draft.liveness);
+  if (symptom.before !== null) scratch.symptom = { ...structuredClone(symptom.before), history: [], before: null };
+  for (const entry of folded) {
+    if (entry.kind === 'observation') step(scratch, alertOf(entry.alert, symptom, entry.at), entry.at, policy);
+    else applyPersonEntry(scratch, entry, policy);
+  }
+  symptom.history = rest;
+  symptom.before = scratch.symptom === null ? null : snapshotOf(scratch.symptom);
 }
 
 /** Noted on the NC the observation concerns, for an auditor reading why its time is the receipt. */
@@ -614,8 +818,15 @@ export function recordFix(draft: SymptomDraft, at: number, policy: Policy, by = 
   if (symptom === null) return false;
   advance(draft, at, policy);
   if (symptom.state !== 'active') return false;
+  logPersonEntry(symptom, { kind: 'fix', at, by });
   fix(draft, at, 'recorded', windowPolicyFor(policy, symptom).window, policy, { observation: null, by });
   return true;
+}
+
+/** A person's act goes into the history, so that deciding it again keeps it. */
+function logPersonEntry(symptom: Symptom, entry: HistoryEntry & { kind: 'fix' | 'action' }): void {
+  if (symptom.history.length === 0) symptom.before = snapshotOf(symptom);
+  symptom.history = inserted(symptom.history, entry);
 }
 
 /** Why a corrective action was not recorded; `missing` names what a reopened NC's analysis lacks. */
@@ -675,12 +886,8 @@ export function recordCorrectiveAction(
     waitingFor: firing ? 'the symptom to clear: it was firing when the action was recorded' : null,
   });
   if (symptom !== null && !firing) {
-    // A return inside the action's window proves the action ineffective.
-    symptom.state = 'fixed';
-    symptom.fixedAt ??= at;
-    symptom.fixKind ??= 'recorded';
-    symptom.windowEndsAt = nc.windowEndsAt;
-    symptom.lastTransitionAt = Math.max(symptom.lastTransitionAt, at);
+    logPersonEntry(symptom, { kind: 'action', at, window });
+    actionOnSymptom(symptom, at, window);
   }
   draft.changed = true;
   return null;
@@ -697,6 +904,9 @@ export function nextDue(draft: SymptomDraft, policy: Policy, floor = Number.NEGA
   const symptom = draft.symptom;
   if (symptom?.state === 'active') dues.push(lastHeardFiring(symptom) + windowPolicyFor(policy, symptom).resolveAfter);
   if (symptom?.state === 'fixed' && symptom.windowEndsAt !== null) dues.push(symptom.windowEndsAt);
+  // The oldest history entry is folded once no observation can come before it.
+  const oldest = symptom?.history[0];
+  if (oldest !== undefined) dues.push(oldest.at + policy.maxLateness);
   for (const { nc } of draft.ncs) if (nc.state === 'verifying' && nc.windowEndsAt !== null) dues.push(nc.windowEndsAt);
   if (symptom !== null) {
     for (const detector of detectorsFor(policy, symptom)) {

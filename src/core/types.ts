@@ -16,6 +16,7 @@
  */
 import { z } from 'zod';
 import type { ActionStrength, RootCauseAnalysis } from './corrective-action.js';
+import type { HistoryEntry, SymptomSnapshot } from './history.js';
 import { parseEventTime } from './event-time.js';
 
 export const FAMILIES = ['siem', 'backup', 'av', 'config-drift'] as const;
@@ -124,6 +125,10 @@ export interface Symptom {
   repeats: number;
   /** Receipt of the latest such repeat: the failure was still reported then, so it is not quiet. */
   lastRepeatAt: number | null;
+  /** The observations and actions of the last maxLateness, in event-time order (history.ts). */
+  history: HistoryEntry[];
+  /** The symptom as it was before the oldest entry of `history`: where a re-decision starts. */
+  before: SymptomSnapshot | null;
   /** When the absence detector found the symptom silent since (its last report), or null. */
   absentSince: number | null;
   /** For a systemic (aggregate) symptom: each asset that failed and when it last did. */

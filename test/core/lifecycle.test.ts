@@ -65,11 +65,14 @@ describe('symptom: (none) → active', () => {
     expect(t.symptom()).toMatchObject({ state: 'active', episode: 1, occurrences: 2, observations: 2, lastFiringAt: T0 + HOUR, lastTransitionAt: T0 });
   });
 
-  it('ignores a resolved observation for a symptom it never saw firing', async () => {
+  it('keeps a resolved observation for a symptom it never saw firing: healthy, no episode yet', async () => {
     const t = timeline();
-    expect(await t.at(T0).resolve()).toBe('ignored');
-    expect(t.symptom()).toBeUndefined();
-    expect(t.register.symptoms.size).toBe(0);
+    expect(await t.at(T0).resolve()).toBe('report');
+    expect(t.symptom()).toMatchObject({ state: 'verified', episode: 0, occurrences: 0, lastReportAt: T0, firstFiring: null });
+    // Its first failure is an episode, not a return.
+    expect(await t.at(T0 + HOUR).fire()).toBe('episode');
+    expect(t.symptom()).toMatchObject({ state: 'active', episode: 1 });
+    expect(t.ncs()).toEqual([]);
   });
 });
 
@@ -287,8 +290,10 @@ describe('duplicates and late observations', () => {
 
   it('changes nothing when a resolved that came before any firing is delivered again', async () => {
     const t = timeline();
-    expect(await t.at(T0 + HOUR).resolve({ id: 'r0' })).toBe('ignored');
-    await t.at(T0 + HOUR).fire({ observedAt: T0 });
+    expect(await t.at(T0 + HOUR).resolve({ id: 'r0' })).toBe('report');
+    // Stamped before the resolve: decided in its place, so the resolve fixes the episode it starts.
+    expect(await t.at(T0 + HOUR).fire({ observedAt: T0 })).toBe('late');
+    expect(t.symptom()).toMatchObject({ state: 'fixed', episode: 1, fixedAt: T0 + HOUR });
     const before = snapshot(t);
     expect(await t.at(T0 + 2 * HOUR).resolve({ id: 'r0', observedAt: T0 + HOUR })).toBe('duplicate');
     expect(snapshot(t)).toEqual(before);
@@ -332,23 +337,52 @@ describe('duplicates and late observations', () => {
     expect(await t.at(T0 + 4 * DAY).fire({ id: 'plain', observedAt: T0 + 2 * DAY })).toBe('duplicate');
   });
 
-  it('records an observation older than the last transition without letting it undo the transition', async () => {
+  it('decides an observation that arrives late in its event-time place', async () => {
     const t = timeline();
     await t.at(T0).fire();
     await t.at(T0 + DAY).resolve();
-    const fixed = structuredClone(t.symptom());
     expect(await t.at(T0 + 2 * DAY).resolve({ observedAt: T0 + 12 * HOUR })).toBe('late');
+    // The symptom was fixed by the earlier resolve; the later one is a report that it stayed healthy.
+    expect(t.symptom()).toMatchObject({ state: 'fixed', fixedAt: T0 + 12 * HOUR, windowEndsAt: T0 + 12 * HOUR + 30 * DAY, lateObservations: 1 });
     expect(await t.at(T0 + 2 * DAY).fire({ observedAt: T0 + 6 * HOUR })).toBe('late');
-    expect(t.symptom()).toEqual({ ...fixed, observations: 4, lateObservations: 2 });
+    expect(t.symptom()).toMatchObject({ state: 'fixed', fixedAt: T0 + 12 * HOUR, occurrences: 2, observations: 4, lateObservations: 2, lastFiringAt: T0 + 6 * HOUR });
     expect(t.ncs()).toEqual([]);
   });
 
-  it('does not let a resolved older than a later firing fix the symptom', async () => {
+  it('raises the NC that a late resolve between two firings implies: a failure, its fix and its return', async () => {
     const t = timeline();
-    await t.at(T0).fire();
-    await t.at(T0 + 2 * HOUR).fire();
-    expect(await t.at(T0 + 3 * HOUR).resolve({ observedAt: T0 + HOUR })).toBe('late');
-    expect(t.symptom()).toMatchObject({ state: 'active', fixedAt: null, lateObservations: 1, lastFiringAt: T0 + 2 * HOUR });
+    await t.at(T0).fire({ id: 'f1' });
+    await t.at(T0 + 2 * HOUR).fire({ id: 'f2' });
+    expect(await t.at(T0 + 3 * HOUR).resolve({ id: 'r1', observedAt: T0 + HOUR })).toBe('late');
+    expect(t.ncs()).toMatchObject([{ id: 'NC-2026-0001', state: 'open', occurrences: 2, lastOccurrenceAt: T0 + 2 * HOUR }]);
+    expect(t.entries('NC-2026-0001')[0]).toMatchObject({ type: 'raised', at: T0 + 2 * HOUR, detail: { alert: { id: 'f2' }, fixedAt: iso(T0 + HOUR) } });
+    expect(t.symptom()).toMatchObject({ state: 'active', episode: 2, nc: 'NC-2026-0001' });
+  });
+
+  it('raises the NC whatever the order of arrival: resolved, firing (later), firing (earlier)', async () => {
+    const t = timeline();
+    expect(await t.at(T0 + 2 * DAY).ingest({ status: 'resolved', id: 'r', observedAt: T0 + HOUR }, { status: 'firing', id: 'late-return', observedAt: T0 + DAY })).toEqual(['report', 'episode']);
+    expect(t.ncs()).toEqual([]);
+    expect(await t.at(T0 + 2 * DAY).fire({ id: 'first', observedAt: T0 })).toBe('late');
+    expect(t.ncs()).toMatchObject([{ id: 'NC-2026-0001', state: 'open' }]);
+    expect(t.entries('NC-2026-0001')[0]?.detail).toMatchObject({ alert: { id: 'late-return' }, fixedAt: iso(T0 + HOUR), previousEpisode: { firstIncident: { id: 'first' } } });
+  });
+
+  it('keeps an NC that a late observation contradicts, and notes the contradiction on it', async () => {
+    const t = timeline({ defaults: { window: 30 * DAY, resolveAfter: DAY } });
+    await t.at(T0).fire({ id: 'f1' });
+    await t.at(T0 + DAY + HOUR).tick();
+    expect(t.symptom()).toMatchObject({ state: 'fixed', fixKind: 'quiet', fixedAt: T0 + DAY });
+    expect(await t.at(T0 + 26 * HOUR).fire({ id: 'f3' })).toBe('recurrence');
+    // A firing the source sent at 23h arrives now: the symptom was never quiet for a day.
+    expect(await t.at(T0 + 27 * HOUR).fire({ id: 'f2', observedAt: T0 + 23 * HOUR })).toBe('late');
+    expect(t.symptom()).toMatchObject({ state: 'active', episode: 1, nc: 'NC-2026-0001' });
+    expect(t.nc('NC-2026-0001').state).toBe('open');
+    expect(t.entries('NC-2026-0001').map((entry) => entry.type)).toEqual(['raised', 'contradicted']);
+    expect(t.entries('NC-2026-0001')[1]?.detail).toMatchObject({
+      observation: { id: 'f2', status: 'firing', at: iso(T0 + 23 * HOUR) },
+      contradicts: { id: 'f3', was: 'recurrence', now: 'occurrence' },
+    });
   });
 });
 

@@ -93,12 +93,14 @@ describe('Redis register', () => {
     expect(await register.listNcs({})).toHaveLength(1);
   });
 
-  it('remembers a resolved that came before any firing, so its redelivery is a duplicate', async () => {
+  it('keeps a resolved that came before any firing: the firing stamped before it forms the episode it ends', async () => {
     prefix = testPrefix();
-    const { engine } = engineOn(redis.client);
+    const { engine, register } = engineOn(redis.client);
     const early = alert({ id: 'r0', status: 'resolved', observedAt: T0 + DAY });
-    expect((await engine.ingest([early])).decisions[0]?.outcome).toBe('ignored');
-    await engine.ingest([alert({ id: 'f0', observedAt: T0 })]);
+    expect((await engine.ingest([early])).decisions[0]?.outcome).toBe('report');
+    expect((await engine.ingest([alert({ id: 'f0', observedAt: T0 })])).decisions[0]?.outcome).toBe('late');
+    const fingerprint = engine.fingerprintOf(early);
+    expect((await register.load([fingerprint], [])).symptoms.get(fingerprint)?.symptom).toMatchObject({ state: 'fixed', episode: 1, fixedAt: T0 + DAY });
     expect((await engine.ingest([early])).decisions[0]?.outcome).toBe('duplicate');
   });
 
