@@ -16,7 +16,7 @@ import { DeadLetterCommands } from './dead-letter-commands.js';
 import { Engine } from './engine.js';
 import { RecurdError } from './errors.js';
 import { createLogger } from './log.js';
-import { ncView, timelineView } from './present.js';
+import { ncView, symptomView, timelineView } from './present.js';
 import { replay } from './replay.js';
 import { connectRedis } from './store/redis-check.js';
 import { RedisRegister } from './store/redis-register.js';
@@ -158,7 +158,13 @@ async function replayCommand(file: string | undefined, values: Values): Promise<
   if (invalidLines > 0) console.error(`recurd replay: ${invalidLines} invalid line(s) skipped`);
   const status = invalidLines > 0 ? 1 : 0;
   if (values.json) {
-    console.log(JSON.stringify({ ...report, nonconformities: report.nonconformities.map(ncView) }, null, 2));
+    console.log(
+      JSON.stringify(
+        { ...report, symptoms: report.symptoms.map(symptomView), aggregates: report.aggregates.map(symptomView), nonconformities: report.nonconformities.map(ncView) },
+        null,
+        2,
+      ),
+    );
     return status;
   }
   console.log(`${report.lines} line(s), ${report.alerts} alert(s), ${invalidLines} invalid line(s)`);

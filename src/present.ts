@@ -1,6 +1,6 @@
 /** How NCs and timelines look outside recurd (API, CLI, notifications): times as ISO 8601. */
 import { formatDuration } from './core/duration.js';
-import type { Nonconformity, ObservationRef, Span, Verification } from './core/types.js';
+import type { Nonconformity, ObservationRef, Span, Symptom, Verification } from './core/types.js';
 import type { TimelineRecord } from './register.js';
 
 function iso(ms: number | null): string | null {
@@ -40,6 +40,34 @@ function verificationView(verification: Verification): Record<string, unknown> {
     lastReportAt: iso(verification.lastReportAt),
     longestGap: spanView(verification.longestGap),
     lastFiringAt: iso(verification.lastFiringAt),
+  };
+}
+
+/**
+ * A symptom as a person reads it: times in ISO 8601 (null where it never fired), without the
+ * history kept to decide late observations again.
+ */
+export function symptomView(symptom: Symptom): Record<string, unknown> {
+  const fields: Partial<Symptom> = { ...symptom };
+  delete fields.history;
+  delete fields.before;
+  const times = (values: readonly number[]): Array<string | null> => values.map((value) => iso(value));
+  return {
+    ...fields,
+    firstSeenAt: iso(symptom.firstSeenAt),
+    lastFiringAt: symptom.episode === 0 ? null : iso(symptom.lastFiringAt),
+    lastReportAt: iso(symptom.lastReportAt),
+    lastTransitionAt: iso(symptom.lastTransitionAt),
+    lastRepeatAt: iso(symptom.lastRepeatAt),
+    fixedAt: iso(symptom.fixedAt),
+    windowEndsAt: iso(symptom.windowEndsAt),
+    absentSince: iso(symptom.absentSince),
+    recentFixes: times(symptom.recentFixes),
+    recentFirings: times(symptom.recentFirings),
+    recentReports: times(symptom.recentReports),
+    firstFiring: symptom.firstFiring && refView(symptom.firstFiring),
+    fixedBy: symptom.fixedBy && { ...symptom.fixedBy, observation: symptom.fixedBy.observation && refView(symptom.fixedBy.observation) },
+    assets: Object.fromEntries(Object.entries(symptom.assets).map(([asset, at]) => [asset, iso(at)])),
   };
 }
 

@@ -218,6 +218,35 @@ describe('daemon', () => {
     expect(metrics).toContain('recurd_corrective_action_verified_effective_ratio{family="av",control=""} 0');
   });
 
+  it('times a 2030 event at its receipt and refuses a 1970 one: neither raises nor strands anything', async () => {
+    prefix = testPrefix();
+    daemon = await runDaemon(testConfig(redis.url, prefix));
+    const send = async (uid: string, time: string): Promise<Response> => {
+      const body = JSON.stringify({ events: [{ uid, state: 'bad', time, host: 'ws-9', rule: 'Clock-Test' }] });
+      return hook(daemon!, 'generic', body, { 'x-recurd-signature': `sha256=${createHmac('sha256', WEBHOOK_TOKEN).update(body).digest('hex')}` });
+    };
+    const before = Date.now();
+    expect((await send('future', '2030-01-01T00:00:00Z')).status).toBe(202);
+    const metrics = await eventually(async () => {
+      const text = await (await fetch(`${daemon!.address}/metrics`)).text();
+      return text.includes('recurd_clock_skew_total{source="generic"} 1') ? text : undefined;
+    });
+    expect(metrics).toContain('recurd_detect_latency_seconds_count 1');
+    const [key] = await redis.client.keys(`${prefix}:sym:*`);
+    const symptom = JSON.parse((await redis.client.hget(key as string, 'd')) ?? '{}') as { lastFiringAt: number; fingerprint: string };
+    expect(symptom.lastFiringAt).toBeGreaterThanOrEqual(before);
+    expect(symptom.lastFiringAt).toBeLessThanOrEqual(Date.now());
+    // Due for its quiet fix a week from now, not in 2030.
+    const due = Number(await redis.client.zscore(`${prefix}:due`, symptom.fingerprint));
+    expect(due).toBeLessThan(Date.now() + 8 * 86_400_000);
+
+    const epoch = await send('epoch', '1970-01-01T00:00:00Z');
+    expect(epoch.status).toBeGreaterThanOrEqual(400);
+    expect(JSON.stringify(await epoch.json())).toContain('before the year 2000');
+    expect((await api<{ nonconformities: unknown[] }>(daemon.address, '/api/v1/nonconformities')).body.nonconformities).toEqual([]);
+    expect(await redis.client.keys(`${prefix}:ncseq:*`)).toEqual([]);
+  });
+
   it('answers /healthz and /readyz, and stops cleanly', async () => {
     prefix = testPrefix();
     daemon = await runDaemon(testConfig(redis.url, prefix));

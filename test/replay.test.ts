@@ -109,6 +109,10 @@ describe('recurd replay builds the daemon’s engine', () => {
     const report = JSON.parse(result.stdout) as { symptoms: unknown[]; nonconformities: Array<{ detector: string }>; byDetector: Record<string, number> };
     expect(report.symptoms).toHaveLength(2);
     expect(report.byDetector).toEqual({ recurrence: 1 });
+    // Times as ISO 8601: no epoch number of this decade reaches a person.
+    expect(result.stdout).not.toMatch(/\b1[78]\d{11}\b/);
+    expect(report.symptoms[0]).toMatchObject({ firstSeenAt: expect.stringMatching(/^2026-/) as string });
+    expect(report.symptoms[0]).not.toHaveProperty('history');
   });
 });
 
