@@ -297,7 +297,8 @@ describe('recurd CLI', () => {
       expect(result.stderr).toContain('ECONNREFUSED');
       expect(result.stderr).not.toContain('Unhandled error event');
       expect(`${result.stdout}${result.stderr}`).not.toContain('secretpw');
-      expect(result.ms).toBeLessThan(5000);
+      // It gives up instead of retrying forever; the bound leaves room for a busy machine.
+      expect(result.ms).toBeLessThan(20_000);
     });
 
     it('exits 1 when something listens on the Redis port but never answers', async () => {

@@ -678,11 +678,10 @@ function redecide(draft: SymptomDraft, late: HistoryEntry & { kind: 'observation
   const scratch = newDraft(draft.fingerprint, null, [], draft.now, draft.liveness);
   const base = symptom.before;
   if (base !== null) scratch.symptom = { ...structuredClone(base), history: [], before: null };
-  const identity = symptom;
   const decided: Array<{ entry: HistoryEntry; result: StepResult | null }> = [];
   for (const entry of symptom.history) {
     if (entry.kind === 'observation') {
-      decided.push({ entry, result: step(scratch, alertOf(entry.alert, identity, entry.at), entry.at, policy) });
+      decided.push({ entry, result: step(scratch, alertOf(entry.alert, symptom, entry.at), entry.at, policy) });
     } else {
       applyPersonEntry(scratch, entry, policy);
       decided.push({ entry, result: null });
@@ -707,7 +706,7 @@ function redecide(draft: SymptomDraft, late: HistoryEntry & { kind: 'observation
   // observation proves it now; a fix proven only now raises or reopens as it would have in order.
   const proven = new Set(decided.flatMap(({ entry }) => (entry.kind === 'observation' && PROOFS.has(entry.outcome) && entry.proves !== undefined ? [entry.proves] : [])));
   const stillProven = new Set(decided.flatMap(({ result }) => (result?.claimed === undefined ? [] : [result.claimed.event.fixedAt])));
-  const countedAt = new Set<number>();
+  const counted = new Set<HistoryEntry>();
   for (const { entry, result } of decided) {
     if (entry.kind !== 'observation' || result === null) continue;
     const claimed = result.claimed;
@@ -716,8 +715,8 @@ function redecide(draft: SymptomDraft, late: HistoryEntry & { kind: 'observation
       proven.add(claimed.event.fixedAt);
       if (entry.counted !== true) claimed.detector.onReturn?.(draft, claimed.event, policy);
     }
-    if (entry.counted === true) countedAt.add(entry.at);
-    else if (result.afterWindow !== undefined && entry.proves === undefined && returnedAfterWindow(draft, alertOf(entry.alert, identity, entry.at), entry.at, policy)) countedAt.add(entry.at);
+    if (entry.counted === true) counted.add(entry);
+    else if (result.afterWindow !== undefined && entry.proves === undefined && returnedAfterWindow(draft, alertOf(entry.alert, symptom, entry.at), entry.at, policy)) counted.add(entry);
     if (entry.proves !== undefined && PROOFS.has(entry.outcome) && !stillProven.has(entry.proves) && current !== undefined) {
       const now = result.outcome;
       appendTimeline(current, late.at, 'contradicted', null, {
@@ -728,9 +727,9 @@ function redecide(draft: SymptomDraft, late: HistoryEntry & { kind: 'observation
     }
   }
   draft.symptom.history = decided.map(({ entry, result }) =>
-    entry.kind === 'observation' && result !== null ? decidedEntry(entry, result, countedAt.has(entry.at)) : entry,
+    entry.kind === 'observation' && result !== null ? decidedEntry(entry, result, counted.has(entry)) : entry,
   );
-  afterReport(draft, alertOf(late.alert, identity, late.at), late.at, policy);
+  afterReport(draft, alertOf(late.alert, symptom, late.at), late.at, policy);
 }
 
 /** What a return after the window, found only when the history was decided again, does to the symptom's NC. */

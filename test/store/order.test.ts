@@ -11,6 +11,7 @@ import { DEFAULT_POLICY, type Policy } from '../../src/core/policy.js';
 import type { AlertStatus, Nonconformity, ReceivedAlert, Symptom } from '../../src/core/types.js';
 import { Engine } from '../../src/engine.js';
 import { RedisRegister } from '../../src/store/redis-register.js';
+import { backupAlert } from '../helpers/alerts.js';
 import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../helpers/redis.js';
 
 const HOUR = 3_600_000;
@@ -38,21 +39,7 @@ const arrivalArb = observationsArb.chain((observations) =>
 );
 
 function alert(observation: Observation, receivedAt: number): ReceivedAlert {
-  return {
-    id: observation.id,
-    source: 'restic',
-    family: 'backup',
-    status: observation.status,
-    observedAt: observation.at,
-    receivedAt,
-    asset: 'srv-db-01',
-    check: 'nightly-backup',
-    message: 'nightly backup failed',
-    severity: 'high',
-    control: 'A.8.13',
-    labels: {},
-    evidence: { event: observation.id },
-  };
+  return backupAlert({ id: observation.id, status: observation.status, observedAt: observation.at, receivedAt, evidence: { event: observation.id } });
 }
 
 describe('order of arrival within maxLateness', () => {

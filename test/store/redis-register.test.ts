@@ -5,28 +5,14 @@ import { DEFAULT_POLICY } from '../../src/core/policy.js';
 import type { ReceivedAlert } from '../../src/core/types.js';
 import { Engine } from '../../src/engine.js';
 import { RedisRegister } from '../../src/store/redis-register.js';
+import { backupAlert } from '../helpers/alerts.js';
 import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../helpers/redis.js';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-03-01T00:00:00Z');
 
 function alert(overrides: Partial<ReceivedAlert>): ReceivedAlert {
-  return {
-    id: 'e1',
-    source: 'am',
-    family: 'backup',
-    status: 'firing',
-    observedAt: T0,
-    receivedAt: overrides.receivedAt ?? overrides.observedAt ?? T0,
-    asset: 'srv-db-01',
-    check: 'nightly-backup',
-    message: 'nightly backup failed',
-    severity: 'high',
-    control: 'A.8.13',
-    labels: {},
-    evidence: {},
-    ...overrides,
-  };
+  return backupAlert({ source: 'am', observedAt: T0, ...overrides });
 }
 
 /** fire, resolve a day later, fire again two days later: a recurrence inside the 30-day window. */

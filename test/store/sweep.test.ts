@@ -9,6 +9,7 @@ import { DEFAULT_POLICY, type Policy } from '../../src/core/policy.js';
 import type { ReceivedAlert } from '../../src/core/types.js';
 import { Engine } from '../../src/engine.js';
 import { RedisRegister } from '../../src/store/redis-register.js';
+import { backupAlert } from '../helpers/alerts.js';
 import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../helpers/redis.js';
 
 const HOUR = 3_600_000;
@@ -17,23 +18,7 @@ const T0 = Date.parse('2026-03-01T00:00:00Z');
 const STALE = 5000;
 
 function alert(overrides: Partial<ReceivedAlert>): ReceivedAlert {
-  return {
-    id: 'e',
-    source: 'restic',
-    family: 'backup',
-    status: 'firing',
-    observedAt: T0,
-        asset: 'srv-db-01',
-    check: 'nightly-backup',
-    message: 'nightly backup failed',
-    severity: 'high',
-    control: 'A.8.13',
-    labels: {},
-    evidence: {},
-    ...overrides,
-    // Delivered as it happens unless a test says otherwise.
-    receivedAt: overrides.receivedAt ?? overrides.observedAt ?? T0,
-  };
+  return backupAlert({ id: 'e', observedAt: T0, ...overrides });
 }
 
 describe('window sweep', () => {
