@@ -95,11 +95,11 @@ async function main(): Promise<void> {
       '    family: siem',
       `    auth: { type: bearer, token: ${TOKEN} }`,
       '    items: events',
-      '    mapping: { id: uid, status: { path: state, map: { bad: firing, good: resolved } }, observedAt: time, asset: host, check: rule }',
+      '    mapping: { id: uid, status: { path: state, map: { bad: firing, good: resolved } }, observedAt: { path: time, unit: ms }, asset: host, check: rule }',
       '',
     ].join('\n'),
   );
-  const daemon = spawn(process.execPath, ['dist/src/cli.js', 'start', '--config', config], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const daemon = spawn(process.execPath, [...(process.env.RECURD_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.RECURD_BENCH_PROFILE] : []), 'dist/src/cli.js', 'start', '--config', config], { stdio: ['ignore', 'inherit', 'inherit'] });
   const base = `http://127.0.0.1:${port}`;
   try {
     for (let tries = 0; ; tries++) {

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Daemon } from '../src/daemon.js';
-import { NOTIFY_SECRET, WEBHOOK_TOKEN, api, eventually, runDaemon, startReceiver, testConfig, verifySignature } from './helpers/daemon.js';
+import { NOTIFY_SECRET, WEBHOOK_TOKEN, api, eventually, postAlertmanager, runDaemon, startReceiver, testConfig, verifySignature } from './helpers/daemon.js';
 import { dropPrefix, startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
 
 const fixture = readFileSync(new URL('./fixtures/alertmanager/alertmanager-0.25-webhook-v4.ndjson', import.meta.url), 'utf8')
@@ -246,6 +246,76 @@ describe('daemon', () => {
     expect((await api<{ nonconformities: unknown[] }>(daemon.address, '/api/v1/nonconformities')).body.nonconformities).toEqual([]);
     expect(await redis.client.keys(`${prefix}:ncseq:*`)).toEqual([]);
   });
+
+  it('verifies by silence only while the Watchdog heartbeat arrives: blocked without it, closed with it', async () => {
+    prefix = testPrefix();
+    daemon = await runDaemon(
+      testConfig(redis.url, prefix, {
+        policy: {
+          skew: '0s',
+          checks: { BackupJobFailed: { verifyBy: 'silence', window: '3s' } },
+          heartbeats: [{ source: 'alertmanager', match: { labels: { alertname: 'Watchdog' } }, maxGap: '2s' }],
+        },
+      }),
+    );
+    const running = daemon;
+    const second = (offset: number): string => new Date(Math.floor(Date.now() / 1000) * 1000 + offset).toISOString().replace('.000Z', 'Z');
+    /** The real notification, moved to now: `status` for BackupJobFailed, or the Watchdog. */
+    const notification = (status: 'firing' | 'resolved', labels: Record<string, string> = {}, startsAt = second(0), endsAt = second(0)): string => {
+      const body = JSON.parse(status === 'firing' ? firingBody : resolvedBody) as { alerts: Array<Record<string, unknown>> };
+      for (const alert of body.alerts) {
+        Object.assign(alert.labels as Record<string, string>, labels);
+        alert.startsAt = startsAt;
+        if (status === 'resolved') alert.endsAt = endsAt;
+        if (labels.alertname !== undefined) alert.fingerprint = 'feedfacefeedface';
+      }
+      return JSON.stringify(body);
+    };
+    const decided = async (): Promise<void> => {
+      await eventually(async () => {
+        const text = await (await fetch(`${running.address}/metrics`)).text();
+        const received = [...text.matchAll(/^recurd_alerts_received_total\{[^}]*\} (\d+)/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
+        return Number(/^recurd_detect_latency_seconds_count (\d+)/m.exec(text)?.[1] ?? -1) === received ? true : undefined;
+      });
+    };
+    const first = second(-60_000);
+    // Failed a minute ago, resolved two seconds ago, failed again now, inside the 3 s window: an NC.
+    for (const body of [notification('firing', {}, first), notification('resolved', {}, first, second(-2000)), notification('firing', { job: 'nightly-backup-2' })]) {
+      expect((await postAlertmanager(running, body)).status).toBe(202);
+      await decided();
+    }
+    const [nc] = (await api<{ nonconformities: Array<{ id: string }> }>(running.address, '/api/v1/nonconformities')).body.nonconformities;
+    expect(nc).toBeDefined();
+    expect((await postAlertmanager(running, notification('resolved', { job: 'nightly-backup-2' }))).status).toBe(202);
+    await decided();
+    const action = await api<{ state: string; windowStartsAt: string | null }>(running.address, `/api/v1/nonconformities/${nc!.id}/corrective-action`, {
+      method: 'POST',
+      body: JSON.stringify({ action: 'moved the repository to a monitored volume', owner: 'ops' }),
+    });
+    expect(action.body).toMatchObject({ state: 'verifying' });
+    expect(action.body.windowStartsAt).not.toBeNull();
+
+    // No heartbeat yet: the window ends without proof that the source was alive.
+    const blocked = await eventually(async () => {
+      const { body } = await api<{ state: string; verification: { blocked: string[] | null } }>(running.address, `/api/v1/nonconformities/${nc!.id}`);
+      return body.verification.blocked ? body : undefined;
+    }, 15_000, 'the NC to be verification-blocked');
+    expect(blocked).toMatchObject({ state: 'verifying', verification: { blocked: ['no heartbeat from alertmanager was ever received'] } });
+    const metrics = await (await fetch(`${running.address}/metrics`)).text();
+    expect(metrics).toContain('recurd_nonconformities_unverifiable{family="backup",control="A.8.13"} 1');
+
+    // The Watchdog, repeated while we wait: the watch runs again, and a full window of it closes the NC.
+    const watchdogStartsAt = second(0);
+    const closed = await eventually(async () => {
+      expect((await postAlertmanager(running, notification('firing', { alertname: 'Watchdog' }, watchdogStartsAt))).status).toBe(202);
+      const { body } = await api<{ state: string; timeline: Array<{ type: string; detail: Record<string, unknown> }> }>(running.address, `/api/v1/nonconformities/${nc!.id}`);
+      return body.state === 'closed' ? body : undefined;
+    }, 20_000, 'the NC to be closed as verified effective');
+    expect(closed.timeline.map((entry) => entry.type).slice(-2)).toEqual(['verification-blocked', 'verified-effective']);
+    expect(closed.timeline.at(-1)?.detail).toMatchObject({ verifyBy: 'silence', lastHeartbeatAt: expect.stringMatching(/^20\d\d-/) as string });
+    // A heartbeat is never a symptom.
+    expect((await redis.client.keys(`${prefix}:sym:*`)).length).toBe(1);
+  }, 60_000);
 
   it('answers /healthz and /readyz, and stops cleanly', async () => {
     prefix = testPrefix();

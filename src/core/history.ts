@@ -7,15 +7,18 @@
  */
 import type { AlertStatus, ReceivedAlert, Severity, Symptom } from './types.js';
 
-/** What is kept of an observation to decide it again: what may differ between a symptom's alerts. */
+/**
+ * What is kept of an observation to decide it again: what may differ between a symptom's alerts,
+ * each field only where it differs from the symptom's own (a symptom's history is rewritten with
+ * each of its alerts, so its size is paid on every one).
+ */
 export interface LoggedAlert {
   id: string;
   status: AlertStatus;
-  receivedAt: number;
-  message: string;
-  severity: Severity;
-  labels: Record<string, string>;
-  evidence: Record<string, unknown>;
+  message?: string;
+  severity?: Severity;
+  labels?: Record<string, string>;
+  evidence?: Record<string, unknown>;
 }
 
 export type HistoryEntry =
@@ -32,25 +35,40 @@ export type HistoryEntry =
 /** The lifecycle fields of a symptom: what a re-decision starts from. */
 export type SymptomSnapshot = Omit<Symptom, 'history' | 'before'>;
 
-/** How many entries a symptom keeps at most, whatever its rate: older ones are folded into `before`. */
-export const HISTORY = 32;
+/** How many entries a symptom keeps, whatever its rate: older ones are folded into `before`. */
+export const HISTORY = 16;
+/** Folded a few at a time, so that a busy symptom does not fold one entry with every alert. */
+const FOLD_AT = HISTORY + 8;
 
-export function loggedAlert(alert: ReceivedAlert): LoggedAlert {
+type SymptomFields = Pick<Symptom, 'source' | 'family' | 'check' | 'asset' | 'control' | 'title' | 'severity' | 'labels'>;
+
+function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
+}
+
+export function loggedAlert(alert: ReceivedAlert, symptom: SymptomFields | null): LoggedAlert {
   return {
     id: alert.id,
     status: alert.status,
-    receivedAt: alert.receivedAt,
-    message: alert.message,
-    severity: alert.severity,
-    labels: alert.labels,
-    evidence: alert.evidence,
+    ...(alert.message === '' || alert.message === symptom?.title ? {} : { message: alert.message }),
+    ...(alert.severity === symptom?.severity ? {} : { severity: alert.severity }),
+    ...(Object.keys(alert.labels).length === 0 || (symptom !== null && sameLabels(alert.labels, symptom.labels)) ? {} : { labels: alert.labels }),
+    ...(Object.keys(alert.evidence).length === 0 ? {} : { evidence: alert.evidence }),
   };
 }
 
-/** The alert an entry stands for, with the symptom's identity fields. */
-export function alertOf(entry: LoggedAlert, symptom: Pick<Symptom, 'source' | 'family' | 'check' | 'asset' | 'control'>, at: number): ReceivedAlert {
+/** The alert an entry stands for: the symptom's fields where the entry kept none of its own. */
+export function alertOf(entry: LoggedAlert, symptom: SymptomFields, at: number): ReceivedAlert {
   return {
-    ...entry,
+    id: entry.id,
+    status: entry.status,
+    // Only what arrives is timed against its receipt; an entry in the history is decided on its event time.
+    receivedAt: at,
+    message: entry.message ?? symptom.title,
+    severity: entry.severity ?? symptom.severity,
+    labels: entry.labels ?? symptom.labels,
+    evidence: entry.evidence ?? {},
     source: symptom.source,
     family: symptom.family,
     check: symptom.check,
@@ -58,6 +76,11 @@ export function alertOf(entry: LoggedAlert, symptom: Pick<Symptom, 'source' | 'f
     ...(symptom.control === null ? {} : { control: symptom.control }),
     observedAt: at,
   };
+}
+
+/** Whether the history is long enough to fold its oldest entries, or has entries no observation can come before any more. */
+export function foldDue(history: readonly HistoryEntry[], oldestKept: number): boolean {
+  return history.length > FOLD_AT || (history[0] !== undefined && history[0].at < oldestKept);
 }
 
 /** Inserted after every entry at or before its time, so equal times keep their arrival order. */

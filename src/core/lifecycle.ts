@@ -12,7 +12,7 @@
 import type { Detector, SymptomReturn } from './detector.js';
 import type { MatchSubject } from './match.js';
 import type { Policy } from './policy.js';
-import { alertOf, HISTORY, inserted, loggedAlert, snapshotOf, type HistoryEntry } from './history.js';
+import { alertOf, foldDue, HISTORY, inserted, loggedAlert, snapshotOf, type HistoryEntry } from './history.js';
 import { isDuplicate, lastStatusFor, remember, type SeenRecord } from './seen.js';
 import { examine, noteReport, RECENT_REPORTS, runWindow, startVerification, type Liveness } from './verification.js';
 import { verificationPolicyFor, windowPolicyFor } from './windows.js';
@@ -530,11 +530,11 @@ export function observe(draft: SymptomDraft, observation: Observation, policy: P
     effect(draft, 'late', subject);
     return 'late';
   }
-  const entry = { kind: 'observation' as const, at, alert: loggedAlert(alert), outcome: '' };
+  const entry = { kind: 'observation' as const, at, alert: loggedAlert(alert, before), outcome: '' };
   if (before !== null && outOfOrder(before, alert.status, at)) {
     before.history = inserted(before.history, entry);
     before.lateObservations += 1;
-    redecide(draft, entry, policy);
+    redecide(draft, entry, alert.receivedAt, policy);
     if (skewed) noteSkew(draft, alert, at);
     effect(draft, 'late', subject);
     return 'late';
@@ -673,7 +673,7 @@ const PROOFS: ReadonlySet<string> = new Set(['recurrence', 'flapping']);
  * proves a fix ineffective raises or reopens the NC as it would have in order; a proof that no
  * longer holds leaves its NC as it is (an NC is never withdrawn) and is noted on it.
  */
-function redecide(draft: SymptomDraft, late: HistoryEntry & { kind: 'observation' }, policy: Policy): void {
+function redecide(draft: SymptomDraft, late: HistoryEntry & { kind: 'observation' }, receivedAt: number, policy: Policy): void {
   const symptom = draft.symptom as Symptom;
   const scratch = newDraft(draft.fingerprint, null, [], draft.now, draft.liveness);
   const base = symptom.before;
@@ -720,7 +720,7 @@ function redecide(draft: SymptomDraft, late: HistoryEntry & { kind: 'observation
     if (entry.proves !== undefined && PROOFS.has(entry.outcome) && !stillProven.has(entry.proves) && current !== undefined) {
       const now = result.outcome;
       appendTimeline(current, late.at, 'contradicted', null, {
-        observation: { id: late.alert.id, status: late.alert.status, at: iso(late.at), receivedAt: iso(late.alert.receivedAt) },
+        observation: { id: late.alert.id, status: late.alert.status, at: iso(late.at), receivedAt: iso(receivedAt) },
         contradicts: { id: entry.alert.id, at: iso(entry.at), was: entry.outcome, now },
         note: 'in event-time order this observation no longer proves the fix ineffective; the NC stays, for a person to judge',
       });
@@ -774,7 +774,7 @@ function actionOnSymptom(symptom: Symptom, at: number, window: number): void {
  */
 export function compactHistory(draft: SymptomDraft, policy: Policy): void {
   const symptom = draft.symptom;
-  if (symptom === null || symptom.history.length === 0) return;
+  if (symptom === null || !foldDue(symptom.history, draft.now - policy.maxLateness)) return;
   const keepFrom = symptom.history.findIndex((entry, index) => entry.at >= draft.now - policy.maxLateness && symptom.history.length - index <= HISTORY);
   const folded = keepFrom === -1 ? symptom.history : symptom.history.slice(0, keepFrom);
   if (folded.length === 0) return;
@@ -819,6 +819,9 @@ export function recordFix(draft: SymptomDraft, at: number, policy: Policy, by = 
   if (symptom.state !== 'active') return false;
   logPersonEntry(symptom, { kind: 'fix', at, by });
   fix(draft, at, 'recorded', windowPolicyFor(policy, symptom).window, policy, { observation: null, by });
+  // A person's act on a symptom whose NC is being handled belongs on that NC's record.
+  const current = openNc(draft);
+  if (current !== undefined) appendTimeline(current, at, 'fix-recorded', null, { by, fixedAt: iso(at), windowEndsAt: iso(symptom.windowEndsAt ?? at) });
   return true;
 }
 

@@ -258,6 +258,7 @@ export interface TimelineEntry {
     | 'absence'
     | 'spread'
     | 'clock-skew'
+    | 'fix-recorded'
     | 'window-started'
     | 'verification-blocked'
     | 'contradicted';

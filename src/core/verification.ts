@@ -15,7 +15,7 @@ const HOUR = 3_600_000;
 /** How many healthy reports an NC lists (the first ones, then the latest in the last place). */
 const LISTED_HEALTHY = 6;
 /** How many report times a symptom keeps for its cadence. */
-export const RECENT_REPORTS = 50;
+export const RECENT_REPORTS = 20;
 
 /** What the edge knows of a source's life during a window: its connector's failures, its heartbeat. */
 export interface SourceLiveness {

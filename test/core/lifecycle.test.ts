@@ -98,6 +98,16 @@ describe('symptom: active → fixed', () => {
     expect(t.symptom()).toMatchObject({ state: 'fixed', fixKind: 'recorded', fixedAt: T0 + 3 * HOUR, windowEndsAt: T0 + 3 * HOUR + 30 * DAY });
   });
 
+  it('notes a recorded fix on the NC of the symptom, and names who recorded it in the next return', async () => {
+    const t = timeline();
+    const id = await raised(t);
+    await t.at(T0 + 2 * DAY + HOUR).recordFix();
+    expect(t.entries(id).map((entry) => entry.type)).toEqual(['raised', 'fix-recorded']);
+    expect(t.entries(id)[1]?.detail).toMatchObject({ by: 'a person, through the API or CLI', fixedAt: iso(T0 + 2 * DAY + HOUR) });
+    await t.at(T0 + 3 * DAY).fire();
+    expect(t.entries(id)[2]?.detail).toMatchObject({ previousEpisode: { fix: { kind: 'recorded', by: 'a person, through the API or CLI', observation: null } } });
+  });
+
   it('refuses to record a fix for a symptom that is not firing, or unknown', async () => {
     const t = timeline();
     await t.at(T0).fire();
