@@ -99,12 +99,23 @@ const SYMPTOM_SINCE: Pick<Symptom, 'recentReports' | 'firstFiring' | 'fixedBy' |
 };
 const NC_SINCE: Pick<Nonconformity, 'windowStartsAt' | 'verification'> = { windowStartsAt: null, verification: null };
 
+/**
+ * Fills in what an older record lacks. A copy spread over the defaults would be built property by
+ * property on every decision (a slow object in V8); this touches only a record that needs it.
+ */
+function withDefaults<T extends object>(record: T, defaults: Partial<T>): T {
+  for (const [field, value] of Object.entries(defaults) as Array<[keyof T, T[keyof T]]>) {
+    if (record[field] === undefined) record[field] = structuredClone(value);
+  }
+  return record;
+}
+
 export function newDraft(fingerprint: string, symptom: Symptom | null, ncs: Nonconformity[], now: number, liveness: Liveness = new Map()): SymptomDraft {
   return {
     now,
     fingerprint,
-    symptom: symptom ? { ...SYMPTOM_SINCE, ...symptom } : null,
-    ncs: ncs.map((nc) => ({ nc: { ...NC_SINCE, ...nc }, timeline: [] })),
+    symptom: symptom ? withDefaults({ ...symptom }, SYMPTOM_SINCE) : null,
+    ncs: ncs.map((nc) => ({ nc: withDefaults({ ...nc }, NC_SINCE), timeline: [] })),
     effects: [],
     seen: new Map(),
     changed: false,
