@@ -283,7 +283,8 @@ export class Engine {
         const loaded = symptoms.get(key) ?? { symptom: null, version: 0, nc: null };
         const draft = newDraft(key, loaded.symptom, loaded.nc ? [loaded.nc] : [], this.options.clock.now(), liveness);
         const decisions = decide(draft, seen);
-        compactHistory(draft, this.options.policy);
+        // Folded on a write that happens anyway (or the sweep): a duplicate alone writes nothing.
+        if (draft.changed || sweptTo !== null) compactHistory(draft, this.options.policy);
         outcomes.set(key, { decisions, effects: draft.effects });
         const group = groupOf(draft, loaded.version, this.options.policy, sweptTo);
         if (group !== null) groups.push(group);
