@@ -11,6 +11,7 @@ import { fieldsChooser, fingerprint, type FingerprintField, type FingerprintRule
 import {
   advance,
   compactHistory,
+  HistoryNeeded,
   newDraft,
   nextDue,
   observe,
@@ -86,6 +87,7 @@ function groupOf(draft: SymptomDraft, expectVersion: number, policy: Policy, swe
     due: nextDue(draft, policy, sweep ?? Number.NEGATIVE_INFINITY),
     ncs: draft.ncs,
     seen: [...draft.seen],
+    historyRead: draft.historyRead,
   };
 }
 
@@ -271,20 +273,31 @@ export class Engine {
     sweptTo: number | null = null,
   ): Promise<void> {
     let pending = fingerprints;
+    // Symptoms whose whole history a decision turned out to need: read with it on the next attempt.
+    const readHistory = new Set<string>();
     for (let attempt = 1; pending.length > 0; attempt++) {
       if (attempt > MAX_ATTEMPTS) {
         throw new RecurdError('CONFLICT', `gave up after ${MAX_ATTEMPTS} attempts: symptoms ${pending.join(', ')} kept changing`);
       }
-      const { symptoms, seen } = await this.options.register.load(pending, pending.flatMap(seenKeysOf));
+      const { symptoms, seen } = await this.options.register.load(pending, pending.flatMap(seenKeysOf), readHistory);
       const liveness = await this.livenessFor([...symptoms.values()].map((loaded) => loaded.nc));
       const groups: CommitGroup[] = [];
       const outcomes = new Map<string, { decisions: Decision[]; effects: Effect[] }>();
+      const again: string[] = [];
       for (const key of pending) {
-        const loaded = symptoms.get(key) ?? { symptom: null, version: 0, nc: null };
-        const draft = newDraft(key, loaded.symptom, loaded.nc ? [loaded.nc] : [], this.options.clock.now(), liveness);
-        const decisions = decide(draft, seen);
-        // Folded on a write that happens anyway (or the sweep): a duplicate alone writes nothing.
-        if (draft.changed || sweptTo !== null) compactHistory(draft, this.options.policy);
+        const loaded = symptoms.get(key) ?? { symptom: null, version: 0, nc: null, historyRead: true };
+        const draft = newDraft(key, loaded.symptom, loaded.nc ? [loaded.nc] : [], this.options.clock.now(), liveness, loaded.historyRead);
+        let decisions: Decision[];
+        try {
+          decisions = decide(draft, seen);
+          // Folded on a write that happens anyway (or the sweep): a duplicate alone writes nothing.
+          if (draft.changed || sweptTo !== null) compactHistory(draft, this.options.policy);
+        } catch (error) {
+          if (!(error instanceof HistoryNeeded)) throw error;
+          readHistory.add(key);
+          again.push(key);
+          continue;
+        }
         outcomes.set(key, { decisions, effects: draft.effects });
         const group = groupOf(draft, loaded.version, this.options.policy, sweptTo);
         if (group !== null) groups.push(group);
@@ -297,7 +310,7 @@ export class Engine {
         result.effects.push(...outcome.effects);
       }
       for (const [key, id] of created) result.created.set(key, id);
-      pending = conflicts;
+      pending = [...conflicts, ...again];
     }
   }
 }

@@ -36,7 +36,7 @@ export class MemoryRegister implements Register {
       const stored = this.symptoms.get(key);
       if (stored === undefined) continue;
       const nc = stored.symptom.nc === null ? null : (this.ncs.get(stored.symptom.nc) ?? null);
-      symptoms.set(key, { symptom: structuredClone(stored.symptom), version: stored.version, nc: nc && structuredClone(nc) });
+      symptoms.set(key, { symptom: structuredClone(stored.symptom), version: stored.version, nc: nc && structuredClone(nc), historyRead: true });
     }
     const seen = new Map<string, SeenRecord>();
     for (const key of seenKeys) {

@@ -51,6 +51,9 @@ export function symptomView(symptom: Symptom): Record<string, unknown> {
   const fields: Partial<Symptom> = { ...symptom };
   delete fields.history;
   delete fields.before;
+  delete fields.historyCount;
+  delete fields.historyFirstAt;
+  delete fields.historyLastAt;
   const times = (values: readonly number[]): Array<string | null> => values.map((value) => iso(value));
   return {
     ...fields,

@@ -14,6 +14,8 @@ export interface LoadedSymptom {
   version: number;
   /** The symptom's current NC, when it has one. */
   nc: Nonconformity | null;
+  /** Whether `symptom.history` and `symptom.before` were read (else they are empty placeholders). */
+  historyRead: boolean;
 }
 
 export interface CommitGroup {
@@ -27,6 +29,11 @@ export interface CommitGroup {
   ncs: NcDraft[];
   /** `source`+`id` keys of observations with what has been seen under each. */
   seen: Array<[string, SeenRecord]>;
+  /**
+   * Whether the symptom's history was read: then `symptom.history` and `before` replace the stored
+   * ones; else `history` holds the entries to append, and `before` is written when not null.
+   */
+  historyRead: boolean;
 }
 
 export interface CommitResult {
@@ -51,7 +58,8 @@ export interface TimelineRecord extends TimelineEntry {
 }
 
 export interface Register {
-  load(fingerprints: string[], seenKeys: string[]): Promise<{ symptoms: Map<string, LoadedSymptom>; seen: Map<string, SeenRecord> }>;
+  /** `readHistory`: the symptoms whose history a decision needs (a register may always read it). */
+  load(fingerprints: string[], seenKeys: string[], readHistory?: ReadonlySet<string>): Promise<{ symptoms: Map<string, LoadedSymptom>; seen: Map<string, SeenRecord> }>;
   commit(groups: CommitGroup[]): Promise<CommitResult>;
   getNc(id: string): Promise<Nonconformity | null>;
   listNcs(filter: NcFilter): Promise<Nonconformity[]>;

@@ -33,7 +33,28 @@ export type HistoryEntry =
   | { kind: 'action'; at: number; window: number };
 
 /** The lifecycle fields of a symptom: what a re-decision starts from. */
-export type SymptomSnapshot = Omit<Symptom, 'history' | 'before'>;
+export type SymptomSnapshot = Omit<Symptom, 'history' | 'before' | 'historyCount' | 'historyFirstAt' | 'historyLastAt'>;
+
+/** A symptom with no history, as a re-decision starts from its state before. */
+export function fromSnapshot(snapshot: SymptomSnapshot): Symptom {
+  return { ...structuredClone(snapshot), history: [], before: null, historyCount: 0, historyFirstAt: null, historyLastAt: null };
+}
+
+/** The whole history, read or decided again. */
+export function setHistory(symptom: Symptom, entries: HistoryEntry[]): void {
+  symptom.history = entries;
+  symptom.historyCount = entries.length;
+  symptom.historyFirstAt = entries[0]?.at ?? null;
+  symptom.historyLastAt = entries.at(-1)?.at ?? null;
+}
+
+/** One entry after every other one: written by appending, whether the history was read or not. */
+export function appendHistory(symptom: Symptom, entry: HistoryEntry): void {
+  symptom.history = [...symptom.history, entry];
+  symptom.historyCount += 1;
+  symptom.historyFirstAt ??= entry.at;
+  symptom.historyLastAt = Math.max(symptom.historyLastAt ?? entry.at, entry.at);
+}
 
 /** How many entries a symptom keeps, whatever its rate: older ones are folded into `before`. */
 export const HISTORY = 16;
@@ -79,8 +100,8 @@ export function alertOf(entry: LoggedAlert, symptom: SymptomFields, at: number):
 }
 
 /** Whether the history is long enough to fold its oldest entries, or has entries no observation can come before any more. */
-export function foldDue(history: readonly HistoryEntry[], oldestKept: number): boolean {
-  return history.length > FOLD_AT || (history[0] !== undefined && history[0].at < oldestKept);
+export function foldDue(symptom: Symptom, oldestKept: number): boolean {
+  return symptom.historyCount > FOLD_AT || (symptom.historyFirstAt !== null && symptom.historyFirstAt < oldestKept);
 }
 
 /** Inserted after every entry at or before its time, so equal times keep their arrival order. */
@@ -90,8 +111,11 @@ export function inserted(history: readonly HistoryEntry[], entry: HistoryEntry):
 }
 
 export function snapshotOf(symptom: Symptom): SymptomSnapshot {
-  const state: Partial<Symptom> = structuredClone(symptom);
+  const state: Partial<Symptom> = { ...symptom, history: [], before: null };
   delete state.history;
   delete state.before;
-  return state as SymptomSnapshot;
+  delete state.historyCount;
+  delete state.historyFirstAt;
+  delete state.historyLastAt;
+  return structuredClone(state) as SymptomSnapshot;
 }

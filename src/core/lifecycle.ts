@@ -12,7 +12,7 @@
 import type { Detector, SymptomReturn } from './detector.js';
 import type { MatchSubject } from './match.js';
 import type { Policy } from './policy.js';
-import { alertOf, foldDue, HISTORY, inserted, loggedAlert, snapshotOf, type HistoryEntry } from './history.js';
+import { alertOf, appendHistory, foldDue, fromSnapshot, HISTORY, inserted, loggedAlert, setHistory, snapshotOf, type HistoryEntry } from './history.js';
 import { isDuplicate, lastStatusFor, remember, type SeenRecord } from './seen.js';
 import { examine, noteReport, RECENT_REPORTS, runWindow, startVerification, type Liveness } from './verification.js';
 import { verificationPolicyFor, windowPolicyFor } from './windows.js';
@@ -85,12 +85,31 @@ export interface SymptomDraft {
   now: number;
   /** What the edge knows of the sources' life, for NCs verified by silence. */
   liveness: Liveness;
+  /** Whether `symptom.history` is the whole stored history, or only what this decision appends. */
+  historyRead: boolean;
+}
+
+/**
+ * Thrown when a decision needs the symptom's whole history and it was not read: the engine reads
+ * it and decides that symptom again (an observation out of order, a fold, a person's late act).
+ */
+export class HistoryNeeded extends Error {
+  constructor(readonly fingerprint: string) {
+    super(`the history of symptom ${fingerprint} is needed to decide`);
+  }
+}
+
+function requireHistory(draft: SymptomDraft): void {
+  if (!draft.historyRead) throw new HistoryNeeded(draft.fingerprint);
 }
 
 /** Fields added to stored records since they were first written, with the value an old record means. */
-const SYMPTOM_SINCE: Pick<Symptom, 'recentReports' | 'firstFiring' | 'fixedBy' | 'repeats' | 'lastRepeatAt' | 'history' | 'before'> = {
+const SYMPTOM_SINCE: Pick<Symptom, 'recentReports' | 'firstFiring' | 'fixedBy' | 'repeats' | 'lastRepeatAt' | 'history' | 'before' | 'historyCount' | 'historyFirstAt' | 'historyLastAt'> = {
   history: [],
   before: null,
+  historyCount: 0,
+  historyFirstAt: null,
+  historyLastAt: null,
   recentReports: [],
   firstFiring: null,
   fixedBy: null,
@@ -110,7 +129,7 @@ function withDefaults<T extends object>(record: T, defaults: Partial<T>): T {
   return record;
 }
 
-export function newDraft(fingerprint: string, symptom: Symptom | null, ncs: Nonconformity[], now: number, liveness: Liveness = new Map()): SymptomDraft {
+export function newDraft(fingerprint: string, symptom: Symptom | null, ncs: Nonconformity[], now: number, liveness: Liveness = new Map(), historyRead = true): SymptomDraft {
   return {
     now,
     fingerprint,
@@ -120,6 +139,7 @@ export function newDraft(fingerprint: string, symptom: Symptom | null, ncs: Nonc
     seen: new Map(),
     changed: false,
     liveness,
+    historyRead,
   };
 }
 
@@ -317,6 +337,9 @@ export function startEpisode(draft: SymptomDraft, alert: ReceivedAlert, at: numb
     aggregate: previous?.aggregate ?? null,
     history: previous?.history ?? [],
     before: previous?.before ?? null,
+    historyCount: previous?.historyCount ?? 0,
+    historyFirstAt: previous?.historyFirstAt ?? null,
+    historyLastAt: previous?.historyLastAt ?? null,
   };
   draft.changed = true;
 }
@@ -543,7 +566,8 @@ export function observe(draft: SymptomDraft, observation: Observation, policy: P
   }
   const entry = { kind: 'observation' as const, at, alert: loggedAlert(alert, before), outcome: '' };
   if (before !== null && outOfOrder(before, alert.status, at)) {
-    before.history = inserted(before.history, entry);
+    requireHistory(draft);
+    setHistory(before, inserted(before.history, entry));
     before.lateObservations += 1;
     redecide(draft, entry, alert.receivedAt, policy);
     if (skewed) noteSkew(draft, alert, at);
@@ -551,10 +575,10 @@ export function observe(draft: SymptomDraft, observation: Observation, policy: P
     return 'late';
   }
   // The state before the first entry of a fresh history is where a re-decision would start.
-  if (before !== null && before.history.length === 0) before.before = snapshotOf(before);
+  if (before !== null && before.historyCount === 0) before.before = snapshotOf(before);
   const result = step(draft, alert, at, policy);
   const symptom = draft.symptom;
-  if (symptom !== null) symptom.history = [...symptom.history, decidedEntry(entry, result, result.afterWindow?.counted === true)];
+  if (symptom !== null) appendHistory(symptom, decidedEntry(entry, result, result.afterWindow?.counted === true));
   const { outcome } = result;
   if (skewed) noteSkew(draft, alert, at);
   return outcome;
@@ -565,8 +589,8 @@ export function observe(draft: SymptomDraft, observation: Observation, policy: P
  * its place and the history decided again. One older than the whole history is late as before.
  */
 function outOfOrder(symptom: Symptom, status: AlertStatus, at: number): boolean {
-  const latest = symptom.history.at(-1)?.at;
-  if (latest === undefined) return false;
+  const latest = symptom.historyLastAt;
+  if (latest === null) return false;
   return at < latest || at < symptom.lastTransitionAt || (status === 'resolved' && at < symptom.lastFiringAt);
 }
 
@@ -688,7 +712,7 @@ function redecide(draft: SymptomDraft, late: HistoryEntry & { kind: 'observation
   const symptom = draft.symptom as Symptom;
   const scratch = newDraft(draft.fingerprint, null, [], draft.now, draft.liveness);
   const base = symptom.before;
-  if (base !== null) scratch.symptom = { ...structuredClone(base), history: [], before: null };
+  if (base !== null) scratch.symptom = fromSnapshot(base);
   const decided: Array<{ entry: HistoryEntry; result: StepResult | null }> = [];
   for (const entry of symptom.history) {
     if (entry.kind === 'observation') {
@@ -711,6 +735,9 @@ function redecide(draft: SymptomDraft, late: HistoryEntry & { kind: 'observation
     lateObservations: symptom.lateObservations,
     history: [],
     before: symptom.before,
+    historyCount: 0,
+    historyFirstAt: null,
+    historyLastAt: null,
   };
   draft.changed = true;
   // Each proof is of one fix: a fix already proven ineffective is the same return whichever
@@ -737,8 +764,9 @@ function redecide(draft: SymptomDraft, late: HistoryEntry & { kind: 'observation
       });
     }
   }
-  draft.symptom.history = decided.map(({ entry, result }) =>
-    entry.kind === 'observation' && result !== null ? decidedEntry(entry, result, counted.has(entry)) : entry,
+  setHistory(
+    draft.symptom,
+    decided.map(({ entry, result }) => (entry.kind === 'observation' && result !== null ? decidedEntry(entry, result, counted.has(entry)) : entry)),
   );
   afterReport(draft, alertOf(late.alert, symptom, late.at), late.at, policy);
 }
@@ -785,24 +813,25 @@ function actionOnSymptom(symptom: Symptom, at: number, window: number): void {
  */
 export function compactHistory(draft: SymptomDraft, policy: Policy): void {
   const symptom = draft.symptom;
-  if (symptom === null || !foldDue(symptom.history, draft.now - policy.maxLateness)) return;
+  if (symptom === null || !foldDue(symptom, draft.now - policy.maxLateness)) return;
+  requireHistory(draft);
   const keepFrom = symptom.history.findIndex((entry, index) => entry.at >= draft.now - policy.maxLateness && symptom.history.length - index <= HISTORY);
   const folded = keepFrom === -1 ? symptom.history : symptom.history.slice(0, keepFrom);
   if (folded.length === 0) return;
   const rest = keepFrom === -1 ? [] : symptom.history.slice(keepFrom);
   draft.changed = true;
   if (rest.length === 0) {
-    symptom.history = [];
+    setHistory(symptom, []);
     symptom.before = null;
     return;
   }
   const scratch = newDraft(draft.fingerprint, null, [], draft.now, draft.liveness);
-  if (symptom.before !== null) scratch.symptom = { ...structuredClone(symptom.before), history: [], before: null };
+  if (symptom.before !== null) scratch.symptom = fromSnapshot(symptom.before);
   for (const entry of folded) {
     if (entry.kind === 'observation') step(scratch, alertOf(entry.alert, symptom, entry.at), entry.at, policy);
     else applyPersonEntry(scratch, entry, policy);
   }
-  symptom.history = rest;
+  setHistory(symptom, rest);
   symptom.before = scratch.symptom === null ? null : snapshotOf(scratch.symptom);
 }
 
@@ -828,7 +857,7 @@ export function recordFix(draft: SymptomDraft, at: number, policy: Policy, by = 
   if (symptom === null) return false;
   advance(draft, at, policy);
   if (symptom.state !== 'active') return false;
-  logPersonEntry(symptom, { kind: 'fix', at, by });
+  logPersonEntry(draft, symptom, { kind: 'fix', at, by });
   fix(draft, at, 'recorded', windowPolicyFor(policy, symptom).window, policy, { observation: null, by });
   // A person's act on a symptom whose NC is being handled belongs on that NC's record.
   const current = openNc(draft);
@@ -837,9 +866,14 @@ export function recordFix(draft: SymptomDraft, at: number, policy: Policy, by = 
 }
 
 /** A person's act goes into the history, so that deciding it again keeps it. */
-function logPersonEntry(symptom: Symptom, entry: HistoryEntry & { kind: 'fix' | 'action' }): void {
-  if (symptom.history.length === 0) symptom.before = snapshotOf(symptom);
-  symptom.history = inserted(symptom.history, entry);
+function logPersonEntry(draft: SymptomDraft, symptom: Symptom, entry: HistoryEntry & { kind: 'fix' | 'action' }): void {
+  if (symptom.historyCount === 0) symptom.before = snapshotOf(symptom);
+  if (symptom.historyLastAt === null || entry.at >= symptom.historyLastAt) {
+    appendHistory(symptom, entry);
+    return;
+  }
+  requireHistory(draft);
+  setHistory(symptom, inserted(symptom.history, entry));
 }
 
 /** Why a corrective action was not recorded; `missing` names what a reopened NC's analysis lacks. */
@@ -899,7 +933,7 @@ export function recordCorrectiveAction(
     waitingFor: firing ? 'the symptom to clear: it was firing when the action was recorded' : null,
   });
   if (symptom !== null && !firing) {
-    logPersonEntry(symptom, { kind: 'action', at, window });
+    logPersonEntry(draft, symptom, { kind: 'action', at, window });
     actionOnSymptom(symptom, at, window);
   }
   draft.changed = true;
@@ -918,8 +952,8 @@ export function nextDue(draft: SymptomDraft, policy: Policy, floor = Number.NEGA
   if (symptom?.state === 'active') dues.push(lastHeardFiring(symptom) + windowPolicyFor(policy, symptom).resolveAfter);
   if (symptom?.state === 'fixed' && symptom.windowEndsAt !== null) dues.push(symptom.windowEndsAt);
   // The oldest history entry is folded once no observation can come before it.
-  const oldest = symptom?.history[0];
-  if (oldest !== undefined) dues.push(oldest.at + policy.maxLateness);
+  const oldest = symptom?.historyFirstAt ?? null;
+  if (oldest !== null) dues.push(oldest + policy.maxLateness);
   for (const { nc } of draft.ncs) if (nc.state === 'verifying' && nc.windowEndsAt !== null) dues.push(nc.windowEndsAt);
   if (symptom !== null) {
     for (const detector of detectorsFor(policy, symptom)) {

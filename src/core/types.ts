@@ -125,10 +125,18 @@ export interface Symptom {
   repeats: number;
   /** Receipt of the latest such repeat: the failure was still reported then, so it is not quiet. */
   lastRepeatAt: number | null;
-  /** The observations and actions of the last maxLateness, in event-time order (history.ts). */
+  /**
+   * The observations and actions of the last maxLateness, in event-time order (history.ts). Kept
+   * apart from the symptom's record and read only when a decision needs it: otherwise this holds
+   * just the entries a decision appends, and the counts below say what is stored.
+   */
   history: HistoryEntry[];
   /** The symptom as it was before the oldest entry of `history`: where a re-decision starts. */
   before: SymptomSnapshot | null;
+  /** How many entries the stored history has, and the event times of its first and last. */
+  historyCount: number;
+  historyFirstAt: number | null;
+  historyLastAt: number | null;
   /** When the absence detector found the symptom silent since (its last report), or null. */
   absentSince: number | null;
   /** For a systemic (aggregate) symptom: each asset that failed and when it last did. */

@@ -3,6 +3,7 @@
  * that all of them live in one Redis Cluster slot and one Lua script may touch any of them.
  */
 import type { Redis } from 'ioredis';
+import type { HistoryEntry, SymptomSnapshot } from '../core/history.js';
 import { parseSeen, serializeSeen, type SeenRecord } from '../core/seen.js';
 import { NC_STATES, type NcState, type Nonconformity, type SimilarSymptom, type Symptom, type TimelineEntry } from '../core/types.js';
 import { checkKey, type CommitGroup, type CommitResult, type LoadedSymptom, type NcFilter, type Register, type TimelineRecord } from '../register.js';
@@ -38,6 +39,29 @@ export class RedisKeys {
   }
 }
 
+/** What a record written before the history was counted on it means: no history. */
+const NO_HISTORY: Pick<Symptom, 'historyCount' | 'historyFirstAt' | 'historyLastAt'> = { historyCount: 0, historyFirstAt: null, historyLastAt: null };
+
+/**
+ * How a group's history is written (commit-3.lua): `hm` 'r' replaces the history `h` and the state
+ * before it `b` (0: delete), 'a' appends `h` (entries, comma-separated) and writes `b` if given.
+ */
+function historyWrite(group: CommitGroup, argument: (document: string) => number): { hm: string; h: number; b: number } {
+  const symptom = group.symptom;
+  if (symptom === null) return { hm: '', h: 0, b: 0 };
+  const before = symptom.before === null ? 0 : argument(JSON.stringify(symptom.before));
+  if (group.historyRead) return { hm: 'r', h: symptom.history.length === 0 ? 0 : argument(JSON.stringify(symptom.history)), b: before };
+  if (symptom.history.length === 0 && before === 0) return { hm: '', h: 0, b: 0 };
+  return { hm: 'a', h: symptom.history.length === 0 ? 0 : argument(symptom.history.map((entry) => JSON.stringify(entry)).join(',')), b: before };
+}
+
+/** The symptom's record without its history, which is kept in fields of its own (not a copy: see load). */
+function symptomDocument(symptom: Symptom): string {
+  return JSON.stringify(symptom, function (this: unknown, key: string, value: unknown) {
+    return this === symptom && (key === 'history' || key === 'before') ? undefined : value;
+  });
+}
+
 /** An NC's document, with where else its failure was found (kept in a field of its own). */
 function parseNc(raw: string | null, elsewhere: string | null = null): Nonconformity | null {
   if (raw === null) return null;
@@ -56,9 +80,14 @@ export class RedisRegister implements Register {
     this.keys = new RedisKeys(prefix);
   }
 
-  async load(fingerprints: string[], seenKeys: string[]): Promise<{ symptoms: Map<string, LoadedSymptom>; seen: Map<string, SeenRecord> }> {
+  async load(
+    fingerprints: string[],
+    seenKeys: string[],
+    readHistory: ReadonlySet<string> = new Set(),
+  ): Promise<{ symptoms: Map<string, LoadedSymptom>; seen: Map<string, SeenRecord> }> {
     const pipeline = this.redis.pipeline();
-    for (const key of fingerprints) pipeline.hmget(this.keys.symptom(key), 'v', 'd');
+    // The history is read only for a decision that needs it: it is most of a busy symptom's bytes.
+    for (const key of fingerprints) pipeline.hmget(this.keys.symptom(key), 'v', 'd', ...(readHistory.has(key) ? ['h', 'b'] : []));
     for (const key of seenKeys) pipeline.get(this.keys.seen(key));
     const replies = (await pipeline.exec()) ?? [];
     const symptoms = new Map<string, LoadedSymptom>();
@@ -66,10 +95,17 @@ export class RedisRegister implements Register {
     fingerprints.forEach((key, index) => {
       const [error, value] = replies[index] ?? [null, null];
       if (error) throw error;
-      const [version, data] = value as [string | null, string | null];
+      const [version, data, history, before] = value as [string | null, string | null, (string | null)?, (string | null)?];
       if (data === null) return;
       const symptom = JSON.parse(data) as Symptom;
-      symptoms.set(key, { symptom, version: Number(version ?? 0), nc: null });
+      // Filled in, not spread over: a spread builds the record property by property (slow in V8).
+      symptom.historyCount ??= NO_HISTORY.historyCount;
+      symptom.historyFirstAt ??= NO_HISTORY.historyFirstAt;
+      symptom.historyLastAt ??= NO_HISTORY.historyLastAt;
+      const historyRead = readHistory.has(key);
+      symptom.history = historyRead && history ? (JSON.parse(history) as HistoryEntry[]) : [];
+      symptom.before = historyRead && before ? (JSON.parse(before) as SymptomSnapshot) : null;
+      symptoms.set(key, { symptom, version: Number(version ?? 0), nc: null, historyRead });
       if (symptom.nc !== null) ncIds.set(key, symptom.nc);
     });
     const seen = new Map<string, SeenRecord>();
@@ -102,7 +138,8 @@ export class RedisRegister implements Register {
     const payload = groups.map((group) => ({
       f: group.fingerprint,
       v: group.expectVersion,
-      s: group.symptom === null ? 0 : argument(JSON.stringify(group.symptom)),
+      s: group.symptom === null ? 0 : argument(symptomDocument(group.symptom)),
+      ...historyWrite(group, argument),
       ck: group.symptom === null || group.symptom.aggregate !== null || group.symptom.check === '' ? '' : checkKey(group.symptom),
       due: group.due === null ? '' : String(group.due),
       seen: group.seen.map(([key, record]) => [key, serializeSeen(record)]),

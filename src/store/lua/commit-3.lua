@@ -6,7 +6,11 @@
 --   KEYS[2] outbox event stream
 --   KEYS[3] index of every NC (zset by openedAt)
 --   ARGV[1] key prefix
---   ARGV[2] groups, JSON: [{ f, v, s, ck, due, seen: [[key, status]], ncs: [{ id, d, st, fam, ctl, at, yr, tl: [{ at, type, ev, dt }] }] }]
+--   ARGV[2] groups, JSON: [{ f, v, s, ck, due, hm, h, b, seen: [[key, seen]], ncs: [{ id, d, st, fam, ctl, at, yr, tl: [{ at, type, ev, dt }] }] }]
+--           hm says how the symptom's history is written: 'r' replaces field h with ARGV[h] (0:
+--           delete) and field b, the state before it, with ARGV[b] (0: delete); 'a' appends the
+--           entries ARGV[h] (JSON objects, comma-separated; 0: none) to the array in h and writes
+--           b when given; '' leaves both
 --           ck is the key of the symptom's check across assets ('' for none), for "elsewhere"
 --           s and d are the ARGV index of the symptom's and the NC's JSON (s is 0 when the group
 --           only remembers seen observations): passed apart so that they are not escaped twice
@@ -69,6 +73,22 @@ for _, group in ipairs(groups) do
       end
     end
     redis.call('HSET', symptomKey, 'v', version + 1, 'd', symptom)
+    if group.hm == 'r' then
+      if group.h == 0 then redis.call('HDEL', symptomKey, 'h') else redis.call('HSET', symptomKey, 'h', ARGV[group.h]) end
+      if group.b == 0 then redis.call('HDEL', symptomKey, 'b') else redis.call('HSET', symptomKey, 'b', ARGV[group.b]) end
+    elseif group.hm == 'a' then
+      if group.h ~= 0 then
+        -- Appended as text: the history is never decoded here, whatever its length.
+        local history = redis.call('HGET', symptomKey, 'h')
+        if not history or history == '' or history == '[]' then
+          history = '[' .. ARGV[group.h] .. ']'
+        else
+          history = string.sub(history, 1, -2) .. ',' .. ARGV[group.h] .. ']'
+        end
+        redis.call('HSET', symptomKey, 'h', history)
+      end
+      if group.b ~= 0 then redis.call('HSET', symptomKey, 'b', ARGV[group.b]) end
+    end
     if group.ck ~= '' then
       redis.call('SADD', prefix .. ':similar:' .. group.ck, group.f)
     end
