@@ -2,8 +2,9 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import { DEFAULT_POLICY } from '../../src/core/policy.js';
-import type { ReceivedAlert } from '../../src/core/types.js';
+import type { ReceivedAlert, Symptom } from '../../src/core/types.js';
 import { Engine } from '../../src/engine.js';
+import { MemoryRegister } from '../../src/memory-register.js';
 import { RedisRegister } from '../../src/store/redis-register.js';
 import { backupAlert } from '../helpers/alerts.js';
 import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../helpers/redis.js';
@@ -88,6 +89,34 @@ describe('Redis register', () => {
     const fingerprint = engine.fingerprintOf(early);
     expect((await register.load([fingerprint], [])).symptoms.get(fingerprint)?.symptom).toMatchObject({ state: 'fixed', episode: 1, fixedAt: T0 + DAY });
     expect((await engine.ingest([early])).decisions[0]?.outcome).toBe('duplicate');
+  });
+
+  it('keeps a busy symptom\'s history apart and bounded, and decides a late observation as the in-memory register does', async () => {
+    prefix = testPrefix();
+    const clock = new ManualClock(T0);
+    const { engine, register } = engineOn(redis.client, clock);
+    const memory = new MemoryRegister();
+    const inMemory = new Engine({ register: memory, policy: DEFAULT_POLICY, clock, fingerprintFields: ['family', 'source', 'check', 'asset'] });
+    const both = async (alerts: ReceivedAlert[]): Promise<void> => {
+      await engine.ingest(alerts);
+      await inMemory.ingest(alerts);
+    };
+    // Forty failures and successes an hour apart, then a success stamped before the last failure.
+    for (let hour = 0; hour < 40; hour++) {
+      clock.set(T0 + hour * 3_600_000);
+      await both([alert({ id: `h${hour}`, status: hour % 2 === 0 ? 'firing' : 'resolved', observedAt: T0 + hour * 3_600_000 })]);
+    }
+    const fingerprint = engine.fingerprintOf(alert({ observedAt: T0 }));
+    const stored = await redis.client.hmget(`${prefix}:sym:${fingerprint}`, 'd', 'h', 'b');
+    expect(JSON.parse(stored[0] ?? '{}')).not.toHaveProperty('history');
+    expect((JSON.parse(stored[1] ?? '[]') as unknown[]).length).toBeLessThanOrEqual(24);
+    expect(stored[2]).not.toBeNull();
+    await both([alert({ id: 'late', status: 'resolved', observedAt: T0 + 38 * 3_600_000 + 60_000, receivedAt: T0 + 40 * 3_600_000 })]);
+    const lifecycle = (symptom: Symptom | null | undefined): unknown => symptom && { ...symptom, history: undefined, before: undefined, lateObservations: undefined };
+    const fromRedis = (await register.load([fingerprint], [], new Set([fingerprint]))).symptoms.get(fingerprint)?.symptom;
+    expect(lifecycle(fromRedis)).toEqual(lifecycle(memory.symptoms.get(fingerprint)?.symptom));
+    expect(fromRedis?.history).toEqual(memory.symptoms.get(fingerprint)?.symptom.history);
+    expect((await register.listNcs({})).map((nc) => [nc.state, nc.occurrences, nc.reopenCount])).toEqual((await memory.listNcs({})).map((nc) => [nc.state, nc.occurrences, nc.reopenCount]));
   });
 
   it('lists the same check on other assets on a new NC, kept beside it', async () => {
