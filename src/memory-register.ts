@@ -114,7 +114,8 @@ export class MemoryRegister implements Register {
     const key = checkKey(symptom);
     const similar = [...this.symptoms.values()]
       .map((entry) => entry.symptom)
-      .filter((other) => other.aggregate === null && other.check !== '' && other.fingerprint !== symptom.fingerprint && checkKey(other) === key)
+      // A symptom only ever seen healthy (episode 0) does not fail elsewhere.
+      .filter((other) => other.aggregate === null && other.check !== '' && other.episode > 0 && other.fingerprint !== symptom.fingerprint && checkKey(other) === key)
       .slice(0, limit)
       .map((other) => ({ fingerprint: other.fingerprint, asset: other.asset, state: other.state, lastFiringAt: other.lastFiringAt }));
     return Promise.resolve(similar);

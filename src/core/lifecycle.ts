@@ -753,13 +753,17 @@ function redecide(draft: SymptomDraft, late: HistoryEntry & { kind: 'observation
       proven.add(claimed.event.fixedAt);
       if (entry.counted !== true) claimed.detector.onReturn?.(draft, claimed.event, policy);
     }
-    if (entry.counted === true) counted.add(entry);
-    else if (result.afterWindow !== undefined && entry.proves === undefined && returnedAfterWindow(draft, alertOf(entry.alert, symptom, entry.at), entry.at, policy)) counted.add(entry);
-    if (entry.proves !== undefined && PROOFS.has(entry.outcome) && !stillProven.has(entry.proves) && current !== undefined) {
-      const now = result.outcome;
+    const occurrenceLost = entry.counted === true && result.afterWindow === undefined && claimed === undefined;
+    // A lost occurrence is noted once, below, and no longer counted as one.
+    if (entry.counted === true && !occurrenceLost) counted.add(entry);
+    else if (entry.counted !== true && result.afterWindow !== undefined && entry.proves === undefined && returnedAfterWindow(draft, alertOf(entry.alert, symptom, entry.at), entry.at, policy)) {
+      counted.add(entry);
+    }
+    const proofLost = entry.proves !== undefined && PROOFS.has(entry.outcome) && !stillProven.has(entry.proves);
+    if ((proofLost || occurrenceLost) && current !== undefined) {
       appendTimeline(current, late.at, 'contradicted', null, {
         observation: { id: late.alert.id, status: late.alert.status, at: iso(late.at), receivedAt: iso(receivedAt) },
-        contradicts: { id: entry.alert.id, at: iso(entry.at), was: entry.outcome, now },
+        contradicts: { id: entry.alert.id, at: iso(entry.at), was: proofLost ? entry.outcome : 'an occurrence after the window', now: result.outcome },
         note: 'in event-time order this observation no longer proves the fix ineffective; the NC stays, for a person to judge',
       });
     }

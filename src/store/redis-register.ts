@@ -179,7 +179,8 @@ export class RedisRegister implements Register {
       if (error) throw error;
       if (typeof value !== 'string') continue;
       const other = JSON.parse(value) as Symptom;
-      similar.push({ fingerprint: other.fingerprint, asset: other.asset, state: other.state, lastFiringAt: other.lastFiringAt });
+      // A symptom only ever seen healthy (episode 0) does not fail elsewhere.
+      if (other.episode > 0) similar.push({ fingerprint: other.fingerprint, asset: other.asset, state: other.state, lastFiringAt: other.lastFiringAt });
     }
     return similar;
   }

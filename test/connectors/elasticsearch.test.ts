@@ -902,7 +902,9 @@ describe('elasticsearch connector: two daemons on one Redis', () => {
         const ran = await queue.getJobs(['completed', 'failed']);
         const opens = cluster.requests.filter((request) => request.method === 'POST' && request.path.endsWith('/_pit'));
         expect(ran.length).toBeGreaterThanOrEqual(3);
-        expect(opens).toHaveLength(ran.length);
+        // A tick that finds the previous poll still holding the lock (a slow, busy machine) skips.
+        expect(opens.length).toBeGreaterThanOrEqual(3);
+        expect(opens.length).toBeLessThanOrEqual(ran.length);
         const seconds = opens.map((request) => Math.floor(request.at / 1000));
         expect(new Set(seconds).size).toBe(seconds.length);
         expect(cluster.openPits.size).toBe(0);
