@@ -219,7 +219,10 @@ function verify(draft: SymptomDraft, entry: NcDraft, t: number, policy: Policy):
   const nc = entry.nc;
   const own = draft.symptom !== null && draft.symptom.fingerprint === nc.fingerprint ? draft.symptom : null;
   // An NC written before verification evidence was kept: its window ran from the action.
-  nc.verification ??= startVerification(verificationOf(policy, nc).verifyBy, verificationOf(policy, nc).maxGap, null);
+  if (nc.verification === null) {
+    const { verifyBy, maxGap } = verificationOf(policy, nc);
+    nc.verification = startVerification(verifyBy, maxGap, null);
+  }
   nc.windowStartsAt ??= nc.correctiveAction?.recordedAt ?? nc.windowEndsAt;
   const heartbeat = policy.heartbeats.find((rule) => rule.source === nc.source);
   const finding = examine(nc, own, draft.liveness, heartbeat, t);
@@ -290,7 +293,7 @@ function fix(draft: SymptomDraft, at: number, kind: Symptom['fixKind'], window: 
   symptom.windowEndsAt = Math.max(symptom.windowEndsAt, current.nc.windowEndsAt ?? 0);
   appendTimeline(current, at, 'window-started', null, {
     cleared: kind === 'resolved' ? 'a healthy report of the symptom' : `quiet since its last firing at ${iso(symptom.lastFiringAt)}`,
-    observation: by.observation === null ? null : { ...by.observation, at: iso(by.observation.at) },
+    observation: refView(by.observation),
     windowStartsAt: iso(at),
     windowEndsAt: iso(current.nc.windowEndsAt ?? at),
   });
