@@ -138,7 +138,16 @@ export class Metrics {
         }
       },
     });
-    const ratios = async (): Promise<ReturnType<typeof actionRatios>> => actionRatios(await sources.nonconformities());
+    // A scrape collects every gauge at once: those that derive from the register share one read
+    // while it is in flight, and the next scrape reads afresh.
+    let reading: Promise<Nonconformity[]> | null = null;
+    const nonconformities = (): Promise<Nonconformity[]> => {
+      reading ??= sources.nonconformities().finally(() => {
+        reading = null;
+      });
+      return reading;
+    };
+    const ratios = async (): Promise<ReturnType<typeof actionRatios>> => actionRatios(await nonconformities());
     new Gauge({
       name: 'recurd_corrective_action_reopen_ratio',
       help: 'Of the NCs with a corrective action, the share reopened at least once (the action did not hold).',
@@ -166,7 +175,7 @@ export class Metrics {
       registers: [this.registry],
       async collect() {
         this.reset();
-        for (const [key, count] of unverifiable(await sources.nonconformities())) {
+        for (const [key, count] of unverifiable(await nonconformities())) {
           const [family, control] = key.split('\u0000') as [string, string];
           this.set({ family, control }, count);
         }

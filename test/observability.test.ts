@@ -41,3 +41,22 @@ describe('shipped Prometheus rules and Grafana dashboard', () => {
     expect(used.filter((name) => !exported.has(name))).toEqual([]);
   });
 });
+
+describe('a scrape', () => {
+  it('reads the NC register once for every gauge derived from it, and again at the next scrape', async () => {
+    let reads = 0;
+    const metrics = new Metrics({
+      countNcsByState: () => Promise.resolve({ open: 0, verifying: 0, reopened: 0, closed: 0 }),
+      queueJobCounts: () => Promise.resolve({}),
+      connectorLastSuccess: () => Promise.resolve({}),
+      nonconformities: () => {
+        reads += 1;
+        return Promise.resolve([]);
+      },
+    });
+    await metrics.registry.metrics();
+    expect(reads).toBe(1);
+    await metrics.registry.metrics();
+    expect(reads).toBe(2);
+  });
+});

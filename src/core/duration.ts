@@ -41,3 +41,8 @@ export function formatDuration(ms: number): string {
   }
   return parts.join('');
 }
+
+/** A time as a person reads it, in timelines and messages: ISO 8601. */
+export function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}

@@ -111,7 +111,7 @@ export function inserted(history: readonly HistoryEntry[], entry: HistoryEntry):
 }
 
 export function snapshotOf(symptom: Symptom): SymptomSnapshot {
-  const state: Partial<Symptom> = { ...symptom, history: [], before: null };
+  const state: Partial<Symptom> = { ...symptom };
   delete state.history;
   delete state.before;
   delete state.historyCount;

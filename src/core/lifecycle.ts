@@ -12,6 +12,7 @@
 import type { Detector, SymptomReturn } from './detector.js';
 import type { MatchSubject } from './match.js';
 import type { Policy } from './policy.js';
+import { iso } from './duration.js';
 import { alertOf, appendHistory, foldDue, fromSnapshot, HISTORY, inserted, loggedAlert, setHistory, snapshotOf, type HistoryEntry } from './history.js';
 import { isDuplicate, lastStatusFor, remember, type SeenRecord } from './seen.js';
 import { examine, noteReport, RECENT_REPORTS, runWindow, startVerification, type Liveness } from './verification.js';
@@ -177,9 +178,8 @@ function escalate(severity: Severity): Severity {
   return SEVERITIES[Math.min(SEVERITIES.indexOf(severity) + 1, SEVERITIES.length - 1)] ?? severity;
 }
 
-export function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
+/** Kept here too: detectors format their timeline times with it beside the lifecycle helpers. */
+export { iso };
 
 /**
  * Apply what time alone decides, up to `t`: a firing symptom quiet for `resolveAfter` is fixed;

@@ -7,7 +7,7 @@
  * evidence stands; otherwise it stays `verifying`, says what is missing, and its watch starts
  * again after the gap that broke it. Pure: time and the sources' health come from the caller.
  */
-import { formatDuration } from './duration.js';
+import { formatDuration, iso } from './duration.js';
 import type { HeartbeatRule } from './policy.js';
 import type { Nonconformity, ObservationRef, Span, Symptom, Verification, VerifyBy } from './types.js';
 
@@ -26,10 +26,6 @@ export interface SourceLiveness {
 }
 
 export type Liveness = ReadonlyMap<string, SourceLiveness>;
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
 
 function length(span: Span): number {
   return span.to - span.from;
@@ -151,7 +147,8 @@ export function examine(nc: Nonconformity, symptom: Symptom | null, liveness: Li
     const trailing = lastReport < window.to ? { from: lastReport, to: window.to } : null;
     const gaps = [verification.longestGap, trailing].filter((gap): gap is Span => gap !== null && length(gap) > maxGap);
     for (const gap of gaps) {
-      const open = gap === trailing && (verification.lastReportAt ?? Number.NEGATIVE_INFINITY) < window.to;
+      // The trailing gap is still open: nothing has reported since it began.
+      const open = gap === trailing;
       missing.push(
         open
           ? `no report of ${nc.check || 'the check'} from ${iso(gap.from)} to the window's end at ${iso(gap.to)} (${formatDuration(length(gap))}, longer than the ${formatDuration(maxGap)} allowed)`
