@@ -2,6 +2,8 @@
  * `spread`: the same check failing on M or more assets within T. The cause is then a process or
  * an organisation, not one machine (clause 10.2 b: similar nonconformities elsewhere), so it is
  * one systemic NC listing the assets, decided on an aggregate of its own beside the symptoms.
+ * The assets are counted in a tally the store keeps (asset → latest failure, trimmed to T), so a
+ * fleet-wide failure costs each alert the same whether one asset fails or ten thousand.
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
@@ -11,6 +13,12 @@ import { appendTimeline, iso, openNc, raiseNc, reopenNc, startEpisode } from '..
 import { compileMatch } from '../src/core/match.js';
 import type { Symptom } from '../src/core/types.js';
 import { detectorBase, type DetectorType } from './types.js';
+
+const MINUTE = 60_000;
+/** How many assets a systemic NC names; the tally counts them all. */
+const LISTED = 50;
+/** By how much the count must grow before a systemic NC is noted again. */
+const WIDENED = 1.25;
 
 const schema = z
   .object({
@@ -30,48 +38,59 @@ export const spreadDetector: DetectorType<typeof schema> = {
       name: config.name,
       type: 'spread',
       matches,
-      aggregateOf(alert) {
+      tallyOf(alert) {
         if (alert.status !== 'firing' || alert.asset === '' || !matches(alert)) return null;
         const key = createHash('sha256')
           .update(JSON.stringify([config.name, alert.family, alert.source, alert.check]))
           .digest('hex')
           .slice(0, 32);
-        return `spread-${key}`;
+        return { key: `spread-${key}`, member: alert.asset, within: config.within };
       },
-      onAggregate(draft, alert) {
+      onTally(draft, alert, reading) {
         const at = alert.observedAt;
         if (draft.symptom === null) startEpisode(draft, { ...alert, asset: '', message: `${alert.check || 'a check'} failing across assets` }, at);
-        const aggregate = draft.symptom as unknown as Symptom;
+        const aggregate = draft.symptom as Symptom;
         aggregate.aggregate = config.name;
-        aggregate.assets[alert.asset] = Math.max(aggregate.assets[alert.asset] ?? 0, at);
-        aggregate.lastFiringAt = Math.max(aggregate.lastFiringAt, at);
-        aggregate.lastReportAt = Math.max(aggregate.lastReportAt, at);
-        for (const [asset, last] of Object.entries(aggregate.assets)) if (last <= at - config.within) delete aggregate.assets[asset];
-        draft.changed = true;
-        const failing = Object.keys(aggregate.assets).sort();
-        if (failing.length < config.assets) return;
-        const detail = { assets: failing, within: formatDuration(config.within), alert: { source: alert.source, id: alert.id, asset: alert.asset } };
+        // Records written before tallies kept every asset in the aggregate itself.
+        if ('assets' in aggregate) Reflect.deleteProperty(aggregate, 'assets');
+        // Moved by the minute, not by every alert: the aggregate is written only when it changes.
+        if (at >= aggregate.lastFiringAt + MINUTE || draft.changed) {
+          aggregate.lastFiringAt = Math.max(aggregate.lastFiringAt, at);
+          aggregate.lastReportAt = Math.max(aggregate.lastReportAt, at);
+          draft.changed = true;
+        }
+        if (reading.count < config.assets) return;
+        const listed = reading.sample.slice().sort();
+        const more = reading.count - listed.length;
+        const detail = { assets: listed, assetCount: reading.count, within: formatDuration(config.within), alert: { source: alert.source, id: alert.id, asset: alert.asset } };
         const current = openNc(draft);
         if (current === undefined) {
           raiseNc(draft, {
             detector: config.name,
-            reason: `spread: ${aggregate.check || 'a check'} failed on ${failing.length} assets within ${formatDuration(config.within)}: ${failing.join(', ')}`,
+            reason: `spread: ${aggregate.check || 'a check'} failed on ${reading.count} assets within ${formatDuration(config.within)}: ${listed.join(', ')}${more > 0 ? ` and ${more} more` : ''}`,
             at,
             detail,
-            assets: failing,
-            occurrences: failing.length,
+            assets: listed,
+            assetCount: reading.count,
+            occurrences: reading.count,
           });
           return;
         }
-        const recordedAt = current.nc.correctiveAction?.recordedAt ?? Number.POSITIVE_INFINITY;
-        const since = Object.values(aggregate.assets).filter((last) => last > recordedAt).length;
-        if (current.nc.state === 'verifying' && since >= config.assets) {
+        const nc = current.nc;
+        if (nc.state === 'verifying' && reading.countSince >= config.assets) {
           reopenNc(draft, current, at, detail);
-        } else if (!current.nc.assets.includes(alert.asset)) {
-          current.nc.assets = [...current.nc.assets, alert.asset].sort();
-          current.nc.occurrences += 1;
-          appendTimeline(current, at, 'spread', 'nc.occurrence', { ...detail, joined: alert.asset, at: iso(at) });
+          return;
         }
+        // The NC names the first assets; beyond them, the spread is noted each time it widens by a
+        // quarter: a number of entries that grows with the logarithm of the fleet, not with it.
+        const joined = listed.filter((asset) => !nc.assets.includes(asset)).slice(0, Math.max(0, LISTED - nc.assets.length));
+        const widened = reading.count >= WIDENED * nc.assetCount;
+        if (joined.length === 0 && !widened) return;
+        nc.assets = [...nc.assets, ...joined].sort();
+        nc.occurrences += Math.max(joined.length, reading.count - nc.assetCount, 0);
+        nc.assetCount = Math.max(nc.assetCount, reading.count, nc.assets.length);
+        appendTimeline(current, at, 'spread', 'nc.occurrence', { ...detail, ...(joined.length > 0 ? { joined } : {}), at: iso(at) });
+        draft.changed = true;
       },
     };
   },

@@ -177,8 +177,10 @@ async function replayCommand(file: string | undefined, values: Values): Promise<
   if (report.aggregates.length > 0) {
     console.log(`\nsystemic aggregates: ${report.aggregates.length}`);
     for (const aggregate of report.aggregates) {
-      const assets = Object.keys(aggregate.assets).sort();
-      console.log(`  ${aggregate.fingerprint}  ${aggregate.aggregate ?? '-'}  ${aggregate.family}/${aggregate.source}  ${aggregate.check || '-'} on ${assets.length} asset(s): ${assets.join(', ')}`);
+      // The assets are counted in the detector's tally; its NC names them.
+      const nc = report.nonconformities.findLast((candidate) => candidate.fingerprint === aggregate.fingerprint);
+      const spread = nc === undefined ? 'below its threshold' : `on ${nc.assetCount} asset(s): ${nc.assets.join(', ')}`;
+      console.log(`  ${aggregate.fingerprint}  ${aggregate.aggregate ?? '-'}  ${aggregate.family}/${aggregate.source}  ${aggregate.check || '-'} ${spread}`);
     }
   }
   console.log(`\nnonconformities it would raise: ${report.nonconformities.length}`);

@@ -58,7 +58,7 @@ export async function startDaemon(config: Config, { logger, clock = systemClock 
   const metrics = new Metrics({
     countNcsByState: () => register.countNcsByState(),
     queueJobCounts: () => pipeline?.queueJobCounts() ?? Promise.resolve({}),
-    nonconformities: () => register.listNcs({}),
+    ncStats: () => register.ncStats(),
     connectorLastSuccess: async () => Object.fromEntries(Object.entries(await status.all()).map(([name, health]) => [name, health.lastSuccessAt])),
   });
   pipeline = new Pipeline({
@@ -118,6 +118,9 @@ export async function startDaemon(config: Config, { logger, clock = systemClock 
     ready,
   });
 
+  // Registers written before the commits kept the gauges' counts are counted once, here.
+  const counted = await register.countUncountedNcs();
+  if (counted > 0) logger.info({ counted }, 'counted the NCs written before the gauges were kept by the commits');
   running.start();
   let address: string;
   try {

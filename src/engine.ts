@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Clock } from './core/clock.js';
-import type { Detector } from './core/detector.js';
+import type { Detector, TallyReading } from './core/detector.js';
 import { fieldsChooser, fingerprint, type FingerprintField, type FingerprintRule } from './core/fingerprint.js';
 import {
   advance,
@@ -27,7 +27,7 @@ import type { SeenRecord } from './core/seen.js';
 import type { CorrectiveActionInput, Nonconformity, ReceivedAlert } from './core/types.js';
 import type { Liveness } from './core/verification.js';
 import { RecurdError } from './errors.js';
-import type { CommitGroup, Register } from './register.js';
+import type { CommitGroup, LoadedSymptom, Register, TallyCount } from './register.js';
 
 /** How many times one symptom's decision is retried after losing a race before giving up. */
 const MAX_ATTEMPTS = 20;
@@ -70,6 +70,9 @@ export function seenKey(alert: { source: string; id: string }): string {
     .slice(0, 32);
 }
 
+/** How many of the same check's symptoms on other assets an NC lists (it counts them all). */
+const ELSEWHERE = 20;
+
 /** How many rounds of `limit` symptoms one sweep tick takes at most; what is left waits for the next tick. */
 const SWEEP_ROUNDS = 20;
 
@@ -77,7 +80,7 @@ const SWEEP_ROUNDS = 20;
  * `sweep`: after a sweep up to that time, the due entry is always rewritten or dropped, even when
  * nothing changed, so that no stale entry stays due.
  */
-function groupOf(draft: SymptomDraft, expectVersion: number, policy: Policy, sweep: number | null = null): CommitGroup | null {
+function groupOf(draft: SymptomDraft, expectVersion: number, policy: Policy, sweep: number | null, tallies: TallyCount[]): CommitGroup | null {
   // An ignored observation is still remembered, so that its redelivery is known as a duplicate.
   if (!draft.changed && draft.seen.size === 0 && sweep === null) return null;
   return {
@@ -88,7 +91,19 @@ function groupOf(draft: SymptomDraft, expectVersion: number, policy: Policy, swe
     ncs: draft.ncs,
     seen: [...draft.seen],
     historyRead: draft.historyRead,
+    tallies,
   };
+}
+
+interface SettleOptions {
+  /** The keys of what was seen of each symptom's alerts, for telling duplicates. */
+  seenKeysOf?: (fingerprint: string) => string[];
+  /** The tallies each symptom's alerts count toward, written with its group. */
+  talliesOf?: (fingerprint: string) => TallyCount[];
+  /** Set by the sweep: the time it swept up to. */
+  sweptTo?: number | null;
+  /** Run after each read, before deciding: to read what the decisions need beside the symptoms. */
+  prepare?: (loaded: Map<string, LoadedSymptom>) => Promise<void>;
 }
 
 export class Engine {
@@ -117,41 +132,61 @@ export class Engine {
       result.decisions.push({ alert, fingerprint: '', outcome: 'heartbeat' });
     }
     const byFingerprint = new Map<string, Array<{ alert: ReceivedAlert; key: string }>>();
+    // Detectors that look across symptoms count each alert in a tally, written with its symptom,
+    // and then decide the tally's aggregate from what it holds.
+    const tallies = new Map<string, TallyCount[]>();
+    const aggregates = new Map<string, { detector: Detector; alert: ReceivedAlert; within: number }>();
+    const tallying = this.options.policy.detectors.filter((detector) => detector.tallyOf !== undefined);
     for (const alert of alerts) {
       const fingerprintId = this.fingerprintOf(alert);
       const entry = { alert, key: seenKey(alert) };
       const list = byFingerprint.get(fingerprintId);
       if (list === undefined) byFingerprint.set(fingerprintId, [entry]);
       else list.push(entry);
-    }
-    // Detectors that look across symptoms decide aggregates of their own, in the same commit.
-    const aggregates = new Map<string, { detector: Detector; alerts: ReceivedAlert[] }>();
-    for (const detector of this.options.policy.detectors) {
-      if (detector.aggregateOf === undefined) continue;
-      for (const alert of alerts) {
-        const key = detector.aggregateOf(alert);
-        if (key === null) continue;
-        const aggregate = aggregates.get(key);
-        if (aggregate === undefined) aggregates.set(key, { detector, alerts: [alert] });
-        else aggregate.alerts.push(alert);
+      for (const detector of tallying) {
+        const tally = detector.tallyOf?.(alert) ?? null;
+        if (tally === null) continue;
+        const at = alert.observedAt;
+        const counts = tallies.get(fingerprintId) ?? [];
+        counts.push({ key: tally.key, member: tally.member, at, floor: at - tally.within, keepFor: tally.within });
+        tallies.set(fingerprintId, counts);
+        const latest = aggregates.get(tally.key);
+        if (latest === undefined || at >= latest.alert.observedAt) aggregates.set(tally.key, { detector, alert, within: tally.within });
       }
     }
     const seenKeysOf = (fingerprintId: string): string[] => (byFingerprint.get(fingerprintId) ?? []).map((entry) => entry.key);
-    await this.settle([...byFingerprint.keys(), ...aggregates.keys()], result, (draft, seen) => {
-      const aggregate = aggregates.get(draft.fingerprint);
-      if (aggregate !== undefined) {
-        for (const alert of aggregate.alerts) aggregate.detector.onAggregate?.(draft, alert, this.options.policy);
-        return [];
-      }
+    await this.settle([...byFingerprint.keys()], result, (draft, seen) => {
       const decisions: Decision[] = [];
       for (const { alert, key } of byFingerprint.get(draft.fingerprint) ?? []) {
         const outcome = observe(draft, { alert, seenKey: key, previous: seen.get(key) ?? null }, this.options.policy);
         decisions.push({ alert, fingerprint: draft.fingerprint, outcome });
       }
       return decisions;
-    }, seenKeysOf);
+    }, { seenKeysOf, talliesOf: (fingerprintId) => tallies.get(fingerprintId) ?? [] });
+    if (aggregates.size > 0) await this.decideAggregates(aggregates, result);
     await this.noteElsewhere(result.created);
     return result;
+  }
+
+  /** Each tally counted toward in a batch: its aggregate decided once, from a fresh reading. */
+  private async decideAggregates(aggregates: Map<string, { detector: Detector; alert: ReceivedAlert; within: number }>, result: BatchResult): Promise<void> {
+    let readings = new Map<string, TallyReading>();
+    await this.settle([...aggregates.keys()], result, (draft) => {
+      const { detector, alert } = aggregates.get(draft.fingerprint) as { detector: Detector; alert: ReceivedAlert };
+      const reading = readings.get(draft.fingerprint) ?? { count: 0, countSince: 0, sample: [] };
+      detector.onTally?.(draft, alert, reading, this.options.policy);
+      return [];
+    }, {
+      // Read after the aggregate, so that a corrective action on its NC says where "since" starts.
+      prepare: async (loaded) => {
+        const queries = [...aggregates].map(([key, { alert, within }]) => {
+          const nc = loaded.get(key)?.nc ?? null;
+          const since = nc !== null && nc.state === 'verifying' ? (nc.correctiveAction?.recordedAt ?? null) : null;
+          return { key, floor: alert.observedAt - within, since };
+        });
+        readings = await this.options.register.readTallies(queries);
+      },
+    });
   }
 
   /**
@@ -165,8 +200,8 @@ export class Engine {
     for (const [key, ncId] of created) {
       const symptom = symptoms.get(key)?.symptom;
       if (symptom === null || symptom === undefined || symptom.aggregate !== null || symptom.check === '') continue;
-      const similar = await register.similarSymptoms(symptom, 100);
-      if (similar.length > 0) await register.noteElsewhere(ncId, similar);
+      const { similar, count } = await register.similarSymptoms(symptom, ELSEWHERE);
+      if (count > 0) await register.noteElsewhere(ncId, similar, count);
     }
   }
 
@@ -185,8 +220,7 @@ export class Engine {
         advance(draft, now, this.options.policy);
         return [];
       },
-      undefined,
-      now,
+      { sweptTo: now },
     );
     return { ...result, swept: due.length };
   }
@@ -268,9 +302,7 @@ export class Engine {
     fingerprints: string[],
     result: BatchResult,
     decide: (draft: SymptomDraft, seen: Map<string, SeenRecord>) => Decision[],
-    seenKeysOf: (fingerprint: string) => string[] = () => [],
-    /** Set by the sweep: the time it swept up to. */
-    sweptTo: number | null = null,
+    { seenKeysOf = () => [], talliesOf = () => [], sweptTo = null, prepare }: SettleOptions = {},
   ): Promise<void> {
     let pending = fingerprints;
     // Symptoms whose whole history a decision turned out to need: read with it on the next attempt.
@@ -281,6 +313,7 @@ export class Engine {
       }
       const { symptoms, seen } = await this.options.register.load(pending, pending.flatMap(seenKeysOf), readHistory);
       const liveness = await this.livenessFor([...symptoms.values()].map((loaded) => loaded.nc));
+      await prepare?.(symptoms);
       const groups: CommitGroup[] = [];
       const outcomes = new Map<string, { decisions: Decision[]; effects: Effect[] }>();
       const again: string[] = [];
@@ -299,7 +332,7 @@ export class Engine {
           continue;
         }
         outcomes.set(key, { decisions, effects: draft.effects });
-        const group = groupOf(draft, loaded.version, this.options.policy, sweptTo);
+        const group = groupOf(draft, loaded.version, this.options.policy, sweptTo, talliesOf(key));
         if (group !== null) groups.push(group);
       }
       const { conflicts, created } = groups.length > 0 ? await this.options.register.commit(groups) : { conflicts: [], created: new Map<string, string>() };

@@ -2,12 +2,13 @@
  * The register in memory: for `recurd replay` and for checking the engine's properties without
  * Redis. It follows the same contract as the Redis register, version check included.
  */
+import type { TallyReading } from './core/detector.js';
 import { NEW_NC } from './core/lifecycle.js';
 import type { SeenRecord } from './core/seen.js';
 import { NC_STATES, type NcEvent, type NcState, type Nonconformity, type SimilarSymptom, type Symptom } from './core/types.js';
 import type { Liveness, SourceLiveness } from './core/verification.js';
 import type { SourceLife } from './engine.js';
-import { checkKey, type CommitGroup, type CommitResult, type LoadedSymptom, type NcFilter, type Register, type TimelineRecord } from './register.js';
+import { checkKey, ncClass, ncStats, TALLY_SAMPLE, type CommitGroup, type NcStat, type TallyQuery, type CommitResult, type LoadedSymptom, type NcFilter, type Register, type TimelineRecord } from './register.js';
 
 export interface StoredEvent {
   id: string;
@@ -26,6 +27,8 @@ export class MemoryRegister implements Register {
   readonly timelines = new Map<string, TimelineRecord[]>();
   readonly events: StoredEvent[] = [];
   private readonly seen = new Map<string, SeenRecord>();
+  /** Each tally's members by the latest time each was counted. */
+  private readonly tallies = new Map<string, Map<string, number>>();
   private readonly due = new Map<string, number>();
   private readonly sequences = new Map<number, number>();
   private entrySequence = 0;
@@ -56,6 +59,12 @@ export class MemoryRegister implements Register {
       }
       for (const [key, status] of group.seen) this.seen.set(key, status);
       if (group.symptom === null) continue;
+      for (const tally of group.tallies) {
+        const members = this.tallies.get(tally.key) ?? new Map<string, number>();
+        members.set(tally.member, Math.max(members.get(tally.member) ?? tally.at, tally.at));
+        for (const [member, at] of members) if (at <= tally.floor) members.delete(member);
+        this.tallies.set(tally.key, members);
+      }
       const symptom = structuredClone(group.symptom);
       for (const { nc: draft, timeline } of group.ncs) {
         const nc = structuredClone(draft);
@@ -110,21 +119,44 @@ export class MemoryRegister implements Register {
     return Promise.resolve(due.slice(0, limit).map(([key]) => key));
   }
 
-  similarSymptoms(symptom: Symptom, limit: number): Promise<SimilarSymptom[]> {
+  similarSymptoms(symptom: Symptom, limit: number): Promise<{ similar: SimilarSymptom[]; count: number }> {
     const key = checkKey(symptom);
-    const similar = [...this.symptoms.values()]
+    const others = [...this.symptoms.values()]
       .map((entry) => entry.symptom)
       // A symptom only ever seen healthy (episode 0) does not fail elsewhere.
       .filter((other) => other.aggregate === null && other.check !== '' && other.episode > 0 && other.fingerprint !== symptom.fingerprint && checkKey(other) === key)
-      .slice(0, limit)
-      .map((other) => ({ fingerprint: other.fingerprint, asset: other.asset, state: other.state, lastFiringAt: other.lastFiringAt }));
-    return Promise.resolve(similar);
+      .sort((a, b) => b.lastFiringAt - a.lastFiringAt);
+    const similar = others.slice(0, limit).map((other) => ({ fingerprint: other.fingerprint, asset: other.asset, state: other.state, lastFiringAt: other.lastFiringAt }));
+    return Promise.resolve({ similar, count: others.length });
   }
 
-  noteElsewhere(ncId: string, similar: SimilarSymptom[]): Promise<void> {
+  noteElsewhere(ncId: string, similar: SimilarSymptom[], count: number): Promise<void> {
     const nc = this.ncs.get(ncId);
-    if (nc !== undefined) nc.elsewhere = structuredClone(similar);
+    if (nc !== undefined) {
+      nc.elsewhere = structuredClone(similar);
+      nc.elsewhereCount = count;
+    }
     return Promise.resolve();
+  }
+
+  readTallies(queries: TallyQuery[]): Promise<Map<string, TallyReading>> {
+    const readings = new Map<string, TallyReading>();
+    for (const query of queries) {
+      const members = [...(this.tallies.get(query.key) ?? [])].filter(([, at]) => at > query.floor).sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]));
+      const since = query.since;
+      readings.set(query.key, {
+        count: members.length,
+        countSince: since === null ? 0 : members.filter(([, at]) => at > since).length,
+        sample: members.slice(0, TALLY_SAMPLE).map(([member]) => member),
+      });
+    }
+    return Promise.resolve(readings);
+  }
+
+  ncStats(): Promise<NcStat[]> {
+    const counts = new Map<string, number>();
+    for (const nc of this.ncs.values()) counts.set(ncClass(nc), (counts.get(ncClass(nc)) ?? 0) + 1);
+    return Promise.resolve(ncStats(counts));
   }
 
   countNcsByState(): Promise<Record<NcState, number>> {

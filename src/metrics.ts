@@ -1,45 +1,16 @@
 /** Prometheus metrics, all named `recurd_*`; dashboards and alert rules depend on these names. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Effect } from './core/lifecycle.js';
-import { NC_STATES, type NcState, type Nonconformity } from './core/types.js';
+import { NC_STATES, type NcState } from './core/types.js';
+import type { NcStat } from './register.js';
 
 export interface MetricsSources {
   countNcsByState(): Promise<Record<NcState, number>>;
   queueJobCounts(): Promise<Record<string, Record<string, number>>>;
   /** Last successful poll or intake request by connector (epoch ms), shared by every replica. */
   connectorLastSuccess(): Promise<Record<string, number | null>>;
-  /** The register's NCs, for the ratios of corrective actions that held. */
-  nonconformities(): Promise<Nonconformity[]>;
-}
-
-/**
- * Per family and control, of the NCs that had a corrective action: the share reopened at least
- * once, and the share closed as verified effective.
- */
-export function actionRatios(ncs: Nonconformity[]): Array<{ family: string; control: string; reopen: number; verifiedEffective: number }> {
-  const groups = new Map<string, { family: string; control: string; acted: number; reopened: number; closed: number }>();
-  for (const nc of ncs) {
-    if (nc.correctiveAction === null && nc.reopenCount === 0) continue;
-    const control = nc.control ?? '';
-    const key = `${nc.family}\u0000${control}`;
-    const group = groups.get(key) ?? { family: nc.family, control, acted: 0, reopened: 0, closed: 0 };
-    group.acted += 1;
-    if (nc.reopenCount > 0) group.reopened += 1;
-    if (nc.state === 'closed') group.closed += 1;
-    groups.set(key, group);
-  }
-  return [...groups.values()].map((group) => ({ family: group.family, control: group.control, reopen: group.reopened / group.acted, verifiedEffective: group.closed / group.acted }));
-}
-
-/** NCs still verifying after their window ended without evidence, by family and control. */
-export function unverifiable(ncs: Nonconformity[]): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const nc of ncs) {
-    if (nc.state !== 'verifying' || nc.verification?.blocked == null) continue;
-    const key = `${nc.family}\u0000${nc.control ?? ''}`;
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
-  return counts;
+  /** Counts of NCs by family, control and what is true of them, kept by the register's commits. */
+  ncStats(): Promise<NcStat[]>;
 }
 
 export class Metrics {
@@ -138,16 +109,15 @@ export class Metrics {
         }
       },
     });
-    // A scrape collects every gauge at once: those that derive from the register share one read
-    // while it is in flight, and the next scrape reads afresh.
-    let reading: Promise<Nonconformity[]> | null = null;
-    const nonconformities = (): Promise<Nonconformity[]> => {
-      reading ??= sources.nonconformities().finally(() => {
+    // A scrape collects every gauge at once: those that derive from the register's counts share
+    // one read while it is in flight, and the next scrape reads afresh.
+    let reading: Promise<NcStat[]> | null = null;
+    const stats = (): Promise<NcStat[]> => {
+      reading ??= sources.ncStats().finally(() => {
         reading = null;
       });
       return reading;
     };
-    const ratios = async (): Promise<ReturnType<typeof actionRatios>> => actionRatios(await nonconformities());
     new Gauge({
       name: 'recurd_corrective_action_reopen_ratio',
       help: 'Of the NCs with a corrective action, the share reopened at least once (the action did not hold).',
@@ -155,7 +125,7 @@ export class Metrics {
       registers: [this.registry],
       async collect() {
         this.reset();
-        for (const ratio of await ratios()) this.set({ family: ratio.family, control: ratio.control }, ratio.reopen);
+        for (const stat of await stats()) if (stat.acted > 0) this.set({ family: stat.family, control: stat.control }, stat.reopened / stat.acted);
       },
     });
     new Gauge({
@@ -165,7 +135,7 @@ export class Metrics {
       registers: [this.registry],
       async collect() {
         this.reset();
-        for (const ratio of await ratios()) this.set({ family: ratio.family, control: ratio.control }, ratio.verifiedEffective);
+        for (const stat of await stats()) if (stat.acted > 0) this.set({ family: stat.family, control: stat.control }, stat.closed / stat.acted);
       },
     });
     new Gauge({
@@ -175,10 +145,7 @@ export class Metrics {
       registers: [this.registry],
       async collect() {
         this.reset();
-        for (const [key, count] of unverifiable(await nonconformities())) {
-          const [family, control] = key.split('\u0000') as [string, string];
-          this.set({ family, control }, count);
-        }
+        for (const stat of await stats()) if (stat.blocked > 0) this.set({ family: stat.family, control: stat.control }, stat.blocked);
       },
     });
     new Gauge({

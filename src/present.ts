@@ -70,7 +70,6 @@ export function symptomView(symptom: Symptom): Record<string, unknown> {
     recentReports: times(symptom.recentReports),
     firstFiring: symptom.firstFiring && refView(symptom.firstFiring),
     fixedBy: symptom.fixedBy && { ...symptom.fixedBy, observation: symptom.fixedBy.observation && refView(symptom.fixedBy.observation) },
-    assets: Object.fromEntries(Object.entries(symptom.assets).map(([asset, at]) => [asset, iso(at)])),
   };
 }
 

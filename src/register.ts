@@ -3,6 +3,7 @@
  * register whole groups to write; the register writes each group atomically, or reports it as a
  * conflict when the symptom changed since it was read (compare-and-set on a version).
  */
+import type { TallyReading } from './core/detector.js';
 import type { NcDraft } from './core/lifecycle.js';
 import { createHash } from 'node:crypto';
 import type { SeenRecord } from './core/seen.js';
@@ -34,7 +35,29 @@ export interface CommitGroup {
    * ones; else `history` holds the entries to append, and `before` is written when not null.
    */
   historyRead: boolean;
+  /** Tallies the group's alerts count toward, written with it (a cross-asset detector's counts). */
+  tallies: TallyCount[];
 }
+
+/** One member counted in a tally at `at`; members last counted at or before `floor` are dropped. */
+export interface TallyCount {
+  key: string;
+  member: string;
+  at: number;
+  floor: number;
+  /** How long the tally is kept after its latest count, ms. */
+  keepFor: number;
+}
+
+/** What to read of a tally: members counted after `floor`, and of those after `since`. */
+export interface TallyQuery {
+  key: string;
+  floor: number;
+  since: number | null;
+}
+
+/** How many members a tally reading names. */
+export const TALLY_SAMPLE = 50;
 
 export interface CommitResult {
   /** Fingerprints whose group was not written because the symptom changed meanwhile. */
@@ -67,10 +90,55 @@ export interface Register {
   /** Fingerprints with something due at or before `upTo`, oldest first. */
   dueSymptoms(upTo: number, limit: number): Promise<string[]>;
   countNcsByState(): Promise<Record<NcState, number>>;
-  /** Symptoms of the same family, source and check on other assets (at most `limit`). */
-  similarSymptoms(symptom: Symptom, limit: number): Promise<SimilarSymptom[]>;
+  /** The counts behind the gauges of corrective actions, kept by the commits. */
+  ncStats(): Promise<NcStat[]>;
+  /** Symptoms of the same family, source and check on other assets: the `limit` that failed last. */
+  similarSymptoms(symptom: Symptom, limit: number): Promise<{ similar: SimilarSymptom[]; count: number }>;
+  /** Counts and a sample of each tally, in a number of commands that does not grow with its members. */
+  readTallies(queries: TallyQuery[]): Promise<Map<string, TallyReading>>;
   /** Records on an NC where else its failure was found; kept beside the NC, shown with it. */
-  noteElsewhere(ncId: string, similar: SimilarSymptom[]): Promise<void>;
+  noteElsewhere(ncId: string, similar: SimilarSymptom[], count: number): Promise<void>;
+}
+
+/** What the gauges derived from the register count, per family and control. */
+export interface NcStat {
+  family: string;
+  /** Annex A control, or '' where unknown. */
+  control: string;
+  /** NCs with a corrective action, or reopened (which means they had one). */
+  acted: number;
+  reopened: number;
+  closed: number;
+  /** Verifying after a window that ended without the evidence to close them. */
+  blocked: number;
+}
+
+/**
+ * The class an NC counts in for the gauges: its family, control and what is true of it. The store
+ * keeps a count per class, moved by each commit from an NC's old class to its new one, so that
+ * reading the gauges costs the same with 10 NCs or 1,000,000.
+ */
+export function ncClass(nc: Nonconformity): string {
+  const acted = nc.correctiveAction !== null || nc.reopenCount > 0;
+  const flags = `${acted ? 'a' : ''}${nc.reopenCount > 0 ? 'r' : ''}${nc.state === 'closed' ? 'c' : ''}${nc.state === 'verifying' && nc.verification?.blocked != null ? 'b' : ''}`;
+  return JSON.stringify([nc.family, nc.control ?? '', flags]);
+}
+
+/** Counts per class (see {@link ncClass}) summed by family and control. */
+export function ncStats(counts: Iterable<[string, number]>): NcStat[] {
+  const stats = new Map<string, NcStat>();
+  for (const [key, count] of counts) {
+    if (count <= 0) continue;
+    const [family, control, flags] = JSON.parse(key) as [string, string, string];
+    const group = `${family}\u0000${control}`;
+    const stat = stats.get(group) ?? { family, control, acted: 0, reopened: 0, closed: 0, blocked: 0 };
+    if (flags.includes('a')) stat.acted += count;
+    if (flags.includes('r')) stat.reopened += count;
+    if (flags.includes('c')) stat.closed += count;
+    if (flags.includes('b')) stat.blocked += count;
+    stats.set(group, stat);
+  }
+  return [...stats.values()];
 }
 
 /** The key that groups symptoms of one check across assets. */

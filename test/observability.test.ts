@@ -18,7 +18,7 @@ const exported = new Set(
     countNcsByState: () => Promise.resolve({ open: 0, verifying: 0, reopened: 0, closed: 0 }),
     queueJobCounts: () => Promise.resolve({}),
     connectorLastSuccess: () => Promise.resolve({}),
-    nonconformities: () => Promise.resolve([]),
+    ncStats: () => Promise.resolve([]),
   }).registry
     .getMetricsAsArray()
     .map((metric) => metric.name),
@@ -49,7 +49,7 @@ describe('a scrape', () => {
       countNcsByState: () => Promise.resolve({ open: 0, verifying: 0, reopened: 0, closed: 0 }),
       queueJobCounts: () => Promise.resolve({}),
       connectorLastSuccess: () => Promise.resolve({}),
-      nonconformities: () => {
+      ncStats: () => {
         reads += 1;
         return Promise.resolve([]);
       },

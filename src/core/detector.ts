@@ -21,6 +21,16 @@ export interface SymptomReturn {
   story: { firstFiring: Symptom['firstFiring']; fixedBy: Symptom['fixedBy']; occurrences: number; repeats: number };
 }
 
+/** What a tally holds when its aggregate is decided; bounded whatever the number of members. */
+export interface TallyReading {
+  /** Members counted within `within` of the alert. */
+  count: number;
+  /** Of those, the members counted after the aggregate's NC took its corrective action (0 without one). */
+  countSince: number;
+  /** A few members, earliest first: what an NC lists. */
+  sample: string[];
+}
+
 export interface Detector {
   /** The name in the config and on the NC (`detector`). */
   readonly name: string;
@@ -35,9 +45,11 @@ export interface Detector {
   /** When time alone will next matter to this detector for this symptom. */
   due?(draft: SymptomDraft): number | null;
   /**
-   * For detectors that look across symptoms: the aggregate (a key) a firing alert also counts
-   * toward, decided like a symptom of its own.
+   * For detectors that look across symptoms: the tally a firing alert counts toward (a key), the
+   * member it counts as, and how long a member stays counted. The store keeps each tally as
+   * members by their latest time, written with the alert's symptom: no record grows with them.
    */
-  aggregateOf?(alert: CanonicalAlert): string | null;
-  onAggregate?(draft: SymptomDraft, alert: ReceivedAlert, policy: Policy): void;
+  tallyOf?(alert: CanonicalAlert): { key: string; member: string; within: number } | null;
+  /** A tally was counted toward: decide on its aggregate, a symptom of its own, from the reading. */
+  onTally?(draft: SymptomDraft, alert: ReceivedAlert, reading: TallyReading, policy: Policy): void;
 }

@@ -117,7 +117,7 @@ const SYMPTOM_SINCE: Pick<Symptom, 'recentReports' | 'firstFiring' | 'fixedBy' |
   repeats: 0,
   lastRepeatAt: null,
 };
-const NC_SINCE: Pick<Nonconformity, 'windowStartsAt' | 'verification'> = { windowStartsAt: null, verification: null };
+const NC_SINCE: Pick<Nonconformity, 'windowStartsAt' | 'verification' | 'assetCount' | 'elsewhereCount'> = { windowStartsAt: null, verification: null, assetCount: 0, elsewhereCount: 0 };
 
 /**
  * Fills in what an older record lacks. A copy spread over the defaults would be built property by
@@ -336,7 +336,6 @@ export function startEpisode(draft: SymptomDraft, alert: ReceivedAlert, at: numb
     recentFixes: previous?.recentFixes ?? [],
     recentFirings: [at],
     absentSince: null,
-    assets: previous?.assets ?? {},
     aggregate: previous?.aggregate ?? null,
     history: previous?.history ?? [],
     before: previous?.before ?? null,
@@ -364,8 +363,10 @@ export interface RaiseOptions {
   detail: Record<string, unknown>;
   /** An NC of an earlier episode this one continues (clause 10.2: did it recur?). */
   recurrenceOf?: string | null;
-  /** Assets the NC concerns beyond the symptom's own, e.g. every asset a systemic failure hit. */
+  /** Assets the NC concerns beyond the symptom's own, e.g. those a systemic failure hit first. */
   assets?: string[];
+  /** How many assets it concerns, where that is more than `assets` lists. */
+  assetCount?: number;
   /** What proves it so far; a recurrence is two (the failure and its return). */
   occurrences?: number;
 }
@@ -399,8 +400,10 @@ export function raiseNc(draft: SymptomDraft, options: RaiseOptions): NcDraft {
     closedAt: null,
     recurrenceOf: options.recurrenceOf ?? symptom.recurrenceOf,
     assets: options.assets ?? [],
+    assetCount: options.assetCount ?? options.assets?.length ?? 0,
     flapping: false,
     elsewhere: [],
+    elsewhereCount: 0,
   };
   const entry: NcDraft = { nc, timeline: [] };
   draft.ncs.push(entry);

@@ -139,8 +139,6 @@ export interface Symptom {
   historyLastAt: number | null;
   /** When the absence detector found the symptom silent since (its last report), or null. */
   absentSince: number | null;
-  /** For a systemic (aggregate) symptom: each asset that failed and when it last did. */
-  assets: Record<string, number>;
   /** The detector whose aggregate this is (a systemic symptom across assets), or null. */
   aggregate: string | null;
 }
@@ -237,12 +235,16 @@ export interface Nonconformity {
   verification: Verification | null;
   closedAt: number | null;
   recurrenceOf: string | null;
-  /** For a systemic NC: the assets on which the check failed (clause 10.2 b). */
+  /** For a systemic NC: the first assets on which the check failed (clause 10.2 b), at most 50. */
   assets: string[];
+  /** For a systemic NC: on how many assets the check failed at the widest (0 for any other NC). */
+  assetCount: number;
   /** The flapping detector found the symptom cycling: its returns are noise on this NC, not reopens. */
   flapping: boolean;
-  /** The same check on other assets when the NC was raised (clause 10.2 b: does it exist elsewhere?). */
+  /** The same check on other assets when the NC was raised (clause 10.2 b: does it exist elsewhere?): the latest to fail. */
   elsewhere: SimilarSymptom[];
+  /** On how many other assets the same check had failed then; `elsewhere` lists the latest few. */
+  elsewhereCount: number;
 }
 
 export interface SimilarSymptom {

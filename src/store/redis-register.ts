@@ -3,13 +3,15 @@
  * that all of them live in one Redis Cluster slot and one Lua script may touch any of them.
  */
 import type { Redis } from 'ioredis';
+import type { TallyReading } from '../core/detector.js';
 import type { HistoryEntry, SymptomSnapshot } from '../core/history.js';
 import { parseSeen, serializeSeen, type SeenRecord } from '../core/seen.js';
 import { NC_STATES, type NcState, type Nonconformity, type SimilarSymptom, type Symptom, type TimelineEntry } from '../core/types.js';
-import { checkKey, type CommitGroup, type CommitResult, type LoadedSymptom, type NcFilter, type Register, type TimelineRecord } from '../register.js';
+import { checkKey, ncClass, ncStats, TALLY_SAMPLE, type CommitGroup, type NcStat, type TallyQuery, type CommitResult, type LoadedSymptom, type NcFilter, type Register, type TimelineRecord } from '../register.js';
 import { LuaScript } from './scripts.js';
 
-const commitScript = new LuaScript('commit-3');
+const commitScript = new LuaScript('commit-4');
+const countNcScript = new LuaScript('count-nc-2');
 
 export class RedisKeys {
   constructor(readonly prefix: string) {}
@@ -31,8 +33,23 @@ export class RedisKeys {
   get events(): string {
     return `${this.prefix}:events`;
   }
+  /** Count of NCs per class (register.ts ncClass), kept by the commits. */
+  get ncStats(): string {
+    return `${this.prefix}:ncstats`;
+  }
+  /** Set once every NC written before the counts were kept has been counted. */
+  get ncStatsComplete(): string {
+    return `${this.prefix}:ncstats:complete`;
+  }
   get allNcs(): string {
     return `${this.prefix}:ncs`;
+  }
+  /** Symptoms of one check across assets, by when each last failed. */
+  elsewhere(checkKey: string): string {
+    return `${this.prefix}:elsewhere:${checkKey}`;
+  }
+  tally(key: string): string {
+    return `${this.prefix}:tally:${key}`;
   }
   ncsBy(field: 'state' | 'family' | 'control', value: string): string {
     return `${this.prefix}:ncs:${field}:${value}`;
@@ -43,7 +60,7 @@ export class RedisKeys {
 const NO_HISTORY: Pick<Symptom, 'historyCount' | 'historyFirstAt' | 'historyLastAt'> = { historyCount: 0, historyFirstAt: null, historyLastAt: null };
 
 /**
- * How a group's history is written (commit-3.lua): `hm` 'r' replaces the history `h` and the state
+ * How a group's history is written (commit-4.lua): `hm` 'r' replaces the history `h` and the state
  * before it `b` (0: delete), 'a' appends `h` (entries, comma-separated) and writes `b` if given.
  */
 function historyWrite(group: CommitGroup, argument: (document: string) => number): { hm: string; h: number; b: number } {
@@ -53,6 +70,15 @@ function historyWrite(group: CommitGroup, argument: (document: string) => number
   if (group.historyRead) return { hm: 'r', h: symptom.history.length === 0 ? 0 : argument(JSON.stringify(symptom.history)), b: before };
   if (symptom.history.length === 0 && before === 0) return { hm: '', h: 0, b: 0 };
   return { hm: 'a', h: symptom.history.length === 0 ? 0 : argument(symptom.history.map((entry) => JSON.stringify(entry)).join(',')), b: before };
+}
+
+/**
+ * Where a symptom is listed among the symptoms of its check across assets (`ck`), by the time it
+ * last failed (`lf`): a symptom that has fired, and is not an aggregate of such symptoms.
+ */
+function elsewhereIndex(symptom: Symptom | null): { ck: string; lf: string } {
+  if (symptom === null || symptom.aggregate !== null || symptom.check === '' || symptom.episode === 0) return { ck: '', lf: '' };
+  return { ck: checkKey(symptom), lf: String(symptom.lastFiringAt) };
 }
 
 /** The symptom's record without its history, which is kept in fields of its own (not a copy: see load). */
@@ -66,7 +92,12 @@ function symptomDocument(symptom: Symptom): string {
 function parseNc(raw: string | null, elsewhere: string | null = null): Nonconformity | null {
   if (raw === null) return null;
   const nc = JSON.parse(raw) as Nonconformity;
-  return elsewhere === null ? nc : { ...nc, elsewhere: JSON.parse(elsewhere) as Nonconformity['elsewhere'] };
+  nc.elsewhereCount ??= 0;
+  if (elsewhere === null) return nc;
+  // Kept as the list alone before the count was.
+  const noted = JSON.parse(elsewhere) as SimilarSymptom[] | { count: number; symptoms: SimilarSymptom[] };
+  if (Array.isArray(noted)) return { ...nc, elsewhere: noted, elsewhereCount: noted.length };
+  return { ...nc, elsewhere: noted.symptoms, elsewhereCount: noted.count };
 }
 
 export class RedisRegister implements Register {
@@ -140,13 +171,15 @@ export class RedisRegister implements Register {
       v: group.expectVersion,
       s: group.symptom === null ? 0 : argument(symptomDocument(group.symptom)),
       ...historyWrite(group, argument),
-      ck: group.symptom === null || group.symptom.aggregate !== null || group.symptom.check === '' ? '' : checkKey(group.symptom),
+      ...elsewhereIndex(group.symptom),
+      ty: group.tallies.map((tally) => [tally.key, tally.member, String(tally.at), String(tally.floor), String(tally.keepFor)]),
       due: group.due === null ? '' : String(group.due),
       seen: group.seen.map(([key, record]) => [key, serializeSeen(record)]),
       ncs: group.ncs.map(({ nc, timeline }) => ({
         id: nc.id,
         d: argument(JSON.stringify(nc)),
         st: nc.state,
+        k: ncClass(nc),
         fam: nc.family,
         ctl: nc.control ?? '',
         at: String(nc.openedAt),
@@ -156,7 +189,7 @@ export class RedisRegister implements Register {
     }));
     const [conflicts, created] = (await commitScript.run(
       this.redis,
-      [this.keys.due, this.keys.events, this.keys.allNcs],
+      [this.keys.due, this.keys.events, this.keys.allNcs, this.keys.ncStats],
       [this.keys.prefix, JSON.stringify(payload), this.seenTtlMs, ...documents],
     )) as [string[], string[]];
     const createdIds = new Map<string, string>();
@@ -169,9 +202,15 @@ export class RedisRegister implements Register {
     return parseNc(document ?? null, elsewhere ?? null);
   }
 
-  async similarSymptoms(symptom: Symptom, limit: number): Promise<SimilarSymptom[]> {
-    const fingerprints = (await this.redis.smembers(`${this.keys.prefix}:similar:${checkKey(symptom)}`)).filter((key) => key !== symptom.fingerprint).slice(0, limit);
-    if (fingerprints.length === 0) return [];
+  async similarSymptoms(symptom: Symptom, limit: number): Promise<{ similar: SimilarSymptom[]; count: number }> {
+    const index = this.keys.elsewhere(checkKey(symptom));
+    // The latest to fail first, one more than asked in case the symptom itself is among them.
+    const [[rangeError, latest], [countError, count]] = ((await this.redis.multi().zrevrange(index, 0, limit).zcard(index).exec()) ?? []) as [[Error | null, string[]], [Error | null, number]];
+    if (rangeError) throw rangeError;
+    if (countError) throw countError;
+    const fingerprints = latest.filter((key) => key !== symptom.fingerprint).slice(0, limit);
+    const others = count - (latest.includes(symptom.fingerprint) ? 1 : 0);
+    if (fingerprints.length === 0) return { similar: [], count: Math.max(0, others) };
     const pipeline = this.redis.pipeline();
     for (const key of fingerprints) pipeline.hget(this.keys.symptom(key), 'd');
     const similar: SimilarSymptom[] = [];
@@ -179,14 +218,33 @@ export class RedisRegister implements Register {
       if (error) throw error;
       if (typeof value !== 'string') continue;
       const other = JSON.parse(value) as Symptom;
-      // A symptom only ever seen healthy (episode 0) does not fail elsewhere.
-      if (other.episode > 0) similar.push({ fingerprint: other.fingerprint, asset: other.asset, state: other.state, lastFiringAt: other.lastFiringAt });
+      similar.push({ fingerprint: other.fingerprint, asset: other.asset, state: other.state, lastFiringAt: other.lastFiringAt });
     }
-    return similar;
+    return { similar, count: Math.max(0, others) };
   }
 
-  async noteElsewhere(ncId: string, similar: SimilarSymptom[]): Promise<void> {
-    await this.redis.hset(this.keys.nc(ncId), 'e', JSON.stringify(similar));
+  async noteElsewhere(ncId: string, similar: SimilarSymptom[], count: number): Promise<void> {
+    await this.redis.hset(this.keys.nc(ncId), 'e', JSON.stringify({ count, symptoms: similar }));
+  }
+
+  async readTallies(queries: TallyQuery[]): Promise<Map<string, TallyReading>> {
+    const pipeline = this.redis.pipeline();
+    for (const query of queries) {
+      const key = this.keys.tally(query.key);
+      pipeline.zcount(key, `(${query.floor}`, '+inf');
+      pipeline.zcount(key, query.since === null ? '+inf' : `(${Math.max(query.floor, query.since)}`, '+inf');
+      pipeline.zrangebyscore(key, `(${query.floor}`, '+inf', 'LIMIT', 0, TALLY_SAMPLE);
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    const readings = new Map<string, TallyReading>();
+    queries.forEach((query, index) => {
+      const [count, countSince, sample] = replies.slice(index * 3, index * 3 + 3).map(([error, value]) => {
+        if (error) throw error;
+        return value;
+      }) as [number, number, string[]];
+      readings.set(query.key, { count, countSince: query.since === null ? 0 : countSince, sample });
+    });
+    return readings;
   }
 
   async listNcs(filter: NcFilter): Promise<Nonconformity[]> {
@@ -239,6 +297,41 @@ export class RedisRegister implements Register {
 
   async dueSymptoms(upTo: number, limit: number): Promise<string[]> {
     return this.redis.zrangebyscore(this.keys.due, '-inf', upTo, 'LIMIT', 0, limit);
+  }
+
+  async ncStats(): Promise<NcStat[]> {
+    const counts = await this.redis.hgetall(this.keys.ncStats);
+    return ncStats(Object.entries(counts).map(([key, count]) => [key, Number(count)]));
+  }
+
+  /**
+   * Counts the NCs written before the commits kept the counts, once: each NC without its class
+   * is counted now (count-nc-2.lua), and a commit racing with this counts it only once either way.
+   */
+  async countUncountedNcs(): Promise<number> {
+    if ((await this.redis.exists(this.keys.ncStatsComplete)) === 1) return 0;
+    let counted = 0;
+    let cursor = '0';
+    do {
+      const [next, ids] = await this.redis.zscan(this.keys.allNcs, cursor, 'COUNT', 500);
+      cursor = next;
+      const members = ids.filter((_, index) => index % 2 === 0);
+      if (members.length === 0) continue;
+      const pipeline = this.redis.pipeline();
+      for (const id of members) pipeline.hmget(this.keys.nc(id), 'd', 'k');
+      const replies = (await pipeline.exec()) ?? [];
+      const classes: string[] = [];
+      members.forEach((id, index) => {
+        const [error, value] = replies[index] ?? [null, null];
+        if (error) throw error;
+        const [document, known] = value as [string | null, string | null];
+        const nc = parseNc(document);
+        if (nc !== null && known === null) classes.push(id, ncClass(nc));
+      });
+      if (classes.length > 0) counted += Number(await countNcScript.run(this.redis, [this.keys.ncStats, this.keys.ncStatsComplete], [this.keys.prefix, '', ...classes]));
+    } while (cursor !== '0');
+    await countNcScript.run(this.redis, [this.keys.ncStats, this.keys.ncStatsComplete], [this.keys.prefix, 'complete']);
+    return counted;
   }
 
   async countNcsByState(): Promise<Record<NcState, number>> {

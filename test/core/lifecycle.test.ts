@@ -195,8 +195,10 @@ describe('symptom: fixed → active by recurrence', () => {
         recurrenceOf: null,
         detector: 'recurrence',
         assets: [],
+        assetCount: 0,
         flapping: false,
         elsewhere: [],
+        elsewhereCount: 0,
       },
     ]);
     expect(t.symptom()).toMatchObject({ state: 'active', episode: 2, occurrences: 1, nc: 'NC-2026-0001', fixedAt: null, lastTransitionAt: T0 + 3 * DAY });

@@ -180,8 +180,8 @@ async function content(t: Timeline): Promise<unknown> {
       key,
       { ...symptom, nc: rename(symptom.nc), recurrenceOf: rename(symptom.recurrenceOf), history: undefined, before: undefined },
     ]),
-    // `elsewhere` is a snapshot of other symptoms when the NC was raised: interleaving changes it by design.
-    ncs: renamed(t.register.ncs).map(([key, nc]) => [key, { ...nc, id: key, recurrenceOf: rename(nc.recurrenceOf), elsewhere: undefined, openedAt: undefined, updatedAt: undefined }]),
+    // `elsewhere` is a snapshot of other symptoms when the NC was raised: interleaving changes it (and its count) by design.
+    ncs: renamed(t.register.ncs).map(([key, nc]) => [key, { ...nc, id: key, recurrenceOf: rename(nc.recurrenceOf), elsewhere: undefined, elsewhereCount: undefined, openedAt: undefined, updatedAt: undefined }]),
     timelines: renamed(t.register.timelines).map(([key, entries]) => [key, entries.map(({ at, type, detail }) => ({ at, type, detail }))]),
     events: renamed(new Map(ncs.map((nc) => [nc.id, t.register.events.filter((event) => event.nc.id === nc.id).map(({ type, at }) => ({ type, at }))]))),
     due: (await t.register.dueSymptoms(Number.MAX_SAFE_INTEGER, 1000)).sort(),

@@ -13,8 +13,11 @@ export interface TestAlertmanager {
   stop(): Promise<void>;
 }
 
-/** `repeatInterval`: how often a notification of an unchanged group is sent again (Alertmanager's syntax). */
-export async function startAlertmanager(webhookUrl: string, bearerToken: string, { repeatInterval = '1h' } = {}): Promise<TestAlertmanager> {
+/**
+ * `repeatInterval`: how often a notification of an unchanged group is sent again (Alertmanager's
+ * syntax). A null `webhookUrl` gives a receiver that notifies nobody: Alertmanager only takes alerts.
+ */
+export async function startAlertmanager(webhookUrl: string | null, bearerToken: string, { repeatInterval = '1h' } = {}): Promise<TestAlertmanager> {
   const binary = requireProgram('prometheus-alertmanager', 'prometheus-alertmanager');
   const dir = mkdtempSync(join(tmpdir(), 'recurd-am-'));
   const port = await freePort();
@@ -30,12 +33,16 @@ export async function startAlertmanager(webhookUrl: string, bearerToken: string,
       `  repeat_interval: ${repeatInterval}`,
       'receivers:',
       '  - name: recurd',
-      '    webhook_configs:',
-      `      - url: ${webhookUrl}`,
-      '        send_resolved: true',
-      '        http_config:',
-      '          authorization:',
-      `            credentials: ${bearerToken}`,
+      ...(webhookUrl === null
+        ? []
+        : [
+            '    webhook_configs:',
+            `      - url: ${webhookUrl}`,
+            '        send_resolved: true',
+            '        http_config:',
+            '          authorization:',
+            `            credentials: ${bearerToken}`,
+          ]),
       '',
     ].join('\n'),
   );

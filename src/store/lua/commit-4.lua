@@ -5,13 +5,19 @@
 --   KEYS[1] due index (zset: fingerprint -> when time next changes it)
 --   KEYS[2] outbox event stream
 --   KEYS[3] index of every NC (zset by openedAt)
+--   KEYS[4] count of NCs per class (hash: class -> count), for the gauges
 --   ARGV[1] key prefix
---   ARGV[2] groups, JSON: [{ f, v, s, ck, due, hm, h, b, seen: [[key, seen]], ncs: [{ id, d, st, fam, ctl, at, yr, tl: [{ at, type, ev, dt }] }] }]
+--   ARGV[2] groups, JSON: [{ f, v, s, ck, lf, due, hm, h, b, seen: [[key, seen]], ty: [[key, member, at, floor, keepFor]],
+--           ncs: [{ id, d, st, k, fam, ctl, at, yr, tl: [{ at, type, ev, dt }] }] }]
 --           hm says how the symptom's history is written: 'r' replaces field h with ARGV[h] (0:
 --           delete) and field b, the state before it, with ARGV[b] (0: delete); 'a' appends the
 --           entries ARGV[h] (JSON objects, comma-separated; 0: none) to the array in h and writes
 --           b when given; '' leaves both
---           ck is the key of the symptom's check across assets ('' for none), for "elsewhere"
+--           ck is the key of the symptom's check across assets ('' for none), for "elsewhere", and lf
+--           when the symptom last failed, its score there
+--           ty counts members in tallies (zset member -> latest time), each trimmed to what came
+--           after its floor and kept keepFor ms after its latest count
+--           k is the NC's class (family, control and flags): its count moves from the old class
 --           s and d are the ARGV index of the symptom's and the NC's JSON (s is 0 when the group
 --           only remembers seen observations): passed apart so that they are not escaped twice
 --   ARGV[3] how long a seen key is kept, ms
@@ -54,11 +60,16 @@ for _, group in ipairs(groups) do
         created[#created + 1] = id
       end
       local ncKey = prefix .. ':nc:' .. id
-      local previousState = redis.call('HGET', ncKey, 's')
+      local previous = redis.call('HMGET', ncKey, 's', 'k')
+      local previousState, previousClass = previous[1], previous[2]
       if previousState and previousState ~= nc.st then
         redis.call('ZREM', prefix .. ':ncs:state:' .. previousState, id)
       end
-      redis.call('HSET', ncKey, 'd', record, 's', nc.st)
+      if previousClass ~= nc.k then
+        if previousClass then redis.call('HINCRBY', KEYS[4], previousClass, -1) end
+        redis.call('HINCRBY', KEYS[4], nc.k, 1)
+      end
+      redis.call('HSET', ncKey, 'd', record, 's', nc.st, 'k', nc.k)
       redis.call('ZADD', KEYS[3], nc.at, id)
       redis.call('ZADD', prefix .. ':ncs:state:' .. nc.st, nc.at, id)
       redis.call('ZADD', prefix .. ':ncs:family:' .. nc.fam, nc.at, id)
@@ -90,7 +101,13 @@ for _, group in ipairs(groups) do
       if group.b ~= 0 then redis.call('HSET', symptomKey, 'b', ARGV[group.b]) end
     end
     if group.ck ~= '' then
-      redis.call('SADD', prefix .. ':similar:' .. group.ck, group.f)
+      redis.call('ZADD', prefix .. ':elsewhere:' .. group.ck, group.lf, group.f)
+    end
+    for _, tally in ipairs(group.ty) do
+      local tallyKey = prefix .. ':tally:' .. tally[1]
+      redis.call('ZADD', tallyKey, 'GT', tally[3], tally[2])
+      redis.call('ZREMRANGEBYSCORE', tallyKey, '-inf', tally[4])
+      redis.call('PEXPIRE', tallyKey, tally[5])
     end
     if group.due ~= '' then
       redis.call('ZADD', KEYS[1], group.due, group.f)

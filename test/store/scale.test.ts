@@ -1,0 +1,166 @@
+/**
+ * Costs that must not grow with the fleet: pinned by what Redis is asked and answers, not by time.
+ * The example config's detectors, a real Redis, and every reply measured as it arrives.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { engineSettings } from '../../src/config/load.js';
+import { ManualClock } from '../../src/core/clock.js';
+import type { ReceivedAlert } from '../../src/core/types.js';
+import { Engine } from '../../src/engine.js';
+import { Metrics } from '../../src/metrics.js';
+import { RedisRegister } from '../../src/store/redis-register.js';
+import { measured } from '../helpers/measured-redis.js';
+import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../helpers/redis.js';
+
+const T0 = Date.parse('2026-03-01T00:00:00Z');
+const SECOND = 1000;
+
+/** The example config as users run it, with every shipped detector on. */
+function exampleSettings(url: string): ReturnType<typeof engineSettings> {
+  const env = { REDIS_URL: url, RECURD_PORT: '8080', RECURD_API_TOKEN: 'a', RECURD_WEBHOOK_TOKEN: 'w' };
+  return engineSettings(loadConfig('config/recurd.example.yaml', env));
+}
+
+function failing(asset: number, at: number): ReceivedAlert {
+  return {
+    id: `disk-full-${asset}-${at}`,
+    source: 'alertmanager',
+    family: 'siem',
+    status: 'firing',
+    observedAt: at,
+    receivedAt: at,
+    asset: `host-${String(asset).padStart(5, '0')}:9100`,
+    check: 'NodeFilesystemAlmostOutOfSpace',
+    message: 'Filesystem has less than 5% space left',
+    severity: 'medium',
+    control: 'A.8.16',
+    labels: { alertname: 'NodeFilesystemAlmostOutOfSpace', instance: `host-${asset}:9100` },
+    evidence: {},
+  };
+}
+
+describe('a fleet-wide failure over 10,000 assets', () => {
+  let redis: TestRedis;
+  const prefix = testPrefix();
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await dropPrefix(redis.client, prefix);
+    await redis.stop();
+  });
+
+  it('makes no Redis reply or document grow with the number of assets', async () => {
+    const watch = measured(redis.url);
+    const clock = new ManualClock(T0);
+    const register = new RedisRegister(watch.client, prefix, 35 * 86_400_000);
+    const engine = new Engine({ register, clock, ...exampleSettings(redis.url) });
+    const sizes: Array<{ assets: number; reply: number; commandsPerAlert: number; aggregate: number; nc: number }> = [];
+    const BATCH = 500;
+    for (let first = 0; first < 10_000; first += BATCH) {
+      watch.reset();
+      const at = T0 + (first / BATCH) * SECOND;
+      clock.set(at);
+      await engine.ingest(Array.from({ length: BATCH }, (_, index) => failing(first + index, at)));
+      const [nc] = await register.listNcs({});
+      const ncDocument = nc === undefined ? '' : ((await redis.client.hget(`${prefix}:nc:${nc.id}`, 'd')) ?? '');
+      const aggregateDocument = nc === undefined ? '' : ((await redis.client.hget(`${prefix}:sym:${nc.fingerprint}`, 'd')) ?? '');
+      sizes.push({ assets: first + BATCH, reply: watch.largestReply(), commandsPerAlert: watch.commands() / BATCH, aggregate: aggregateDocument.length, nc: ncDocument.length });
+    }
+    const early = sizes[1];
+    const late = sizes.at(-1);
+    if (early === undefined || late === undefined) throw new Error('no batches ran');
+    // One systemic NC, counting the assets (noted each time the count grows by a quarter), naming the first few.
+    const ncs = await register.listNcs({});
+    expect(ncs.filter((nc) => nc.detector === 'systemic')).toHaveLength(1);
+    const systemic = ncs.find((nc) => nc.detector === 'systemic');
+    expect(systemic?.assetCount).toBeGreaterThan(10_000 / 1.25);
+    expect(systemic?.assets).toHaveLength(50);
+    // Everything read, written and answered is the same size with 1,000 assets failing as with 10,000.
+    expect(late.reply).toBeLessThanOrEqual(early.reply + 64);
+    expect(late.aggregate).toBeLessThanOrEqual(early.aggregate + 64);
+    expect(late.nc).toBeLessThanOrEqual(early.nc + 64);
+    expect(late.commandsPerAlert).toBeLessThanOrEqual(early.commandsPerAlert + 0.05);
+    // The timeline notes the spread as it widens, not each asset.
+    expect((await register.timeline(systemic?.id as string)).length).toBeLessThanOrEqual(40);
+    // "Elsewhere" is a bounded slice of an index: the latest few, and how many in all.
+    const local = ncs.find((nc) => nc.detector !== 'systemic');
+    if (local !== undefined) expect(local.elsewhere.length).toBeLessThanOrEqual(20);
+    watch.client.disconnect();
+  }, 120_000);
+});
+
+describe('a scrape of /metrics', () => {
+  let redis: TestRedis;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis.stop();
+  });
+
+  /** `count` symptoms that fire, resolve and fire again: one NC each, half with a corrective action. */
+  async function registerWith(count: number): Promise<{ prefix: string }> {
+    const prefix = testPrefix();
+    const clock = new ManualClock(T0);
+    const client = new Redis(redis.url);
+    const register = new RedisRegister(client, prefix, 35 * 86_400_000);
+    const engine = new Engine({ register, clock, ...exampleSettings(redis.url) });
+    const alerts = (status: 'firing' | 'resolved', round: number): ReceivedAlert[] =>
+      Array.from({ length: count }, (_, index) => ({ ...failing(index, T0 + round * 600 * SECOND), status, id: `r${round}-${index}`, check: `check-${index}` }));
+    for (const [round, status] of (['firing', 'resolved', 'firing'] as const).entries()) await engine.ingest(alerts(status, round));
+    clock.set(T0 + 2 * 3_600_000);
+    const ncs = await register.listNcs({});
+    expect(ncs).toHaveLength(count);
+    for (const nc of ncs.slice(0, count / 2)) await engine.recordCorrectiveAction(nc.id, { action: 'Moved the logs to a volume with quotas', owner: 'ops', rootCause: null, dueDate: null });
+    client.disconnect();
+    return { prefix };
+  }
+
+  it('issues the same Redis commands with 10 NCs as with 1,000', async () => {
+    const commandsFor = async (count: number): Promise<{ commands: number; page: string }> => {
+      const { prefix } = await registerWith(count);
+      const watch = measured(redis.url);
+      const register = new RedisRegister(watch.client, prefix, 35 * 86_400_000);
+      const metrics = new Metrics({
+        countNcsByState: () => register.countNcsByState(),
+        queueJobCounts: () => Promise.resolve({}),
+        connectorLastSuccess: () => Promise.resolve({}),
+        ncStats: () => register.ncStats(),
+      });
+      watch.reset();
+      const page = await metrics.registry.metrics();
+      const commands = watch.commands();
+      watch.client.disconnect();
+      await dropPrefix(redis.client, prefix);
+      return { commands, page };
+    };
+    const few = await commandsFor(10);
+    const many = await commandsFor(1000);
+    expect(many.commands).toBe(few.commands);
+    // And the gauges still say what the register holds: half of the NCs acted on, none reopened.
+    expect(many.page).toContain('recurd_corrective_action_reopen_ratio{family="siem",control="A.8.16"} 0');
+    expect(many.page).toContain('recurd_nonconformities{state="verifying"} 500');
+  }, 120_000);
+
+  it('counts the NCs of a register written before the commits kept the counts, once', async () => {
+    const { prefix } = await registerWith(10);
+    const register = new RedisRegister(redis.client, prefix, 35 * 86_400_000);
+    const expected = await register.ncStats();
+    expect(expected).toEqual([{ family: 'siem', control: 'A.8.16', acted: 5, reopened: 0, closed: 0, blocked: 0 }]);
+    // As an older version left it: no counts, no class on any NC.
+    await redis.client.del(`${prefix}:ncstats`);
+    for (const nc of await register.listNcs({})) await redis.client.hdel(`${prefix}:nc:${nc.id}`, 'k');
+    const client = new Redis(redis.url);
+    const upgraded = new RedisRegister(client, prefix, 35 * 86_400_000);
+    expect(await upgraded.countUncountedNcs()).toBe(10);
+    expect(await upgraded.countUncountedNcs()).toBe(0);
+    expect(await upgraded.ncStats()).toEqual(expected);
+    client.disconnect();
+    await dropPrefix(redis.client, prefix);
+  });
+});
