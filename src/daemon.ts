@@ -118,8 +118,8 @@ export async function startDaemon(config: Config, { logger, clock = systemClock 
     ready,
   });
 
-  // Registers written before the commits kept the gauges' counts are counted once, here.
-  const counted = await register.countUncountedNcs();
+  // A register written by an earlier version is brought up to this one before anything is decided.
+  const { counted } = await register.upgrade();
   if (counted > 0) logger.info({ counted }, 'counted the NCs written before the gauges were kept by the commits');
   running.start();
   let address: string;

@@ -196,7 +196,7 @@ export class Engine {
   private async noteElsewhere(created: Map<string, string>): Promise<void> {
     if (created.size === 0) return;
     const { register } = this.options;
-    const { symptoms } = await register.load([...created.keys()], []);
+    const { symptoms } = await register.load([...created.keys()]);
     for (const [key, ncId] of created) {
       const symptom = symptoms.get(key)?.symptom;
       if (symptom === null || symptom === undefined || symptom.aggregate !== null || symptom.check === '') continue;
@@ -311,7 +311,7 @@ export class Engine {
       if (attempt > MAX_ATTEMPTS) {
         throw new RecurdError('CONFLICT', `gave up after ${MAX_ATTEMPTS} attempts: symptoms ${pending.join(', ')} kept changing`);
       }
-      const { symptoms, seen } = await this.options.register.load(pending, pending.flatMap(seenKeysOf), readHistory);
+      const { symptoms, seen } = await this.options.register.load(pending, new Map(pending.map((key) => [key, seenKeysOf(key)])), readHistory);
       const liveness = await this.livenessFor([...symptoms.values()].map((loaded) => loaded.nc));
       await prepare?.(symptoms);
       const groups: CommitGroup[] = [];

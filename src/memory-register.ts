@@ -21,19 +21,35 @@ export function ncNumber(year: number, sequence: number): string {
   return `NC-${year}-${String(sequence).padStart(4, '0')}`;
 }
 
+/** As commit-4.lua keeps them: at most DEDUPE_CAP events a symptom, the newest DEDUPE_KEEP when full. */
+const DEDUPE_CAP = 16;
+const DEDUPE_KEEP = 8;
+
+function remember(seen: Map<string, Map<string, SeenRecord>>, fingerprint: string, records: Array<[string, SeenRecord]>): void {
+  if (records.length === 0) return;
+  const events = seen.get(fingerprint) ?? new Map<string, SeenRecord>();
+  for (const [key, record] of records) {
+    events.delete(key);
+    events.set(key, record);
+  }
+  if (events.size > DEDUPE_CAP) for (const key of [...events.keys()].slice(0, events.size - DEDUPE_KEEP)) events.delete(key);
+  seen.set(fingerprint, events);
+}
+
 export class MemoryRegister implements Register {
   readonly symptoms = new Map<string, { symptom: Symptom; version: number }>();
   readonly ncs = new Map<string, Nonconformity>();
   readonly timelines = new Map<string, TimelineRecord[]>();
   readonly events: StoredEvent[] = [];
-  private readonly seen = new Map<string, SeenRecord>();
+  /** By fingerprint, what was seen of its latest events, as the Redis register keeps it. */
+  private readonly seen = new Map<string, Map<string, SeenRecord>>();
   /** Each tally's members by the latest time each was counted. */
   private readonly tallies = new Map<string, Map<string, number>>();
   private readonly due = new Map<string, number>();
   private readonly sequences = new Map<number, number>();
   private entrySequence = 0;
 
-  load(fingerprints: string[], seenKeys: string[]): Promise<{ symptoms: Map<string, LoadedSymptom>; seen: Map<string, SeenRecord> }> {
+  load(fingerprints: string[], seenKeys: ReadonlyMap<string, string[]> = new Map()): Promise<{ symptoms: Map<string, LoadedSymptom>; seen: Map<string, SeenRecord> }> {
     const symptoms = new Map<string, LoadedSymptom>();
     for (const key of fingerprints) {
       const stored = this.symptoms.get(key);
@@ -42,9 +58,11 @@ export class MemoryRegister implements Register {
       symptoms.set(key, { symptom: structuredClone(stored.symptom), version: stored.version, nc: nc && structuredClone(nc), historyRead: true });
     }
     const seen = new Map<string, SeenRecord>();
-    for (const key of seenKeys) {
-      const status = this.seen.get(key);
-      if (status !== undefined) seen.set(key, status);
+    for (const [fingerprint, keys] of seenKeys) {
+      for (const key of keys) {
+        const record = this.seen.get(fingerprint)?.get(key);
+        if (record !== undefined) seen.set(key, record);
+      }
     }
     return Promise.resolve({ symptoms, seen });
   }
@@ -57,7 +75,7 @@ export class MemoryRegister implements Register {
         result.conflicts.push(group.fingerprint);
         continue;
       }
-      for (const [key, status] of group.seen) this.seen.set(key, status);
+      remember(this.seen, group.fingerprint, group.seen);
       if (group.symptom === null) continue;
       for (const tally of group.tallies) {
         const members = this.tallies.get(tally.key) ?? new Map<string, number>();

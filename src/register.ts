@@ -28,7 +28,7 @@ export interface CommitGroup {
   due: number | null;
   /** NCs to write, with the timeline entries to append; an NC whose id is NEW_NC is created. */
   ncs: NcDraft[];
-  /** `source`+`id` keys of observations with what has been seen under each. */
+  /** `source`+`id` keys of the observations decided, with what has now been seen under each. */
   seen: Array<[string, SeenRecord]>;
   /**
    * Whether the symptom's history was read: then `symptom.history` and `before` replace the stored
@@ -81,8 +81,16 @@ export interface TimelineRecord extends TimelineEntry {
 }
 
 export interface Register {
-  /** `readHistory`: the symptoms whose history a decision needs (a register may always read it). */
-  load(fingerprints: string[], seenKeys: string[], readHistory?: ReadonlySet<string>): Promise<{ symptoms: Map<string, LoadedSymptom>; seen: Map<string, SeenRecord> }>;
+  /**
+   * `seenKeys`: by fingerprint, the keys of the events whose seen records to read (each symptom
+   * keeps its own); `readHistory`: the symptoms whose history a decision needs (a register may
+   * always read it).
+   */
+  load(
+    fingerprints: string[],
+    seenKeys?: ReadonlyMap<string, string[]>,
+    readHistory?: ReadonlySet<string>,
+  ): Promise<{ symptoms: Map<string, LoadedSymptom>; seen: Map<string, SeenRecord> }>;
   commit(groups: CommitGroup[]): Promise<CommitResult>;
   getNc(id: string): Promise<Nonconformity | null>;
   listNcs(filter: NcFilter): Promise<Nonconformity[]>;

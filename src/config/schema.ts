@@ -148,7 +148,7 @@ export const configSchema = z
     pipeline: z
       .object({
         detectConcurrency: wholeNumber(1, 256).prefault(8).describe('batches decided at once by this daemon'),
-        dedupeFor: duration.prefault('35d').describe('how long a source event id is remembered to drop its duplicates'),
+        dedupeFor: duration.prefault('35d').describe("how long a symptom's latest source event ids (up to 16) are remembered after its last, to drop their duplicates"),
         shutdownTimeout: duration.prefault('30s').describe('longest wait for in-flight work on SIGTERM'),
       })
       .strict()

@@ -5,6 +5,7 @@
  * stale firing afterwards. The one exception is a sender going back from resolved to firing
  * itself (Alertmanager re-sending a merged alert with its old `startsAt`): that is new.
  */
+import { createHash } from 'node:crypto';
 import type { AlertStatus } from './types.js';
 
 export interface SeenRecord {
@@ -12,8 +13,13 @@ export interface SeenRecord {
   last: AlertStatus;
   /** Every status received under this id. */
   statuses: AlertStatus[];
-  /** The last status from each sender that names itself (`reporter`). */
+  /** The last status from each sender that names itself, by a short hash of its name ({@link reporterKey}). */
   reporters: Record<string, AlertStatus>;
+}
+
+/** A sender's name as the record keeps it: short, since only its equality matters. */
+export function reporterKey(reporter: string): string {
+  return createHash('sha256').update(reporter).digest('hex').slice(0, 8);
 }
 
 /** How many senders of one event are remembered: an HA group has two or three. */
@@ -21,7 +27,7 @@ const REPORTERS = 8;
 
 export function isDuplicate(record: SeenRecord | null, alert: { status: AlertStatus; reporter?: string | undefined }): boolean {
   if (record === null) return false;
-  const own = alert.reporter === undefined ? undefined : record.reporters[alert.reporter];
+  const own = alert.reporter === undefined ? undefined : record.reporters[reporterKey(alert.reporter)];
   if (own !== undefined) return own === alert.status;
   return record.statuses.includes(alert.status);
 }
@@ -29,30 +35,55 @@ export function isDuplicate(record: SeenRecord | null, alert: { status: AlertSta
 /** The status the sender of this alert last said, or, for a sender never heard on it, the event's last. */
 export function lastStatusFor(record: SeenRecord | null, reporter: string | undefined): AlertStatus | null {
   if (record === null) return null;
-  return (reporter === undefined ? undefined : record.reporters[reporter]) ?? record.last;
+  return (reporter === undefined ? undefined : record.reporters[reporterKey(reporter)]) ?? record.last;
 }
 
 export function remember(record: SeenRecord | null, alert: { status: AlertStatus; reporter?: string | undefined }): SeenRecord {
   const statuses = record === null ? [alert.status] : record.statuses.includes(alert.status) ? record.statuses : [...record.statuses, alert.status];
   const reporters = { ...(record?.reporters ?? {}) };
   if (alert.reporter !== undefined) {
-    delete reporters[alert.reporter];
-    reporters[alert.reporter] = alert.status;
+    const key = reporterKey(alert.reporter);
+    delete reporters[key];
+    reporters[key] = alert.status;
     const names = Object.keys(reporters);
     for (const name of names.slice(0, Math.max(0, names.length - REPORTERS))) delete reporters[name];
   }
   return { last: alert.status, statuses, reporters };
 }
 
+const LETTER: Record<AlertStatus, string> = { firing: 'f', resolved: 'r' };
+const STATUS: Record<string, AlertStatus> = { f: 'firing', r: 'resolved' };
+
+/**
+ * Compact, since every symptom keeps a few: the last status's letter, then any other status seen,
+ * then `|` and each sender's key and last letter. `fr|1a2b3c4dr` is last firing, resolved seen
+ * too, and one sender whose last was resolved.
+ */
 export function serializeSeen(record: SeenRecord): string {
-  return JSON.stringify(record);
+  const others = record.statuses.filter((status) => status !== record.last).map((status) => LETTER[status]);
+  const senders = Object.entries(record.reporters).map(([key, status]) => `|${key}${LETTER[status]}`);
+  return `${LETTER[record.last]}${others.join('')}${senders.join('')}`;
 }
 
-/** Reads what the store kept; a bare status is how earlier versions kept the last one. */
+/** Reads what the store kept: the compact form, or the JSON and bare status of earlier versions. */
 export function parseSeen(value: string | null | undefined): SeenRecord | null {
+  if (value === null || value === undefined || value === '') return null;
   if (value === 'firing' || value === 'resolved') return { last: value, statuses: [value], reporters: {} };
-  if (value === null || value === undefined || !value.startsWith('{')) return null;
-  const parsed = JSON.parse(value) as Partial<SeenRecord>;
-  if (parsed.last !== 'firing' && parsed.last !== 'resolved') return null;
-  return { last: parsed.last, statuses: parsed.statuses ?? [parsed.last], reporters: parsed.reporters ?? {} };
+  if (value.startsWith('{')) {
+    const parsed = JSON.parse(value) as Partial<SeenRecord>;
+    if (parsed.last !== 'firing' && parsed.last !== 'resolved') return null;
+    // Earlier versions kept senders by name.
+    const reporters = Object.fromEntries(Object.entries(parsed.reporters ?? {}).map(([name, status]) => [reporterKey(name), status]));
+    return { last: parsed.last, statuses: parsed.statuses ?? [parsed.last], reporters };
+  }
+  const [statusLetters = '', ...senders] = value.split('|');
+  const last = STATUS[statusLetters[0] ?? ''];
+  if (last === undefined) return null;
+  const statuses = [...new Set([...statusLetters].map((letter) => STATUS[letter]).filter((status) => status !== undefined))];
+  const reporters: Record<string, AlertStatus> = {};
+  for (const sender of senders) {
+    const status = STATUS[sender.slice(-1)];
+    if (status !== undefined) reporters[sender.slice(0, -1)] = status;
+  }
+  return { last, statuses, reporters };
 }

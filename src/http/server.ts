@@ -196,7 +196,7 @@ export function buildServer(options: HttpOptions) {
       api.post('/symptoms/:fingerprint/fix', async (request: FastifyRequest<{ Params: { fingerprint: string } }>) => {
         const { fingerprint } = request.params;
         await options.engine.recordFix(fingerprint);
-        const { symptoms } = await options.register.load([fingerprint], []);
+        const { symptoms } = await options.register.load([fingerprint]);
         const symptom = symptoms.get(fingerprint)?.symptom;
         return {
           fingerprint,

@@ -18,8 +18,13 @@ export class RedisKeys {
   symptom(fingerprint: string): string {
     return `${this.prefix}:sym:${fingerprint}`;
   }
+  /** An event's status as versions before the per-symptom record kept it, one key per event. */
   seen(key: string): string {
     return `${this.prefix}:seen:${key}`;
+  }
+  /** What was seen of a symptom's latest source events, for telling duplicates. */
+  dedupe(fingerprint: string): string {
+    return `${this.prefix}:dedupe:${fingerprint}`;
   }
   nc(id: string): string {
     return `${this.prefix}:nc:${id}`;
@@ -32,6 +37,14 @@ export class RedisKeys {
   }
   get events(): string {
     return `${this.prefix}:events`;
+  }
+  /** The version of the register's layout, for upgrade(). */
+  get schema(): string {
+    return `${this.prefix}:schema`;
+  }
+  /** Set while events seen by an earlier version may still be kept one key each. */
+  get legacySeen(): string {
+    return `${this.prefix}:legacy-seen`;
   }
   /** Count of NCs per class (register.ts ncClass), kept by the commits. */
   get ncStats(): string {
@@ -54,6 +67,21 @@ export class RedisKeys {
   ncsBy(field: 'state' | 'family' | 'control', value: string): string {
     return `${this.prefix}:ncs:${field}:${value}`;
   }
+}
+
+/**
+ * A symptom remembers its latest source events (by `source`+`id`) for telling duplicates: up to
+ * DEDUPE_CAP, trimmed to the newest DEDUPE_KEEP when full, so its memory follows the symptom, not
+ * its alerts. Redeliveries come soon after; an old event sent again is decided by its event time.
+ */
+const DEDUPE_CAP = 16;
+/** The register's layout: 2 since seen events, tallies and the gauges' counts were kept per symptom, check and class. */
+const SCHEMA = '2';
+const DEDUPE_KEEP = 8;
+
+/** An event's key within one symptom's record: 48 bits keep a few dozen events apart. */
+function dedupeField(key: string): string {
+  return key.slice(0, 12);
 }
 
 /** What a record written before the history was counted on it means: no history. */
@@ -102,6 +130,8 @@ function parseNc(raw: string | null, elsewhere: string | null = null): Nonconfor
 
 export class RedisRegister implements Register {
   readonly keys: RedisKeys;
+  /** Whether events may still be remembered under the key per event of an earlier version (see upgrade). */
+  private legacySeen = false;
 
   constructor(
     private readonly redis: Redis,
@@ -113,13 +143,21 @@ export class RedisRegister implements Register {
 
   async load(
     fingerprints: string[],
-    seenKeys: string[],
+    seenKeys: ReadonlyMap<string, string[]> = new Map(),
     readHistory: ReadonlySet<string> = new Set(),
   ): Promise<{ symptoms: Map<string, LoadedSymptom>; seen: Map<string, SeenRecord> }> {
     const pipeline = this.redis.pipeline();
     // The history is read only for a decision that needs it: it is most of a busy symptom's bytes.
     for (const key of fingerprints) pipeline.hmget(this.keys.symptom(key), 'v', 'd', ...(readHistory.has(key) ? ['h', 'b'] : []));
-    for (const key of seenKeys) pipeline.get(this.keys.seen(key));
+    const asked: string[] = [];
+    for (const key of fingerprints) {
+      const keys = seenKeys.get(key) ?? [];
+      if (keys.length === 0) continue;
+      pipeline.hmget(this.keys.dedupe(key), ...keys.map(dedupeField));
+      asked.push(...keys);
+    }
+    // For as long as a register written by an earlier version may hold them: its key per event.
+    if (this.legacySeen) for (const key of asked) pipeline.get(this.keys.seen(key));
     const replies = (await pipeline.exec()) ?? [];
     const symptoms = new Map<string, LoadedSymptom>();
     const ncIds = new Map<string, string>();
@@ -140,10 +178,18 @@ export class RedisRegister implements Register {
       if (symptom.nc !== null) ncIds.set(key, symptom.nc);
     });
     const seen = new Map<string, SeenRecord>();
-    seenKeys.forEach((key, index) => {
-      const [error, value] = replies[fingerprints.length + index] ?? [null, null];
+    const stored: Array<string | null> = [];
+    let reply = fingerprints.length;
+    for (const key of fingerprints) {
+      if ((seenKeys.get(key) ?? []).length === 0) continue;
+      const [error, values] = replies[reply++] ?? [null, []];
       if (error) throw error;
-      const record = parseSeen(value as string | null);
+      stored.push(...(values as Array<string | null>));
+    }
+    asked.forEach((key, index) => {
+      const [error, legacy] = this.legacySeen ? (replies[reply + index] ?? [null, null]) : [null, null];
+      if (error) throw error;
+      const record = parseSeen(stored[index]?.replace(/^\d+:/, '') ?? (legacy as string | null));
       if (record !== null) seen.set(key, record);
     });
     if (ncIds.size > 0) {
@@ -165,7 +211,7 @@ export class RedisRegister implements Register {
     // cjson in Redis decodes null to a userdata and renders big numbers with 14 digits: send times
     // and optional values as strings. Documents go as arguments of their own, escaped once.
     const documents: string[] = [];
-    const argument = (document: string): number => documents.push(document) + 3;
+    const argument = (document: string): number => documents.push(document) + 5;
     const payload = groups.map((group) => ({
       f: group.fingerprint,
       v: group.expectVersion,
@@ -174,7 +220,7 @@ export class RedisRegister implements Register {
       ...elsewhereIndex(group.symptom),
       ty: group.tallies.map((tally) => [tally.key, tally.member, String(tally.at), String(tally.floor), String(tally.keepFor)]),
       due: group.due === null ? '' : String(group.due),
-      seen: group.seen.map(([key, record]) => [key, serializeSeen(record)]),
+      seen: group.seen.map(([key, record]) => [dedupeField(key), serializeSeen(record)]),
       ncs: group.ncs.map(({ nc, timeline }) => ({
         id: nc.id,
         d: argument(JSON.stringify(nc)),
@@ -190,7 +236,7 @@ export class RedisRegister implements Register {
     const [conflicts, created] = (await commitScript.run(
       this.redis,
       [this.keys.due, this.keys.events, this.keys.allNcs, this.keys.ncStats],
-      [this.keys.prefix, JSON.stringify(payload), this.seenTtlMs, ...documents],
+      [this.keys.prefix, JSON.stringify(payload), this.seenTtlMs, DEDUPE_CAP, DEDUPE_KEEP, ...documents],
     )) as [string[], string[]];
     const createdIds = new Map<string, string>();
     for (let index = 0; index + 1 < created.length; index += 2) createdIds.set(created[index] as string, created[index + 1] as string);
@@ -302,6 +348,30 @@ export class RedisRegister implements Register {
   async ncStats(): Promise<NcStat[]> {
     const counts = await this.redis.hgetall(this.keys.ncStats);
     return ncStats(Object.entries(counts).map(([key, count]) => [key, Number(count)]));
+  }
+
+  /**
+   * Brings a register written by an earlier version up to this one, once, before the daemon
+   * decides anything: its NCs counted for the gauges, its unbounded per-check sets of symptoms
+   * dropped (the index by last failure fills as they fire), and its key per seen event read as
+   * well for as long as such keys may live (`dedupeFor`).
+   */
+  async upgrade(): Promise<{ counted: number }> {
+    if ((await this.redis.get(this.keys.schema)) !== SCHEMA) {
+      const earlier = (await this.redis.exists(this.keys.allNcs, this.keys.due)) > 0;
+      if (earlier) {
+        await this.redis.set(this.keys.legacySeen, '1', 'PX', this.seenTtlMs);
+        let cursor = '0';
+        do {
+          const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.keys.prefix.replace(/[{}[\]*?\\]/g, '\\$&')}:similar:*`, 'COUNT', 1000);
+          cursor = next;
+          if (keys.length > 0) await this.redis.unlink(...keys);
+        } while (cursor !== '0');
+      }
+      await this.redis.set(this.keys.schema, SCHEMA);
+    }
+    this.legacySeen = (await this.redis.exists(this.keys.legacySeen)) === 1;
+    return { counted: await this.countUncountedNcs() };
   }
 
   /**

@@ -60,7 +60,7 @@ describe('order of arrival within maxLateness', () => {
       const engine = new Engine({ register, policy: POLICY, clock: new ManualClock(end), fingerprintFields: ['family', 'source', 'check', 'asset'] });
       for (const observation of order) await engine.ingest([alert(observation, end)]);
       const fingerprint = engine.fingerprintOf(alert(order[0] as Observation, end));
-      const { symptoms } = await register.load([fingerprint], []);
+      const { symptoms } = await register.load([fingerprint]);
       const ncs = (await register.listNcs({})).sort((a, b) => a.id.localeCompare(b.id));
       const timelines = await Promise.all(ncs.map(async (nc) => (await register.timeline(nc.id)).map((entry) => entry.type).sort()));
       return { symptom: symptoms.get(fingerprint)?.symptom ?? null, ncs, timelines };

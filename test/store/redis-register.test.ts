@@ -87,7 +87,7 @@ describe('Redis register', () => {
     expect((await engine.ingest([early])).decisions[0]?.outcome).toBe('report');
     expect((await engine.ingest([alert({ id: 'f0', observedAt: T0 })])).decisions[0]?.outcome).toBe('late');
     const fingerprint = engine.fingerprintOf(early);
-    expect((await register.load([fingerprint], [])).symptoms.get(fingerprint)?.symptom).toMatchObject({ state: 'fixed', episode: 1, fixedAt: T0 + DAY });
+    expect((await register.load([fingerprint])).symptoms.get(fingerprint)?.symptom).toMatchObject({ state: 'fixed', episode: 1, fixedAt: T0 + DAY });
     expect((await engine.ingest([early])).decisions[0]?.outcome).toBe('duplicate');
   });
 
@@ -113,7 +113,7 @@ describe('Redis register', () => {
     expect(stored[2]).not.toBeNull();
     await both([alert({ id: 'late', status: 'resolved', observedAt: T0 + 38 * 3_600_000 + 60_000, receivedAt: T0 + 40 * 3_600_000 })]);
     const lifecycle = (symptom: Symptom | null | undefined): unknown => symptom && { ...symptom, history: undefined, before: undefined, lateObservations: undefined };
-    const fromRedis = (await register.load([fingerprint], [], new Set([fingerprint]))).symptoms.get(fingerprint)?.symptom;
+    const fromRedis = (await register.load([fingerprint], new Map(), new Set([fingerprint]))).symptoms.get(fingerprint)?.symptom;
     expect(lifecycle(fromRedis)).toEqual(lifecycle(memory.symptoms.get(fingerprint)?.symptom));
     expect(fromRedis?.history).toEqual(memory.symptoms.get(fingerprint)?.symptom.history);
     expect((await register.listNcs({})).map((nc) => [nc.state, nc.occurrences, nc.reopenCount])).toEqual((await memory.listNcs({})).map((nc) => [nc.state, nc.occurrences, nc.reopenCount]));
@@ -141,7 +141,7 @@ describe('Redis register', () => {
     const [nc] = await register.listNcs({});
     // The other five firings belong to the episode the first one opened: not new occurrences.
     expect(nc?.occurrences).toBe(2);
-    const { symptoms } = await register.load([nc?.fingerprint as string], []);
+    const { symptoms } = await register.load([nc?.fingerprint as string]);
     expect(symptoms.get(nc?.fingerprint as string)?.symptom?.observations).toBe(8);
   });
 

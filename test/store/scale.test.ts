@@ -8,7 +8,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { engineSettings } from '../../src/config/load.js';
 import { ManualClock } from '../../src/core/clock.js';
 import type { ReceivedAlert } from '../../src/core/types.js';
-import { Engine } from '../../src/engine.js';
+import { Engine, seenKey } from '../../src/engine.js';
 import { Metrics } from '../../src/metrics.js';
 import { RedisRegister } from '../../src/store/redis-register.js';
 import { measured } from '../helpers/measured-redis.js';
@@ -161,6 +161,66 @@ describe('a scrape of /metrics', () => {
     expect(await upgraded.countUncountedNcs()).toBe(0);
     expect(await upgraded.ncStats()).toEqual(expected);
     client.disconnect();
+    await dropPrefix(redis.client, prefix);
+  });
+});
+
+describe('memory that follows symptoms, not alerts', () => {
+  let redis: TestRedis;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis.stop();
+  });
+
+  it('keeps the same keys after 40 rounds of alerts as after 4, and a bounded record of seen events per symptom', async () => {
+    const prefix = testPrefix();
+    const clock = new ManualClock(T0);
+    const register = new RedisRegister(redis.client, prefix, 35 * 86_400_000);
+    const engine = new Engine({ register, clock, ...exampleSettings(redis.url) });
+    const keysAfter: number[] = [];
+    for (let round = 0; round < 40; round++) {
+      const at = T0 + round * 600 * SECOND;
+      clock.set(at);
+      // 200 symptoms on 200 checks (no spread), each firing then resolving under new event ids.
+      await engine.ingest(
+        Array.from({ length: 200 }, (_, index) => ({ ...failing(index, at), check: `check-${index}`, id: `e-${round}-${index}`, status: round % 2 === 0 ? ('firing' as const) : ('resolved' as const) })),
+      );
+      if (round === 3 || round === 39) keysAfter.push(await redis.client.dbsize());
+    }
+    // NCs and their timelines come with recurrences (up to one NC per symptom); nothing comes per alert.
+    const ncs = (await register.listNcs({})).length;
+    expect(ncs).toBeLessThanOrEqual(200);
+    expect(keysAfter[1]).toBeLessThanOrEqual((keysAfter[0] ?? 0) + 2 * ncs + 16);
+    expect(await redis.client.keys(`${prefix}:seen:*`)).toEqual([]);
+    const [dedupe] = await redis.client.keys(`${prefix}:dedupe:*`);
+    expect(await redis.client.hlen(dedupe as string)).toBeLessThanOrEqual(17);
+    // A redelivery of the latest round is still a duplicate.
+    const again = await engine.ingest([{ ...failing(0, T0 + 39 * 600 * SECOND), check: 'check-0', id: 'e-39-0', status: 'resolved' }]);
+    expect(again.decisions.map((decision) => decision.outcome)).toEqual(['duplicate']);
+    await dropPrefix(redis.client, prefix);
+  }, 60_000);
+
+  it('still tells the duplicates of events an earlier version remembered one key each', async () => {
+    const prefix = testPrefix();
+    const clock = new ManualClock(T0);
+    const register = new RedisRegister(redis.client, prefix, 35 * 86_400_000);
+    const engine = new Engine({ register, clock, ...exampleSettings(redis.url) });
+    const first = { ...failing(1, T0), id: 'old-event' };
+    await engine.ingest([first]);
+    // As an earlier version left it: the event under its own key, no per-symptom record, no layout version.
+    const fingerprint = engine.fingerprintOf(first);
+    await redis.client.del(`${prefix}:dedupe:${fingerprint}`, `${prefix}:schema`);
+    await redis.client.set(`${prefix}:seen:${seenKey(first)}`, JSON.stringify({ last: 'firing', statuses: ['firing'], reporters: {} }), 'PX', 86_400_000);
+    await redis.client.zadd(`${prefix}:ncs`, 0, 'NC-2025-0001');
+    await redis.client.sadd(`${prefix}:similar:0123`, fingerprint);
+    const upgraded = new RedisRegister(redis.client, prefix, 35 * 86_400_000);
+    await upgraded.upgrade();
+    const engineAfter = new Engine({ register: upgraded, clock, ...exampleSettings(redis.url) });
+    expect((await engineAfter.ingest([first])).decisions.map((decision) => decision.outcome)).toEqual(['duplicate']);
+    expect(await redis.client.exists(`${prefix}:similar:0123`)).toBe(0);
     await dropPrefix(redis.client, prefix);
   });
 });

@@ -20,8 +20,9 @@
 --           k is the NC's class (family, control and flags): its count moves from the old class
 --           s and d are the ARGV index of the symptom's and the NC's JSON (s is 0 when the group
 --           only remembers seen observations): passed apart so that they are not escaped twice
---   ARGV[3] how long a seen key is kept, ms
---   ARGV[4...] the symptom and NC JSON documents
+--   ARGV[3] how long what was seen of a symptom's events is kept after the latest, ms
+--   ARGV[4] how many events one symptom remembers at most; ARGV[5] how many it keeps when trimmed
+--   ARGV[6...] the symptom and NC JSON documents
 --
 -- Output:
 --   { conflicts: {fingerprint...}, created: {fingerprint, ncId, ...} }
@@ -29,8 +30,35 @@
 local prefix = ARGV[1]
 local groups = cjson.decode(ARGV[2])
 local seenTtl = ARGV[3]
+local dedupeCap = tonumber(ARGV[4])
+local dedupeKeep = tonumber(ARGV[5])
 local conflicts = {}
 local created = {}
+
+-- What was seen of a symptom's events, in a small hash of its own: each field an event, its value
+-- the batch sequence and the record; when full, only the newest events stay.
+local function remember(fingerprint, seen)
+  if #seen == 0 then return end
+  local dedupeKey = prefix .. ':dedupe:' .. fingerprint
+  local sequence = redis.call('HINCRBY', dedupeKey, '#', 1)
+  for _, entry in ipairs(seen) do
+    redis.call('HSET', dedupeKey, entry[1], sequence .. ':' .. entry[2])
+  end
+  if redis.call('HLEN', dedupeKey) > dedupeCap + 1 then
+    local fields = redis.call('HGETALL', dedupeKey)
+    local events = {}
+    for index = 1, #fields, 2 do
+      if fields[index] ~= '#' then
+        events[#events + 1] = { fields[index], tonumber(string.match(fields[index + 1], '^(%d+):')) or 0 }
+      end
+    end
+    table.sort(events, function(a, b) return a[2] < b[2] end)
+    for index = 1, #events - dedupeKeep do
+      redis.call('HDEL', dedupeKey, events[index][1])
+    end
+  end
+  redis.call('PEXPIRE', dedupeKey, seenTtl)
+end
 
 for _, group in ipairs(groups) do
   local symptomKey = prefix .. ':sym:' .. group.f
@@ -40,9 +68,7 @@ for _, group in ipairs(groups) do
   elseif group.s == 0 then
     -- Only observations to remember: one that was ignored before its symptom existed; and a due
     -- entry left by a symptom that does not exist is dropped.
-    for _, seen in ipairs(group.seen) do
-      redis.call('SET', prefix .. ':seen:' .. seen[1], seen[2], 'PX', seenTtl)
-    end
+    remember(group.f, group.seen)
     if group.due == '' then
       redis.call('ZREM', KEYS[1], group.f)
     end
@@ -114,9 +140,7 @@ for _, group in ipairs(groups) do
     else
       redis.call('ZREM', KEYS[1], group.f)
     end
-    for _, seen in ipairs(group.seen) do
-      redis.call('SET', prefix .. ':seen:' .. seen[1], seen[2], 'PX', seenTtl)
-    end
+    remember(group.f, group.seen)
   end
 end
 
