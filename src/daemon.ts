@@ -47,7 +47,7 @@ export async function startDaemon(config: Config, { logger, clock = systemClock 
   const status = new ConnectorStatus(redis, config.redis.keyPrefix);
   // The connectors' health and the heartbeats are what shows a source alive through a window.
   const engine = new Engine({ register, clock, ...engineSettings(config), sourceLife: status });
-  const deadLetters = new DeadLetters(redis, config.redis.keyPrefix);
+  const deadLetters = new DeadLetters(redis, config.redis.keyPrefix, config.retention.deadLetters);
   const connectors = new Map<string, Connector>(
     config.connectors.map((connector) => [
       connector.name,
@@ -74,6 +74,7 @@ export async function startDaemon(config: Config, { logger, clock = systemClock 
     status,
     deadLetters,
     clock,
+    keepFailed: config.retention.failedJobs,
   });
   const running = pipeline;
   let accepting = true;

@@ -51,7 +51,7 @@ export class DeadLetterCommands {
     private readonly config: Config,
     private readonly redis: Redis,
   ) {
-    this.letters = new DeadLetters(redis, config.redis.keyPrefix);
+    this.letters = new DeadLetters(redis, config.redis.keyPrefix, config.retention.deadLetters);
   }
 
   list(limit: number): Promise<DeadLetter[]> {
@@ -80,7 +80,7 @@ export class DeadLetterCommands {
           outcomes.push({ id: letter.id, connector: letter.connector, accepted: 0, problems: errors.map((error) => `${error.path}: ${error.message}`) });
           continue;
         }
-        await enqueueAlerts(ingest, alerts.map((alert) => ({ ...alert, receivedAt: Date.now() })));
+        await enqueueAlerts(ingest, alerts.map((alert) => ({ ...alert, receivedAt: Date.now() })), this.config.retention.failedJobs);
         await this.letters.drop(letter.id);
         outcomes.push({ id: letter.id, connector: letter.connector, accepted: alerts.length, problems: [] });
       }

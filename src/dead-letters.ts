@@ -1,7 +1,7 @@
 /**
  * The dead-letter list: payloads (or items of a poll) that did not fit their connector, kept with
  * the failing field paths so that nothing sent is silently dropped. A capped Redis stream: the
- * oldest entries go once the cap is reached; each entry can be shown, replayed or dropped by id.
+ * oldest entries go once the count or the age of `retention.deadLetters` is reached; each entry can be shown, replayed or dropped by id.
  */
 import type { Redis } from 'ioredis';
 import type { PayloadError } from '../connectors/types.js';
@@ -27,7 +27,8 @@ export class DeadLetters {
   constructor(
     private readonly redis: Redis,
     prefix: string,
-    private readonly cap = 10_000,
+    /** At most `count` entries, none older than `age` ms: the oldest go first. */
+    private readonly keep: { count: number; age: number } = { count: 10_000, age: 90 * 86_400_000 },
   ) {
     this.key = `${prefix}:dlq`;
   }
@@ -38,7 +39,7 @@ export class DeadLetters {
       this.key,
       'MAXLEN',
       '~',
-      this.cap,
+      this.keep.count,
       '*',
       'connector',
       connector,
@@ -53,6 +54,8 @@ export class DeadLetters {
       'truncated',
       truncated ? '1' : '0',
     );
+    // Stream ids start with their time in ms: those older than the age go.
+    await this.redis.xtrim(this.key, 'MINID', '~', Math.max(0, receivedAt - this.keep.age));
     return id ?? '';
   }
 

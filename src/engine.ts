@@ -92,6 +92,8 @@ function groupOf(draft: SymptomDraft, expectVersion: number, policy: Policy, swe
     seen: [...draft.seen],
     historyRead: draft.historyRead,
     tallies,
+    // Removed only by the sweep: an observation arriving after the retention decides on the symptom instead.
+    forget: sweep !== null && draft.forget,
   };
 }
 

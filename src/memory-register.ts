@@ -103,6 +103,12 @@ export class MemoryRegister implements Register {
         }
         this.timelines.set(nc.id, records);
       }
+      if (group.forget) {
+        this.symptoms.delete(group.fingerprint);
+        this.seen.delete(group.fingerprint);
+        this.due.delete(group.fingerprint);
+        continue;
+      }
       this.symptoms.set(group.fingerprint, { symptom, version: version + 1 });
       if (group.due === null) this.due.delete(group.fingerprint);
       else this.due.set(group.fingerprint, group.due);

@@ -48,6 +48,19 @@ export interface PipelineOptions {
   status: ConnectorStatus;
   deadLetters: DeadLetters;
   clock: Clock;
+  /** How many failed jobs are kept for inspection, and for how long. */
+  keepFailed: KeepFailed;
+}
+
+/** Failed jobs kept for an admin: at most `count`, none older than `age` ms. */
+export interface KeepFailed {
+  count: number;
+  age: number;
+}
+
+/** BullMQ's form of it: the age in seconds. */
+function removeOnFail(keep: KeepFailed): { count: number; age: number } {
+  return { count: keep.count, age: Math.ceil(keep.age / 1000) };
 }
 
 interface IngestJob {
@@ -59,13 +72,13 @@ interface PollJob {
 }
 
 /** Alerts as ingest jobs of at most JOB_ALERTS each; resolves once every job is stored. */
-export async function enqueueAlerts(queue: Queue, alerts: ReceivedAlert[]): Promise<void> {
+export async function enqueueAlerts(queue: Queue, alerts: ReceivedAlert[], keepFailed: KeepFailed): Promise<void> {
   const options = {
     attempts: 10,
     backoff: { type: 'exponential', delay: 1000 },
     removeOnComplete: true,
-    // A batch that keeps failing stays in the failed set for an admin to inspect and retry.
-    removeOnFail: false,
+    // A batch that keeps failing stays in the failed set for an admin to inspect and retry, within the retention.
+    removeOnFail: removeOnFail(keepFailed),
   };
   if (alerts.length <= JOB_ALERTS) {
     await queue.add('batch', { alerts } satisfies IngestJob, options);
@@ -114,7 +127,7 @@ export class Pipeline {
 
   /** Resolves once the batch is stored in Redis as a job: only then may an intake answer 202. */
   async enqueue(alerts: ReceivedAlert[]): Promise<void> {
-    await enqueueAlerts(this.queues.ingest, alerts);
+    await enqueueAlerts(this.queues.ingest, alerts, this.options.keepFailed);
   }
 
   async queueJobCounts(): Promise<Record<string, Record<string, number>>> {
@@ -185,7 +198,7 @@ export class Pipeline {
       emit: async (alerts: CanonicalAlert[]) => {
         if (alerts.length === 0) return;
         const receivedAt = clock.now();
-        await enqueueAlerts(this.queues.ingest, alerts.map((alert) => ({ ...alert, receivedAt })));
+        await enqueueAlerts(this.queues.ingest, alerts.map((alert) => ({ ...alert, receivedAt })), this.options.keepFailed);
         for (const alert of alerts) metrics.alertsReceived.inc({ source: alert.source, family: alert.family, status: alert.status });
       },
       saveCheckpoint: (value: unknown) => status.saveCheckpoint(name, value),
@@ -295,7 +308,7 @@ export class Pipeline {
             attempts: notifier.attempts,
             backoff: { type: 'exponential', delay: notifier.backoffMs },
             removeOnComplete: { age: WEEK_S },
-            removeOnFail: false,
+            removeOnFail: removeOnFail(this.options.keepFailed),
           },
         });
       }

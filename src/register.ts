@@ -37,6 +37,8 @@ export interface CommitGroup {
   historyRead: boolean;
   /** Tallies the group's alerts count toward, written with it (a cross-asset detector's counts). */
   tallies: TallyCount[];
+  /** Remove the symptom, what it remembers and its index entries; its NCs and timelines stay. */
+  forget: boolean;
 }
 
 /** One member counted in a tally at `at`; members last counted at or before `floor` are dropped. */

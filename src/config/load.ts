@@ -219,6 +219,7 @@ export function policyFromConfig(config: Config): Policy {
     lateRecurrence,
     detectors: createDetectors(config.detectors),
     heartbeats: heartbeats.map((heartbeat) => ({ source: heartbeat.source, maxGap: heartbeat.maxGap, matches: compileMatch({ ...heartbeat.match, source: heartbeat.source }) })),
+    symptomRetention: config.retention.symptoms,
   };
 }
 

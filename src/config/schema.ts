@@ -52,6 +52,17 @@ const notifierSchema = z
   })
   .strict();
 
+/** A count and an age, whichever is reached first, of what is kept for inspection. */
+function keepJobs(age: string) {
+  return z
+    .object({
+      count: wholeNumber(1, 10_000_000).prefault(10_000).describe('at most this many, the oldest going first'),
+      age: duration.prefault(age).describe('none older than this'),
+    })
+    .strict()
+    .prefault({});
+}
+
 export const configSchema = z
   .object({
     redis: z
@@ -157,6 +168,16 @@ export const configSchema = z
       .object({ schedule: cronSchedule.default('*/10 * * * * *').describe('when windows and quiet periods are checked (a cron expression; six fields, with seconds, are allowed)') })
       .strict()
       .prefault({ schedule: '*/10 * * * * *' }),
+    retention: z
+      .object({
+        symptoms: duration
+          .prefault('90d')
+          .describe('a symptom verified and quiet this long is removed (its NCs and their timelines stay); a return after it starts afresh'),
+        failedJobs: keepJobs('30d').describe('ingest and delivery jobs that failed every attempt, kept for an admin to inspect'),
+        deadLetters: keepJobs('90d').describe('payloads that did not fit their connector (recurd dlq)'),
+      })
+      .strict()
+      .prefault({}),
     detectors: z
       .array(detectorConfigSchema)
       .min(1)
@@ -181,5 +202,6 @@ export const configSchema = z
   });
 
 export type Config = z.output<typeof configSchema>;
+export type Retention = Config['retention'];
 export type ConfigInput = z.input<typeof configSchema>;
 export type NotifierConfig = z.output<typeof notifierSchema>;

@@ -88,6 +88,8 @@ export interface SymptomDraft {
   liveness: Liveness;
   /** Whether `symptom.history` is the whole stored history, or only what this decision appends. */
   historyRead: boolean;
+  /** The symptom has been verified and quiet for the retention: the store removes it (not its NCs). */
+  forget: boolean;
 }
 
 /**
@@ -141,6 +143,7 @@ export function newDraft(fingerprint: string, symptom: Symptom | null, ncs: Nonc
     changed: false,
     liveness,
     historyRead,
+    forget: false,
   };
 }
 
@@ -203,6 +206,21 @@ export function advance(draft: SymptomDraft, t: number, policy: Policy): void {
     draft.changed = true;
   }
   for (const detector of detectorsFor(policy, symptom)) detector.onAdvance?.(draft, t, policy);
+  if (retentionEnds(draft, policy) <= t) {
+    draft.forget = true;
+    draft.changed = true;
+  }
+}
+
+/**
+ * When a symptom may be removed: verified, with no NC being handled, and quiet for the retention.
+ * Its NCs and their timelines stay; a return after that starts afresh.
+ */
+function retentionEnds(draft: SymptomDraft, policy: Policy): number {
+  const symptom = draft.symptom;
+  if (symptom === null || symptom.state !== 'verified' || openNc(draft) !== undefined) return Number.POSITIVE_INFINITY;
+  if (draft.ncs.some((entry) => entry.nc.state !== 'closed')) return Number.POSITIVE_INFINITY;
+  return Math.max(symptom.lastReportAt, symptom.lastTransitionAt) + policy.symptomRetention;
 }
 
 /** The last time the symptom was said to fail: a firing, or a repeat saying it persists. */
@@ -965,6 +983,8 @@ export function nextDue(draft: SymptomDraft, policy: Policy, floor = Number.NEGA
   const oldest = symptom?.historyFirstAt ?? null;
   if (oldest !== null) dues.push(oldest + policy.maxLateness);
   for (const { nc } of draft.ncs) if (nc.state === 'verifying' && nc.windowEndsAt !== null) dues.push(nc.windowEndsAt);
+  const forgetAt = retentionEnds(draft, policy);
+  if (Number.isFinite(forgetAt)) dues.push(forgetAt);
   if (symptom !== null) {
     for (const detector of detectorsFor(policy, symptom)) {
       const due = detector.due?.(draft);

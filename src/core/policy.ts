@@ -42,6 +42,8 @@ export interface Policy {
   detectors: readonly Detector[];
   /** Heartbeat alerts: recorded as their source's proof of life, never decided as symptoms. */
   heartbeats: readonly HeartbeatRule[];
+  /** A symptom verified, without an NC being handled, and quiet this long is removed, ms. */
+  symptomRetention: number;
 }
 
 export const DEFAULT_POLICY: Policy = {
@@ -55,4 +57,5 @@ export const DEFAULT_POLICY: Policy = {
   lateRecurrence: 'link',
   detectors: [recurrence()],
   heartbeats: [],
+  symptomRetention: 90 * 86_400_000,
 };

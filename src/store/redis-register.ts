@@ -218,6 +218,7 @@ export class RedisRegister implements Register {
       s: group.symptom === null ? 0 : argument(symptomDocument(group.symptom)),
       ...historyWrite(group, argument),
       ...elsewhereIndex(group.symptom),
+      fg: group.forget ? 1 : 0,
       ty: group.tallies.map((tally) => [tally.key, tally.member, String(tally.at), String(tally.floor), String(tally.keepFor)]),
       due: group.due === null ? '' : String(group.due),
       seen: group.seen.map(([key, record]) => [dedupeField(key), serializeSeen(record)]),

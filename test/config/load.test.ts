@@ -272,6 +272,7 @@ describe('policyFromConfig', () => {
       maxFuture: 120_000,
       maxLateness: 3 * 86_400_000,
       lateRecurrence: 'ignore',
+      symptomRetention: 90 * 86_400_000,
     });
     expect(heartbeats).toEqual([]);
     // No detectors configured: the recurrence rule alone.

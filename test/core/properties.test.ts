@@ -27,6 +27,7 @@ const POLICY: Policy = {
   lateRecurrence: 'link',
   detectors: DEFAULT_POLICY.detectors,
   heartbeats: [],
+  symptomRetention: DEFAULT_POLICY.symptomRetention,
 };
 
 interface Template {

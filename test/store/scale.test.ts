@@ -224,3 +224,47 @@ describe('memory that follows symptoms, not alerts', () => {
     await dropPrefix(redis.client, prefix);
   });
 });
+
+describe('retention', () => {
+  let redis: TestRedis;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis.stop();
+  });
+
+  it('removes a symptom verified and quiet for retention.symptoms, and keeps one whose NC is still open', async () => {
+    const prefix = testPrefix();
+    const clock = new ManualClock(T0);
+    const register = new RedisRegister(redis.client, prefix, 35 * 86_400_000);
+    const engine = new Engine({ register, clock, ...exampleSettings(redis.url) });
+    const DAY = 86_400_000;
+    const quiet = { ...failing(1, T0), check: 'quiet-check' };
+    const open = { ...failing(2, T0), check: 'open-check' };
+    await engine.ingest([quiet, open]);
+    await engine.ingest([
+      { ...quiet, id: 'quiet-resolved', status: 'resolved', observedAt: T0 + DAY, receivedAt: T0 + DAY },
+      { ...open, id: 'open-resolved', status: 'resolved', observedAt: T0 + DAY, receivedAt: T0 + DAY },
+    ]);
+    await engine.ingest([{ ...open, id: 'open-again', observedAt: T0 + 2 * DAY, receivedAt: T0 + 2 * DAY }]);
+    const [nc] = await register.listNcs({});
+    expect(nc?.state).toBe('open');
+    // The window (30 days) passes, then 89 quiet days: still kept.
+    clock.set(T0 + DAY + 30 * DAY + 89 * DAY);
+    await engine.sweepTick();
+    expect(await redis.client.exists(`${prefix}:sym:${engine.fingerprintOf(quiet)}`)).toBe(1);
+    clock.set(T0 + DAY + 30 * DAY + 91 * DAY);
+    await engine.sweepTick();
+    expect(await redis.client.exists(`${prefix}:sym:${engine.fingerprintOf(quiet)}`, `${prefix}:dedupe:${engine.fingerprintOf(quiet)}`)).toBe(0);
+    expect(await redis.client.zscore(`${prefix}:due`, engine.fingerprintOf(quiet))).toBeNull();
+    // The NC's symptom stays while the NC is handled, and the NC with it.
+    expect(await redis.client.exists(`${prefix}:sym:${engine.fingerprintOf(open)}`)).toBe(1);
+    expect((await register.getNc(nc?.id as string))?.state).toBe('open');
+    // A return after the removal starts afresh.
+    const back = await engine.ingest([{ ...quiet, id: 'quiet-back', observedAt: clock.now(), receivedAt: clock.now() }]);
+    expect(back.decisions.map((decision) => decision.outcome)).toEqual(['episode']);
+    await dropPrefix(redis.client, prefix);
+  });
+});

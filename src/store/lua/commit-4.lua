@@ -15,6 +15,8 @@
 --           b when given; '' leaves both
 --           ck is the key of the symptom's check across assets ('' for none), for "elsewhere", and lf
 --           when the symptom last failed, its score there
+--           fg 1 removes the symptom (its hash, its seen events, its index entries) after its NCs are
+--           written: verified and quiet for the retention
 --           ty counts members in tallies (zset member -> latest time), each trimmed to what came
 --           after its floor and kept keepFor ms after its latest count
 --           k is the NC's class (family, control and flags): its count moves from the old class
@@ -109,38 +111,44 @@ for _, group in ipairs(groups) do
         end
       end
     end
-    redis.call('HSET', symptomKey, 'v', version + 1, 'd', symptom)
-    if group.hm == 'r' then
-      if group.h == 0 then redis.call('HDEL', symptomKey, 'h') else redis.call('HSET', symptomKey, 'h', ARGV[group.h]) end
-      if group.b == 0 then redis.call('HDEL', symptomKey, 'b') else redis.call('HSET', symptomKey, 'b', ARGV[group.b]) end
-    elseif group.hm == 'a' then
-      if group.h ~= 0 then
-        -- Appended as text: the history is never decoded here, whatever its length.
-        local history = redis.call('HGET', symptomKey, 'h')
-        if not history or history == '' or history == '[]' then
-          history = '[' .. ARGV[group.h] .. ']'
-        else
-          history = string.sub(history, 1, -2) .. ',' .. ARGV[group.h] .. ']'
-        end
-        redis.call('HSET', symptomKey, 'h', history)
-      end
-      if group.b ~= 0 then redis.call('HSET', symptomKey, 'b', ARGV[group.b]) end
-    end
-    if group.ck ~= '' then
-      redis.call('ZADD', prefix .. ':elsewhere:' .. group.ck, group.lf, group.f)
-    end
-    for _, tally in ipairs(group.ty) do
-      local tallyKey = prefix .. ':tally:' .. tally[1]
-      redis.call('ZADD', tallyKey, 'GT', tally[3], tally[2])
-      redis.call('ZREMRANGEBYSCORE', tallyKey, '-inf', tally[4])
-      redis.call('PEXPIRE', tallyKey, tally[5])
-    end
-    if group.due ~= '' then
-      redis.call('ZADD', KEYS[1], group.due, group.f)
-    else
+    if group.fg == 1 then
+      redis.call('DEL', symptomKey, prefix .. ':dedupe:' .. group.f)
       redis.call('ZREM', KEYS[1], group.f)
+      if group.ck ~= '' then redis.call('ZREM', prefix .. ':elsewhere:' .. group.ck, group.f) end
+    else
+      redis.call('HSET', symptomKey, 'v', version + 1, 'd', symptom)
+      if group.hm == 'r' then
+        if group.h == 0 then redis.call('HDEL', symptomKey, 'h') else redis.call('HSET', symptomKey, 'h', ARGV[group.h]) end
+        if group.b == 0 then redis.call('HDEL', symptomKey, 'b') else redis.call('HSET', symptomKey, 'b', ARGV[group.b]) end
+      elseif group.hm == 'a' then
+        if group.h ~= 0 then
+          -- Appended as text: the history is never decoded here, whatever its length.
+          local history = redis.call('HGET', symptomKey, 'h')
+          if not history or history == '' or history == '[]' then
+            history = '[' .. ARGV[group.h] .. ']'
+          else
+            history = string.sub(history, 1, -2) .. ',' .. ARGV[group.h] .. ']'
+          end
+          redis.call('HSET', symptomKey, 'h', history)
+        end
+        if group.b ~= 0 then redis.call('HSET', symptomKey, 'b', ARGV[group.b]) end
+      end
+      if group.ck ~= '' then
+        redis.call('ZADD', prefix .. ':elsewhere:' .. group.ck, group.lf, group.f)
+      end
+      for _, tally in ipairs(group.ty) do
+        local tallyKey = prefix .. ':tally:' .. tally[1]
+        redis.call('ZADD', tallyKey, 'GT', tally[3], tally[2])
+        redis.call('ZREMRANGEBYSCORE', tallyKey, '-inf', tally[4])
+        redis.call('PEXPIRE', tallyKey, tally[5])
+      end
+      if group.due ~= '' then
+        redis.call('ZADD', KEYS[1], group.due, group.f)
+      else
+        redis.call('ZREM', KEYS[1], group.f)
+      end
+      remember(group.f, group.seen)
     end
-    remember(group.f, group.seen)
   end
 end
 
