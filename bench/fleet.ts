@@ -177,18 +177,29 @@ async function usedMemory(redis: TestRedis): Promise<number> {
   return Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? 0);
 }
 
+/** Keys by kind (the part after the prefix), with their memory estimated from up to 200 of each. */
 async function keysByKind(redis: TestRedis): Promise<string> {
-  const kinds = new Map<string, number>();
+  const kinds = new Map<string, { count: number; sampled: number; bytes: number }>();
   let cursor = '0';
   do {
     const [next, keys] = await redis.client.scan(cursor, 'COUNT', 5000);
     cursor = next;
     for (const key of keys) {
-      const kind = key.replace(/^\{[^}]*\}:?/, '').split(':')[0] || key;
-      kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+      const name = key.replace(/^\{[^}]*\}:?/, '').split(':')[0] || key;
+      const kind = kinds.get(name) ?? { count: 0, sampled: 0, bytes: 0 };
+      kind.count += 1;
+      if (kind.sampled < 200) {
+        kind.sampled += 1;
+        kind.bytes += Number(await redis.client.memory('USAGE', key, 'SAMPLES', 0));
+      }
+      kinds.set(name, kind);
     }
   } while (cursor !== '0');
-  return [...kinds].sort((a, b) => b[1] - a[1]).map(([kind, count]) => `${kind} ${count}`).join(', ');
+  const estimate = (kind: { count: number; sampled: number; bytes: number }): number => (kind.bytes / Math.max(1, kind.sampled)) * kind.count;
+  return [...kinds]
+    .sort((a, b) => estimate(b[1]) - estimate(a[1]))
+    .map(([name, kind]) => `${name} ${kind.count} (~${(estimate(kind) / 1024 / 1024).toFixed(1)} MiB)`)
+    .join(', ');
 }
 
 async function recurdRun(redis: TestRedis, scenario: Scenario): Promise<{ row: Row; memory: string | null }> {

@@ -439,13 +439,28 @@ export function openNc(draft: SymptomDraft): NcDraft | undefined {
   return entry === undefined || entry.nc.state === 'closed' ? undefined : entry;
 }
 
+/**
+ * Occurrences an NC's timeline records one by one; after them, the one that doubles the count is
+ * recorded (with how many came since), so that a symptom left returning for weeks costs its NC's
+ * timeline and its notifications a number of entries that grows with the logarithm of its returns.
+ * The NC counts every one, and the symptom's history keeps the latest.
+ */
+const OCCURRENCES_LISTED = 10;
+
+function recordsOccurrence(occurrences: number): boolean {
+  return occurrences <= OCCURRENCES_LISTED || (occurrences & (occurrences - 1)) === 0;
+}
+
 /** One more occurrence on an NC that is still being handled. */
 export function addOccurrence(draft: SymptomDraft, entry: NcDraft, at: number, detail: Record<string, unknown>): void {
   entry.nc.occurrences += 1;
   entry.nc.lastOccurrenceAt = Math.max(entry.nc.lastOccurrenceAt, at);
-  appendTimeline(entry, at, 'occurrence', 'nc.occurrence', detail);
-  effect(draft, 'nc-occurrence', entry.nc);
   draft.changed = true;
+  if (!recordsOccurrence(entry.nc.occurrences)) return;
+  const count = entry.nc.occurrences;
+  const unlisted = count > OCCURRENCES_LISTED ? { occurrences: count, countedSinceLastEntry: count - Math.max(count / 2, OCCURRENCES_LISTED) - 1 } : {};
+  appendTimeline(entry, at, 'occurrence', 'nc.occurrence', { ...detail, ...unlisted });
+  effect(draft, 'nc-occurrence', entry.nc);
 }
 
 /** The symptom returned while the NC's corrective action was being verified: it was ineffective. */

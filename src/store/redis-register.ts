@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import type { TallyReading } from '../core/detector.js';
 import type { HistoryEntry, SymptomSnapshot } from '../core/history.js';
 import { parseSeen, serializeSeen, type SeenRecord } from '../core/seen.js';
-import { NC_STATES, type NcState, type Nonconformity, type SimilarSymptom, type Symptom, type TimelineEntry } from '../core/types.js';
+import { NC_STATES, type NcState, type Nonconformity, type SimilarSymptom, type Symptom, type SymptomState, type TimelineEntry } from '../core/types.js';
 import { checkKey, ncClass, ncStats, TALLY_SAMPLE, type CommitGroup, type NcStat, type TallyQuery, type CommitResult, type LoadedSymptom, type NcFilter, type Register, type TimelineRecord } from '../register.js';
 import { LuaScript } from './scripts.js';
 
@@ -102,11 +102,12 @@ function historyWrite(group: CommitGroup, argument: (document: string) => number
 
 /**
  * Where a symptom is listed among the symptoms of its check across assets (`ck`), by the time it
- * last failed (`lf`): a symptom that has fired, and is not an aggregate of such symptoms.
+ * last failed (`lf`): a symptom that has fired, and is not an aggregate of such symptoms. `x` is
+ * what "elsewhere" shows of it, kept beside its record so that listing it parses no record.
  */
-function elsewhereIndex(symptom: Symptom | null): { ck: string; lf: string } {
-  if (symptom === null || symptom.aggregate !== null || symptom.check === '' || symptom.episode === 0) return { ck: '', lf: '' };
-  return { ck: checkKey(symptom), lf: String(symptom.lastFiringAt) };
+function elsewhereIndex(symptom: Symptom | null): { ck: string; lf: string; x: string } {
+  if (symptom === null || symptom.aggregate !== null || symptom.check === '' || symptom.episode === 0) return { ck: '', lf: '', x: '' };
+  return { ck: checkKey(symptom), lf: String(symptom.lastFiringAt), x: JSON.stringify([symptom.asset, symptom.state, symptom.lastFiringAt]) };
 }
 
 /** The symptom's record without its history, which is kept in fields of its own (not a copy: see load). */
@@ -259,14 +260,22 @@ export class RedisRegister implements Register {
     const others = count - (latest.includes(symptom.fingerprint) ? 1 : 0);
     if (fingerprints.length === 0) return { similar: [], count: Math.max(0, others) };
     const pipeline = this.redis.pipeline();
-    for (const key of fingerprints) pipeline.hget(this.keys.symptom(key), 'd');
+    for (const key of fingerprints) pipeline.hmget(this.keys.symptom(key), 'x', 'd');
     const similar: SimilarSymptom[] = [];
-    for (const [error, value] of (await pipeline.exec()) ?? []) {
+    const replies = (await pipeline.exec()) ?? [];
+    fingerprints.forEach((fingerprint, index) => {
+      const [error, value] = replies[index] ?? [null, [null, null]];
       if (error) throw error;
-      if (typeof value !== 'string') continue;
-      const other = JSON.parse(value) as Symptom;
-      similar.push({ fingerprint: other.fingerprint, asset: other.asset, state: other.state, lastFiringAt: other.lastFiringAt });
-    }
+      const [shown, document] = value as [string | null, string | null];
+      if (shown !== null) {
+        const [asset, state, lastFiringAt] = JSON.parse(shown) as [string, SymptomState, number];
+        similar.push({ fingerprint, asset, state, lastFiringAt });
+      } else if (document !== null) {
+        // Written before `x` was kept.
+        const other = JSON.parse(document) as Symptom;
+        similar.push({ fingerprint, asset: other.asset, state: other.state, lastFiringAt: other.lastFiringAt });
+      }
+    });
     return { similar, count: Math.max(0, others) };
   }
 

@@ -269,6 +269,23 @@ describe('symptom: fixed → active by recurrence', () => {
   });
 });
 
+describe('an NC left open while its symptom keeps returning', () => {
+  it('counts every return, and records the first ten and then each doubling on its timeline', async () => {
+    const t = timeline();
+    for (let cycle = 0; cycle < 40; cycle++) {
+      await t.at(T0 + cycle * 2 * HOUR).fire();
+      await t.at(T0 + cycle * 2 * HOUR + HOUR).resolve();
+    }
+    const [nc] = t.ncs();
+    // The first failure, then 39 returns: the recurrence that raised it and 38 more.
+    expect(nc?.occurrences).toBe(40);
+    const occurrences = t.entries(nc?.id as string).filter((entry) => entry.type === 'occurrence');
+    expect(occurrences.map((entry) => entry.detail.occurrences ?? null)).toEqual([null, null, null, null, null, null, null, null, 16, 32]);
+    expect(occurrences.at(-1)?.detail.countedSinceLastEntry).toBe(15);
+    expect(nc?.lastOccurrenceAt).toBe(T0 + 39 * 2 * HOUR);
+  });
+});
+
 describe('duplicates and late observations', () => {
   it('changes nothing on a repeated firing (same source and id), in a later batch or the same one, but that it persists', async () => {
     const t = timeline();

@@ -7,14 +7,14 @@
 --   KEYS[3] index of every NC (zset by openedAt)
 --   KEYS[4] count of NCs per class (hash: class -> count), for the gauges
 --   ARGV[1] key prefix
---   ARGV[2] groups, JSON: [{ f, v, s, ck, lf, due, hm, h, b, seen: [[key, seen]], ty: [[key, member, at, floor, keepFor]],
+--   ARGV[2] groups, JSON: [{ f, v, s, ck, lf, x, fg, due, hm, h, b, seen: [[key, seen]], ty: [[key, member, at, floor, keepFor]],
 --           ncs: [{ id, d, st, k, fam, ctl, at, yr, tl: [{ at, type, ev, dt }] }] }]
 --           hm says how the symptom's history is written: 'r' replaces field h with ARGV[h] (0:
 --           delete) and field b, the state before it, with ARGV[b] (0: delete); 'a' appends the
 --           entries ARGV[h] (JSON objects, comma-separated; 0: none) to the array in h and writes
 --           b when given; '' leaves both
---           ck is the key of the symptom's check across assets ('' for none), for "elsewhere", and lf
---           when the symptom last failed, its score there
+--           ck is the key of the symptom's check across assets ('' for none), for "elsewhere", lf
+--           when the symptom last failed, its score there, and x what "elsewhere" shows of it
 --           fg 1 removes the symptom (its hash, its seen events, its index entries) after its NCs are
 --           written: verified and quiet for the retention
 --           ty counts members in tallies (zset member -> latest time), each trimmed to what came
