@@ -41,19 +41,20 @@ function failing(asset: number, at: number): ReceivedAlert {
   };
 }
 
-describe('a fleet-wide failure over 10,000 assets', () => {
-  let redis: TestRedis;
-  const prefix = testPrefix();
+// One private Redis for the file; each test works under a prefix of its own and drops it.
+let redis: TestRedis;
 
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await dropPrefix(redis.client, prefix);
-    await redis.stop();
-  });
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis.stop();
+});
+
+describe('a fleet-wide failure over 10,000 assets', () => {
 
   it('makes no Redis reply or document grow with the number of assets', async () => {
+    const prefix = testPrefix();
     const watch = measured(redis.url);
     const clock = new ManualClock(T0);
     const register = new RedisRegister(watch.client, prefix, 35 * 86_400_000);
@@ -90,19 +91,11 @@ describe('a fleet-wide failure over 10,000 assets', () => {
     const local = ncs.find((nc) => nc.detector !== 'systemic');
     if (local !== undefined) expect(local.elsewhere.length).toBeLessThanOrEqual(20);
     watch.client.disconnect();
+    await dropPrefix(redis.client, prefix);
   }, 120_000);
 });
 
 describe('a scrape of /metrics', () => {
-  let redis: TestRedis;
-
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis.stop();
-  });
-
   /** `count` symptoms that fire, resolve and fire again: one NC each, half with a corrective action. */
   async function registerWith(count: number): Promise<{ prefix: string }> {
     const prefix = testPrefix();
@@ -166,15 +159,6 @@ describe('a scrape of /metrics', () => {
 });
 
 describe('memory that follows symptoms, not alerts', () => {
-  let redis: TestRedis;
-
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis.stop();
-  });
-
   it('keeps the same keys after 40 rounds of alerts as after 4, and a bounded record of seen events per symptom', async () => {
     const prefix = testPrefix();
     const clock = new ManualClock(T0);
@@ -226,15 +210,6 @@ describe('memory that follows symptoms, not alerts', () => {
 });
 
 describe('retention', () => {
-  let redis: TestRedis;
-
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis.stop();
-  });
-
   it('removes a symptom verified and quiet for retention.symptoms, and keeps one whose NC is still open', async () => {
     const prefix = testPrefix();
     const clock = new ManualClock(T0);
