@@ -5,7 +5,8 @@
 import { z } from 'zod';
 import { duration } from '../src/config/fields.js';
 import { formatDuration } from '../src/core/duration.js';
-import { addOccurrence, iso, openNc, raiseNc } from '../src/core/lifecycle.js';
+import { readState, writeState, type DetectorState } from '../src/core/detector.js';
+import { addOccurrence, iso, openNc, raiseNc, type SymptomDraft } from '../src/core/lifecycle.js';
 import { compileMatch } from '../src/core/match.js';
 import { detectorBase, type DetectorType } from './types.js';
 
@@ -17,6 +18,23 @@ const schema = z
   })
   .strict();
 
+/**
+ * The last report after which the symptom was found silent, or null. A later report moves the
+ * symptom's lastReportAt past it, which ends the silence without the detector being told.
+ */
+const state: DetectorState<{ silentAfter: number | null }> = {
+  schema: z.object({ silentAfter: z.number().nullable() }),
+  initial: (symptom) => ({ silentAfter: z.number().nullable().catch(null).parse(symptom.absentSince ?? null) }),
+  replaces: ['absentSince'],
+  view: ({ silentAfter }) => ({ silentAfter: silentAfter === null ? null : iso(silentAfter) }),
+};
+
+/** Whether the symptom is already known silent since its last report. */
+function silent(draft: SymptomDraft, name: string): boolean {
+  const symptom = draft.symptom;
+  return symptom !== null && readState(draft, name, state).silentAfter === symptom.lastReportAt;
+}
+
 export const absenceDetector: DetectorType<typeof schema> = {
   type: 'absence',
   schema,
@@ -25,16 +43,17 @@ export const absenceDetector: DetectorType<typeof schema> = {
       name: config.name,
       type: 'absence',
       matches: compileMatch(config.match),
+      entries: ['absence'],
+      state,
       due(draft) {
         const symptom = draft.symptom;
-        return symptom === null || symptom.absentSince !== null ? null : symptom.lastReportAt + config.period;
+        return symptom === null || silent(draft, config.name) ? null : symptom.lastReportAt + config.period;
       },
       onAdvance(draft, t) {
         const symptom = draft.symptom;
-        if (symptom === null || symptom.absentSince !== null || t < symptom.lastReportAt + config.period) return;
+        if (symptom === null || silent(draft, config.name) || t < symptom.lastReportAt + config.period) return;
         const missedAt = symptom.lastReportAt + config.period;
-        symptom.absentSince = symptom.lastReportAt;
-        draft.changed = true;
+        writeState(draft, config.name, state, { silentAfter: symptom.lastReportAt });
         const detail = { lastReportAt: iso(symptom.lastReportAt), period: formatDuration(config.period) };
         const current = openNc(draft);
         if (current !== undefined) {

@@ -5,7 +5,8 @@
 import { z } from 'zod';
 import { duration } from '../src/config/fields.js';
 import { formatDuration } from '../src/core/duration.js';
-import { openNc, raiseNc } from '../src/core/lifecycle.js';
+import { readState, writeState, type DetectorState } from '../src/core/detector.js';
+import { iso, openNc, raiseNc } from '../src/core/lifecycle.js';
 import { compileMatch } from '../src/core/match.js';
 import { detectorBase, type DetectorType } from './types.js';
 
@@ -18,6 +19,17 @@ const schema = z
   })
   .strict();
 
+/** How many firing times it keeps: the most `occurrences` can ask for. */
+const KEPT = 50;
+
+/** The times of the firing observations of the symptom's current episode, newest last. */
+const state: DetectorState<{ episode: number; firings: number[] }> = {
+  schema: z.object({ episode: z.number().int(), firings: z.array(z.number()) }),
+  initial: (symptom) => ({ episode: z.number().int().catch(0).parse(symptom.episode), firings: z.array(z.number()).catch([]).parse(symptom.recentFirings) }),
+  replaces: ['recentFirings'],
+  view: ({ episode, firings }) => ({ episode, firings: firings.map(iso) }),
+};
+
 export const chronicDetector: DetectorType<typeof schema> = {
   type: 'chronic',
   schema,
@@ -26,10 +38,15 @@ export const chronicDetector: DetectorType<typeof schema> = {
       name: config.name,
       type: 'chronic',
       matches: compileMatch(config.match),
+      state,
       onFiring(draft, _alert, at) {
         const symptom = draft.symptom;
-        if (symptom?.state !== 'active' || openNc(draft) !== undefined) return;
-        const recent = symptom.recentFirings.filter((time) => time > at - config.within && time <= at);
+        if (symptom?.state !== 'active') return;
+        const kept = readState(draft, config.name, state);
+        const firings = kept.episode === symptom.episode ? [...kept.firings, at].slice(-KEPT) : [at];
+        writeState(draft, config.name, state, { episode: symptom.episode, firings });
+        if (openNc(draft) !== undefined) return;
+        const recent = firings.filter((time) => time > at - config.within && time <= at);
         if (recent.length < config.occurrences) return;
         raiseNc(draft, {
           detector: config.name,

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { duration } from '../src/config/fields.js';
 import { formatDuration } from '../src/core/duration.js';
+import { readState, writeState, type DetectorState } from '../src/core/detector.js';
 import { appendTimeline, effect, iso, openNc, raiseNc } from '../src/core/lifecycle.js';
 import { compileMatch } from '../src/core/match.js';
 import type { Symptom } from '../src/core/types.js';
@@ -20,6 +21,17 @@ const schema = z
   })
   .strict();
 
+/** How many fix times it keeps: the most `cycles` can ask for. */
+const KEPT = 50;
+
+/** The times of the symptom's latest fixes, newest last. */
+const state: DetectorState<{ fixes: number[] }> = {
+  schema: z.object({ fixes: z.array(z.number()) }),
+  initial: (symptom) => ({ fixes: z.array(z.number()).catch([]).parse(symptom.recentFixes) }),
+  replaces: ['recentFixes'],
+  view: ({ fixes }) => ({ fixes: fixes.map(iso) }),
+};
+
 export const flappingDetector: DetectorType<typeof schema> = {
   type: 'flapping',
   schema,
@@ -28,9 +40,16 @@ export const flappingDetector: DetectorType<typeof schema> = {
       name: config.name,
       type: 'flapping',
       matches: compileMatch(config.match),
+      claims: 'flapping',
+      entries: ['flapping'],
+      state,
+      onFix(draft, at) {
+        const { fixes } = readState(draft, config.name, state);
+        writeState(draft, config.name, state, { fixes: [...fixes, at].slice(-KEPT) });
+      },
       onReturn(draft, event) {
         const symptom = draft.symptom as Symptom;
-        const fixes = symptom.recentFixes.filter((time) => time > event.at - config.within && time <= event.at);
+        const fixes = readState(draft, config.name, state).fixes.filter((time) => time > event.at - config.within && time <= event.at);
         if (fixes.length < config.cycles) return false;
         effect(draft, 'flapping', symptom);
         const detail = { cycles: fixes.length, within: formatDuration(config.within), fixes: fixes.map(iso), alert: { source: event.alert.source, id: event.alert.id } };

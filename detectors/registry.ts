@@ -8,24 +8,22 @@ import { recurrenceDetector } from './recurrence.js';
 import { spreadDetector } from './spread.js';
 import type { DetectorType } from './types.js';
 
-const detectorTypes = [recurrenceDetector, chronicDetector, flappingDetector, absenceDetector, spreadDetector] as const;
+/**
+ * In the order they hear of a return: the first that claims it decides what it means, so
+ * flapping comes before recurrence, which would otherwise count each cycle as a recurrence.
+ */
+const detectorTypes = [flappingDetector, recurrenceDetector, chronicDetector, absenceDetector, spreadDetector] as const;
 
-export const detectorConfigSchema = z.discriminatedUnion('type', [
-  recurrenceDetector.schema,
-  chronicDetector.schema,
-  flappingDetector.schema,
-  absenceDetector.schema,
-  spreadDetector.schema,
-]);
+type SchemasOf<Types> = { -readonly [K in keyof Types]: Types[K] extends { schema: infer Schema } ? Schema : never };
+
+export const detectorConfigSchema = z.discriminatedUnion('type', detectorTypes.map((type) => type.schema) as unknown as SchemasOf<typeof detectorTypes>);
 export type DetectorConfig = z.output<typeof detectorConfigSchema>;
 
 export const DEFAULT_DETECTORS: Array<z.input<typeof detectorConfigSchema>> = [{ type: 'recurrence', name: 'recurrence' }];
 
-/** Flapping first: it must claim a return before the recurrence detector counts it as one. */
 export function createDetectors(configs: readonly DetectorConfig[]): Detector[] {
-  const detectors = configs.map((config) => {
-    const type = detectorTypes.find((candidate) => candidate.type === config.type) as DetectorType<z.ZodType>;
-    return type.create(config);
-  });
-  return [...detectors.filter((detector) => detector.type === 'flapping'), ...detectors.filter((detector) => detector.type !== 'flapping')];
+  const rank = (config: DetectorConfig): number => detectorTypes.findIndex((candidate) => candidate.type === config.type);
+  return [...configs]
+    .sort((a, b) => rank(a) - rank(b))
+    .map((config) => (detectorTypes[rank(config)] as DetectorType<z.ZodType>).create(config));
 }

@@ -38,6 +38,7 @@ export const spreadDetector: DetectorType<typeof schema> = {
       name: config.name,
       type: 'spread',
       matches,
+      entries: ['spread'],
       tallyOf(alert) {
         if (alert.status !== 'firing' || alert.asset === '' || !matches(alert)) return null;
         const key = createHash('sha256')

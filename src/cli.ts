@@ -152,7 +152,8 @@ async function replayCommand(file: string | undefined, values: Values): Promise<
   }
   const until = values.until === undefined ? undefined : Date.parse(values.until);
   if (until !== undefined && Number.isNaN(until)) throw new UsageError(`--until "${values.until}" is not a time (ISO 8601)`);
-  const report = await replay(file, { settings: engineSettings(config), intake, until });
+  const settings = engineSettings(config);
+  const report = await replay(file, { settings, intake, until });
   const invalidLines = new Set(report.problems.map((problem) => problem.line)).size;
   for (const problem of report.problems) console.error(`${file}: line ${problem.line}: ${problem.message}`);
   if (invalidLines > 0) console.error(`recurd replay: ${invalidLines} invalid line(s) skipped`);
@@ -160,7 +161,7 @@ async function replayCommand(file: string | undefined, values: Values): Promise<
   if (values.json) {
     console.log(
       JSON.stringify(
-        { ...report, symptoms: report.symptoms.map(symptomView), aggregates: report.aggregates.map(symptomView), nonconformities: report.nonconformities.map(ncView) },
+        { ...report, symptoms: report.symptoms.map((symptom) => symptomView(symptom, settings.policy.detectors)), aggregates: report.aggregates.map((symptom) => symptomView(symptom)), nonconformities: report.nonconformities.map(ncView) },
         null,
         2,
       ),

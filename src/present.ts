@@ -1,4 +1,5 @@
 /** How NCs and timelines look outside recurd (API, CLI, notifications): times as ISO 8601. */
+import { stateViews, type Detector } from './core/detector.js';
 import { formatDuration } from './core/duration.js';
 import type { Nonconformity, ObservationRef, Span, Symptom, Verification } from './core/types.js';
 import type { TimelineRecord } from './register.js';
@@ -47,7 +48,7 @@ function verificationView(verification: Verification): Record<string, unknown> {
  * A symptom as a person reads it: times in ISO 8601 (null where it never fired), without the
  * history kept to decide late observations again.
  */
-export function symptomView(symptom: Symptom): Record<string, unknown> {
+export function symptomView(symptom: Symptom, detectors: readonly Detector[] = []): Record<string, unknown> {
   const fields: Partial<Symptom> = { ...symptom };
   delete fields.history;
   delete fields.before;
@@ -64,10 +65,8 @@ export function symptomView(symptom: Symptom): Record<string, unknown> {
     lastRepeatAt: iso(symptom.lastRepeatAt),
     fixedAt: iso(symptom.fixedAt),
     windowEndsAt: iso(symptom.windowEndsAt),
-    absentSince: iso(symptom.absentSince),
-    recentFixes: times(symptom.recentFixes),
-    recentFirings: times(symptom.recentFirings),
     recentReports: times(symptom.recentReports),
+    detectors: stateViews(symptom, detectors),
     firstFiring: symptom.firstFiring && refView(symptom.firstFiring),
     fixedBy: symptom.fixedBy && { ...symptom.fixedBy, observation: symptom.fixedBy.observation && refView(symptom.fixedBy.observation) },
   };

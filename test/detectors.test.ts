@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { configSchema } from '../src/config/schema.js';
 import { createDetectors } from '../detectors/registry.js';
+import type { Symptom } from '../src/core/types.js';
 import { DAY, HOUR, MINUTE, timeline, type Timeline } from './helpers/timeline.js';
 
 const T0 = Date.parse('2026-03-02T00:00:00Z');
@@ -77,6 +78,24 @@ describe('flapping', () => {
     expect(t.ncs()).toEqual([expect.objectContaining({ detector: 'flapping', flapping: true })]);
   });
 
+  it('keeps its fix times in its own part of the symptom, and reads those an earlier version kept in the record', async () => {
+    const t = withDetectors(detectors);
+    await t.at(T0).fire();
+    expect(await cycle(t, T0)).toBe('recurrence');
+    expect(await cycle(t, T0 + 15 * MINUTE)).toBe('recurrence');
+    const symptom = t.symptom() as Symptom & Record<string, unknown>;
+    const fixes = [T0 + 5 * MINUTE, T0 + 20 * MINUTE];
+    expect(symptom.detectors).toEqual({ flapping: { fixes } });
+    // As a record written before detectors.<name> existed: the fix times in the record itself.
+    symptom.recentFixes = fixes;
+    symptom.recentFirings = [T0 + 30 * MINUTE];
+    symptom.detectors = {};
+    expect(await cycle(t, T0 + 30 * MINUTE)).toBe('flapping');
+    const after = t.symptom() as Symptom & Record<string, unknown>;
+    expect(after.detectors).toEqual({ flapping: { fixes: [...fixes, T0 + 35 * MINUTE] } });
+    expect(after).not.toHaveProperty('recentFixes');
+  });
+
   it('leaves slow cycles to the recurrence detector', async () => {
     const t = withDetectors(detectors);
     await t.at(T0).fire();
@@ -105,7 +124,12 @@ describe('absence', () => {
     await t.at(T0 + 80 * HOUR).tick();
     expect(t.ncs()).toHaveLength(1);
     await t.at(T0 + 81 * HOUR).resolve({ check: 'nightly-db' });
-    expect(t.symptom({ check: 'nightly-db' })?.absentSince).toBeNull();
+    expect(t.symptom({ check: 'nightly-db' })?.detectors['missing-backup']).toEqual({ silentAfter: T0 + HOUR });
+    // Silent again a period after that report: one more occurrence on the same NC.
+    await t.at(T0 + 106 * HOUR).tick();
+    expect(t.ncs()[0]?.occurrences).toBe(1);
+    await t.at(T0 + 108 * HOUR).tick();
+    expect(t.ncs()).toEqual([expect.objectContaining({ occurrences: 2 })]);
   });
 
   it('leaves symptoms its filter does not take alone', async () => {

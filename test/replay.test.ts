@@ -147,8 +147,10 @@ describe('recurd replay names the detector behind each NC', () => {
     expect(result.stdout).toContain('    nightly @ srv-db-01: backup failed\n');
     expect(result.stdout).toContain(`    reason: ${nc.reason}\n`);
 
-    const json = JSON.parse((await cli(['replay', recording, '--config', config, '--json'])).stdout) as { nonconformities: Array<Record<string, unknown>> };
+    const json = JSON.parse((await cli(['replay', recording, '--config', config, '--json'])).stdout) as { nonconformities: Array<Record<string, unknown>>; symptoms: Array<Record<string, unknown>> };
     expect(json.nonconformities).toEqual([expect.objectContaining({ id: nc.id, detector: 'backup-heartbeat', reason: nc.reason, reopenCount: nc.reopenCount, occurrences: nc.occurrences })]);
+    // The absence detector's own state, as it reads: silent after the resolved of T0 + 1h.
+    expect(json.symptoms[0]?.detectors).toEqual({ 'backup-heartbeat': { silentAfter: new Date(T0 + HOUR).toISOString() } });
   });
 });
 

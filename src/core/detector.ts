@@ -4,6 +4,7 @@
  * whoever raised it, is written by the same atomic store path with its reason on the timeline.
  * The detectors themselves live in detectors/, one module each.
  */
+import type { z } from 'zod';
 import type { SymptomDraft } from './lifecycle.js';
 import type { MatchSubject } from './match.js';
 import type { Policy } from './policy.js';
@@ -31,15 +32,40 @@ export interface TallyReading {
   sample: string[];
 }
 
+/**
+ * What a detector keeps of a symptom, in the symptom's `detectors.<name>`: the core stores and
+ * copies it without reading it, and the detector reads it back through its own schema.
+ */
+export interface DetectorState<State> {
+  schema: z.ZodType<State>;
+  /**
+   * The state of a symptom this detector has kept nothing for yet. `symptom` is the record as
+   * stored, for a detector whose state an earlier version kept in fields of the record itself.
+   */
+  initial(symptom: Readonly<Record<string, unknown>>): State;
+  /** Fields of the record an earlier version kept this state in: dropped once it is written here. */
+  replaces?: readonly string[];
+  /** The state as a person reads it (times in ISO 8601); as kept when absent. */
+  view?(state: State): unknown;
+}
+
 export interface Detector {
-  /** The name in the config and on the NC (`detector`). */
+  /** The name in the config and on the NC (`detector`), and the key of its state in a symptom. */
   readonly name: string;
   readonly type: string;
   matches(subject: MatchSubject): boolean;
+  /** What a return this detector claims is called, as a decision's outcome and in the history. */
+  readonly claims?: string;
+  /** The timeline entry types it writes beyond the lifecycle's own (see TimelineEntry). */
+  readonly entries?: readonly string[];
+  /** What it keeps of each symptom it watches. */
+  readonly state?: DetectorState<unknown>;
   /** The symptom came back inside its window; true when this detector decided what that means. */
   onReturn?(draft: SymptomDraft, event: SymptomReturn, policy: Policy): boolean;
   /** After every firing observation of an active symptom, the first of an episode included. */
   onFiring?(draft: SymptomDraft, alert: ReceivedAlert, at: number, policy: Policy): void;
+  /** The symptom was fixed at `at` (resolved, recorded or quiet). */
+  onFix?(draft: SymptomDraft, at: number, policy: Policy): void;
   /** Time has passed up to `t` (a sweep, or a later observation). */
   onAdvance?(draft: SymptomDraft, t: number, policy: Policy): void;
   /** When time alone will next matter to this detector for this symptom. */
@@ -52,4 +78,36 @@ export interface Detector {
   tallyOf?(alert: CanonicalAlert): { key: string; member: string; within: number } | null;
   /** A tally was counted toward: decide on its aggregate, a symptom of its own, from the reading. */
   onTally?(draft: SymptomDraft, alert: ReceivedAlert, reading: TallyReading, policy: Policy): void;
+}
+
+/**
+ * A detector's state for the symptom of `draft`, parsed with its schema; what does not parse (a
+ * record written by another version of the detector) starts again from its initial state.
+ */
+export function readState<State>(draft: SymptomDraft, name: string, state: DetectorState<State>): State {
+  const symptom = draft.symptom as Symptom;
+  const stored = symptom.detectors[name];
+  if (stored !== undefined) {
+    const parsed = state.schema.safeParse(stored);
+    if (parsed.success) return parsed.data;
+  }
+  return state.initial(symptom as unknown as Record<string, unknown>);
+}
+
+export function writeState<State>(draft: SymptomDraft, name: string, state: DetectorState<State>, value: State): void {
+  const symptom = draft.symptom as Symptom;
+  symptom.detectors = { ...symptom.detectors, [name]: value };
+  for (const field of state.replaces ?? []) Reflect.deleteProperty(symptom, field);
+  draft.changed = true;
+}
+
+/** What each detector keeps of a symptom, as a person reads it. */
+export function stateViews(symptom: Symptom, detectors: readonly Detector[]): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(symptom.detectors).map(([name, stored]) => {
+      const state = detectors.find((detector) => detector.name === name)?.state;
+      const parsed = state?.schema.safeParse(stored);
+      return [name, state?.view !== undefined && parsed?.success === true ? state.view(parsed.data) : stored];
+    }),
+  );
 }

@@ -44,8 +44,10 @@ export interface NcDraft {
   timeline: TimelineDraft[];
 }
 
-/** What a decision did, for metrics and logs. */
-export type EffectKind =
+/** What a decision did, for metrics and logs: the lifecycle's own kinds, or a detector's `claims`. */
+export type EffectKind = LifecycleEffectKind | (string & {});
+
+type LifecycleEffectKind =
   | 'episode'
   | 'occurrence'
   | 'report'
@@ -62,8 +64,7 @@ export type EffectKind =
   | 'nc-occurrence'
   | 'nc-verified-effective'
   | 'nc-verification-blocked'
-  | 'heartbeat'
-  | 'flapping';
+  | 'heartbeat';
 
 export interface Effect {
   kind: EffectKind;
@@ -107,7 +108,8 @@ function requireHistory(draft: SymptomDraft): void {
 }
 
 /** Fields added to stored records since they were first written, with the value an old record means. */
-const SYMPTOM_SINCE: Pick<Symptom, 'recentReports' | 'firstFiring' | 'fixedBy' | 'repeats' | 'lastRepeatAt' | 'history' | 'before' | 'historyCount' | 'historyFirstAt' | 'historyLastAt'> = {
+const SYMPTOM_SINCE: Pick<Symptom, 'detectors' | 'recentReports' | 'firstFiring' | 'fixedBy' | 'repeats' | 'lastRepeatAt' | 'history' | 'before' | 'historyCount' | 'historyFirstAt' | 'historyLastAt'> = {
+  detectors: {},
   history: [],
   before: null,
   historyCount: 0,
@@ -297,9 +299,9 @@ function fix(draft: SymptomDraft, at: number, kind: Symptom['fixKind'], window: 
   symptom.fixedBy = by;
   symptom.windowEndsAt = at + window;
   symptom.lastTransitionAt = at;
-  symptom.recentFixes = [...symptom.recentFixes, at].slice(-RECENT);
   effect(draft, 'fix', symptom);
   draft.changed = true;
+  for (const detector of detectorsFor(policy, symptom)) detector.onFix?.(draft, at, policy);
   // An action recorded while the symptom fired waits for it to clear: seen healthy, or, where
   // the source only speaks on failure, quiet for resolveAfter.
   const current = openNc(draft);
@@ -317,12 +319,11 @@ function fix(draft: SymptomDraft, at: number, kind: Symptom['fixKind'], window: 
   });
 }
 
-/** How many recent fix and firing times a symptom keeps, for the detectors that count them. */
-const RECENT = 50;
-
 export function startEpisode(draft: SymptomDraft, alert: ReceivedAlert, at: number): void {
   const previous = draft.symptom;
   draft.symptom = {
+    // Fields of a record written by an earlier version, kept for the detector that reads them (DetectorState.replaces).
+    ...previous,
     fingerprint: draft.fingerprint,
     source: alert.source,
     family: alert.family,
@@ -351,9 +352,7 @@ export function startEpisode(draft: SymptomDraft, alert: ReceivedAlert, at: numb
     nc: previous?.nc ?? null,
     recurrenceOf: previous?.recurrenceOf ?? null,
     labels: alert.labels,
-    recentFixes: previous?.recentFixes ?? [],
-    recentFirings: [at],
-    absentSince: null,
+    detectors: previous?.detectors ?? {},
     aggregate: previous?.aggregate ?? null,
     history: previous?.history ?? [],
     before: previous?.before ?? null,
@@ -371,7 +370,7 @@ export function startEpisode(draft: SymptomDraft, alert: ReceivedAlert, at: numb
 function startHealthy(draft: SymptomDraft, alert: ReceivedAlert, at: number): void {
   startEpisode(draft, { ...alert, message: '' }, at);
   const symptom = draft.symptom as Symptom;
-  Object.assign(symptom, { state: 'verified', episode: 0, occurrences: 0, lastFiringAt: 0, firstFiring: null, recentFirings: [], title: alert.check });
+  Object.assign(symptom, { state: 'verified', episode: 0, occurrences: 0, lastFiringAt: 0, firstFiring: null, title: alert.check });
 }
 
 export interface RaiseOptions {
@@ -681,7 +680,6 @@ function step(draft: SymptomDraft, alert: ReceivedAlert, at: number, policy: Pol
   const symptom = draft.symptom as Symptom;
   symptom.lastReportAt = Math.max(symptom.lastReportAt, at);
   symptom.recentReports = [...symptom.recentReports, at].slice(-RECENT_REPORTS);
-  symptom.absentSince = null;
   draft.changed = true;
 
   if (alert.status === 'resolved') {
@@ -699,7 +697,6 @@ function step(draft: SymptomDraft, alert: ReceivedAlert, at: number, policy: Pol
       symptom.observations += 1;
       symptom.occurrences += 1;
       symptom.lastFiringAt = Math.max(symptom.lastFiringAt, at);
-      symptom.recentFirings = [...symptom.recentFirings, at].slice(-RECENT);
       effect(draft, 'occurrence', symptom);
       result.outcome = 'occurrence';
       break;
@@ -720,9 +717,9 @@ function step(draft: SymptomDraft, alert: ReceivedAlert, at: number, policy: Pol
         story: episodeStory(symptom),
       };
       startEpisode(draft, alert, at);
-      // The first detector that claims the return decides it: flapping absorbs what recurrence would raise.
+      // The first detector that claims the return decides it (the registry orders them).
       const claimed = detectorsFor(policy, alert).find((detector) => detector.onReturn?.(draft, event, policy) === true);
-      result.outcome = claimed === undefined ? 'episode' : claimed.type === 'recurrence' ? 'recurrence' : 'flapping';
+      result.outcome = claimed === undefined ? 'episode' : (claimed.claims ?? claimed.name);
       if (claimed === undefined) effect(draft, 'episode', symptom);
       else result.claimed = { detector: claimed, event };
       break;
@@ -737,9 +734,6 @@ function step(draft: SymptomDraft, alert: ReceivedAlert, at: number, policy: Pol
   afterFiring(draft, alert, at, policy);
   return result;
 }
-
-/** Outcomes by which an observation proved a fix ineffective: what an NC rests on. */
-const PROOFS: ReadonlySet<string> = new Set(['recurrence', 'flapping']);
 
 /**
  * Decide the symptom's history again from the state before it, in event-time order, on a
@@ -781,7 +775,7 @@ function redecide(draft: SymptomDraft, late: HistoryEntry & { kind: 'observation
   draft.changed = true;
   // Each proof is of one fix: a fix already proven ineffective is the same return whichever
   // observation proves it now; a fix proven only now raises or reopens as it would have in order.
-  const proven = new Set(decided.flatMap(({ entry }) => (entry.kind === 'observation' && PROOFS.has(entry.outcome) && entry.proves !== undefined ? [entry.proves] : [])));
+  const proven = new Set(decided.flatMap(({ entry }) => (entry.kind === 'observation' && entry.proves !== undefined ? [entry.proves] : [])));
   const stillProven = new Set(decided.flatMap(({ result }) => (result?.claimed === undefined ? [] : [result.claimed.event.fixedAt])));
   const counted = new Set<HistoryEntry>();
   for (const { entry, result } of decided) {
@@ -798,7 +792,7 @@ function redecide(draft: SymptomDraft, late: HistoryEntry & { kind: 'observation
     else if (entry.counted !== true && result.afterWindow !== undefined && entry.proves === undefined && returnedAfterWindow(draft, alertOf(entry.alert, symptom, entry.at), entry.at, policy)) {
       counted.add(entry);
     }
-    const proofLost = entry.proves !== undefined && PROOFS.has(entry.outcome) && !stillProven.has(entry.proves);
+    const proofLost = entry.proves !== undefined && !stillProven.has(entry.proves);
     if ((proofLost || occurrenceLost) && current !== undefined) {
       appendTimeline(current, late.at, 'contradicted', null, {
         observation: { id: late.alert.id, status: late.alert.status, at: iso(late.at), receivedAt: iso(receivedAt) },

@@ -15,6 +15,7 @@ export function recurrence(name = 'recurrence', matches: (subject: MatchSubject)
     name,
     type: 'recurrence',
     matches,
+    claims: 'recurrence',
     onReturn(draft, event) {
       const symptom = draft.symptom as Symptom;
       effect(draft, 'recurrence', symptom);

@@ -113,10 +113,6 @@ export interface Symptom {
   recurrenceOf: string | null;
   /** The labels of the latest firing observation, for detectors' match filters. */
   labels: Record<string, string>;
-  /** Times of the latest fixes (newest last), for the flapping detector. */
-  recentFixes: number[];
-  /** Times of the firing observations of the current episode (newest last), for the chronic detector. */
-  recentFirings: number[];
   /** The first failure of the current episode: the incident an NC's story starts from. */
   firstFiring: (ObservationRef & { message: string }) | null;
   /** What ended the last episode: the observation that said resolved, or who recorded the fix; both null for a quiet fix. */
@@ -137,8 +133,8 @@ export interface Symptom {
   historyCount: number;
   historyFirstAt: number | null;
   historyLastAt: number | null;
-  /** When the absence detector found the symptom silent since (its last report), or null. */
-  absentSince: number | null;
+  /** What each detector keeps of this symptom, by the detector's name, in the detector's own shape. */
+  detectors: Record<string, unknown>;
   /** The detector whose aggregate this is (a systemic symptom across assets), or null. */
   aggregate: string | null;
 }
@@ -257,23 +253,23 @@ export interface SimilarSymptom {
 /** One entry of an NC's append-only timeline. */
 export interface TimelineEntry {
   at: number;
-  type:
-    | 'raised'
-    | 'occurrence'
-    | 'reopened'
-    | 'corrective-action'
-    | 'verified-effective'
-    | 'late-recurrence'
-    | 'flapping'
-    | 'absence'
-    | 'spread'
-    | 'clock-skew'
-    | 'fix-recorded'
-    | 'window-started'
-    | 'verification-blocked'
-    | 'contradicted';
+  /** The lifecycle's own types, or one a detector declares (Detector.entries). */
+  type: LifecycleEntryType | (string & {});
   detail: Record<string, unknown>;
 }
+
+export type LifecycleEntryType =
+  | 'raised'
+  | 'occurrence'
+  | 'reopened'
+  | 'corrective-action'
+  | 'verified-effective'
+  | 'late-recurrence'
+  | 'clock-skew'
+  | 'fix-recorded'
+  | 'window-started'
+  | 'verification-blocked'
+  | 'contradicted';
 
 export const NC_EVENT_TYPES = ['nc.opened', 'nc.occurrence', 'nc.reopened', 'nc.corrective-action', 'nc.verified-effective', 'nc.verification-blocked'] as const;
 export type NcEventType = (typeof NC_EVENT_TYPES)[number];

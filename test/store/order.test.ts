@@ -72,8 +72,8 @@ describe('order of arrival within maxLateness', () => {
   /** What the observations decide of a symptom, without the bookkeeping of arrivals. */
   function lifecycle(symptom: Symptom | null): unknown {
     if (symptom === null) return null;
-    const { state, episode, fixedAt, fixKind, windowEndsAt, occurrences, observations, firstSeenAt, lastFiringAt, lastReportAt, lastTransitionAt, recentFixes, recentFirings, nc } = symptom;
-    return { state, episode, fixedAt, fixKind, windowEndsAt, occurrences, observations, firstSeenAt, lastFiringAt, lastReportAt, lastTransitionAt, recentFixes, recentFirings, hasNc: nc !== null };
+    const { state, episode, fixedAt, fixKind, windowEndsAt, occurrences, observations, firstSeenAt, lastFiringAt, lastReportAt, lastTransitionAt, detectors, nc } = symptom;
+    return { state, episode, fixedAt, fixKind, windowEndsAt, occurrences, observations, firstSeenAt, lastFiringAt, lastReportAt, lastTransitionAt, detectors, hasNc: nc !== null };
   }
 
   // Not lastOccurrenceAt: when an earlier firing arrives after the one that raised the NC, the
