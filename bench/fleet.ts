@@ -6,7 +6,10 @@
  * recurd's decisions took to catch up after the load ended. Then the latency at a fixed
  * 1,000 alerts/s, and Redis memory after a long run. The aims are printed, never asserted.
  *
- * Usage: npm run bench [-- --only a,b,c,d,e --memory-alerts N --seconds S]
+ * recurd runs each scenario once for each `--processes` value (pipeline.processes), one after the
+ * other in the same run, so that what the second core buys is measured on the same machine state.
+ *
+ * Usage: npm run bench [-- --only a,b,c,d,e --processes 1,2 --memory-alerts N --seconds S]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -19,9 +22,11 @@ const { values } = parseArgs({
     only: { type: 'string', default: 'a,b,c,d,e' },
     'memory-alerts': { type: 'string', default: '1000000' },
     seconds: { type: 'string', default: '20' },
+    processes: { type: 'string', default: '1,2' },
   },
 });
 const ONLY = new Set(values.only.split(','));
+const PROCESSES = values.processes.split(',').map(Number);
 const BATCH = 100;
 const CLIENTS = 8;
 const API_TOKEN = 'bench-api-token';
@@ -33,7 +38,7 @@ interface Daemon {
 }
 
 /** recurd as `npm start` runs it: the example config, its variables from the environment. */
-async function startDaemon(redis: TestRedis): Promise<Daemon> {
+async function startDaemon(redis: TestRedis, processes: number): Promise<Daemon> {
   const port = await freePort();
   const profile = process.env.RECURD_BENCH_PROFILE;
   const child: ChildProcess = spawn(
@@ -41,7 +46,7 @@ async function startDaemon(redis: TestRedis): Promise<Daemon> {
     [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []), 'dist/src/cli.js', 'start', '--config', 'config/recurd.example.yaml'],
     {
       stdio: ['ignore', 'inherit', 'inherit'],
-      env: { ...process.env, REDIS_URL: redis.url, RECURD_PORT: String(port), RECURD_HTTP_HOST: '127.0.0.1', RECURD_API_TOKEN: API_TOKEN, RECURD_WEBHOOK_TOKEN: WEBHOOK_TOKEN, RECURD_LOG_LEVEL: 'error' },
+      env: { ...process.env, REDIS_URL: redis.url, RECURD_PORT: String(port), RECURD_HTTP_HOST: '127.0.0.1', RECURD_API_TOKEN: API_TOKEN, RECURD_WEBHOOK_TOKEN: WEBHOOK_TOKEN, RECURD_LOG_LEVEL: 'error', RECURD_PROCESSES: String(processes) },
     },
   );
   const base = `http://127.0.0.1:${port}`;
@@ -154,6 +159,26 @@ interface Row {
   recurd: number;
   alertmanager: number;
   catchUpMs: number;
+  /** Share of the run's wall time each part spent on a CPU (1.0: one core busy throughout). */
+  cpu: { recurd: number; redis: number; load: number } | null;
+}
+
+interface CpuReading {
+  recurd: number;
+  redis: number;
+  load: number;
+}
+
+/** CPU seconds so far: recurd's (every process, from its metrics), Redis's, and this generator's. */
+async function cpuSeconds(base: string, redis: TestRedis): Promise<CpuReading> {
+  const info = await redis.client.info('cpu');
+  const field = (name: string): number => Number(new RegExp(`^${name}:(\\S+)`, 'm').exec(info)?.[1] ?? 0);
+  const own = process.cpuUsage();
+  return {
+    recurd: Number(await metric(base, /^process_cpu_seconds_total (\S+)/m)),
+    redis: field('used_cpu_user') + field('used_cpu_sys'),
+    load: (own.user + own.system) / 1e6,
+  };
 }
 
 async function alertmanagerRate(scenario: Scenario): Promise<number> {
@@ -202,28 +227,34 @@ async function keysByKind(redis: TestRedis): Promise<string> {
     .join(', ');
 }
 
-async function recurdRun(redis: TestRedis, scenario: Scenario): Promise<{ row: Row; memory: string | null }> {
+async function recurdRun(redis: TestRedis, scenario: Scenario, processes: number): Promise<{ row: Row; memory: string | null }> {
   await redis.client.flushall();
   const baseline = await usedMemory(redis);
-  const daemon = await startDaemon(redis);
+  const daemon = await startDaemon(redis, processes);
   const hook = `${daemon.base}/hooks/alertmanager`;
   const headers = { authorization: `Bearer ${WEBHOOK_TOKEN}` };
   try {
     let ms = 0;
     let sent = 0;
     let catchUpMs = 0;
+    // Over the phases only: the corrective actions recorded between them are not intake.
+    const cpu = { recurd: 0, redis: 0, load: 0 };
     for (const phase of scenario.phases) {
       const bodies = batches(phase.alerts, BATCH).map(webhookBody);
+      const cpuBefore = await cpuSeconds(daemon.base, redis);
       const started = performance.now();
       await send(bodies, hook, headers, 202);
       const accepted = performance.now();
       sent += phase.alerts.length;
       await waitDecided(daemon.base, sent, 600_000);
       const decided = performance.now();
+      const cpuAfter = await cpuSeconds(daemon.base, redis);
+      for (const part of ['recurd', 'redis', 'load'] as const) cpu[part] += cpuAfter[part] - cpuBefore[part];
       ms += decided - started;
       catchUpMs = Math.max(catchUpMs, decided - accepted);
       if (phase.thenActOnNcs) console.log(`    (${await actOnNcs(daemon.base)} corrective actions recorded through the API between the phases)`);
     }
+    for (const part of ['recurd', 'redis', 'load'] as const) cpu[part] /= ms / 1000;
     let memory: string | null = null;
     if (scenario.key === 'e') {
       await sleep(2000);
@@ -232,15 +263,20 @@ async function recurdRun(redis: TestRedis, scenario: Scenario): Promise<{ row: R
       const aims = `aims: ≤ 1 KiB per idle symptom, ≤ 16 B per alert`;
       memory = `Redis used_memory +${(used / 1024 / 1024).toFixed(1)} MiB, ${keys} keys: ${kib(used / scenario.symptoms)} per symptom, ${(used / sent).toFixed(1)} B per alert (${aims})\n    keys: ${await keysByKind(redis)}`;
     }
-    return { row: { scenario: `(${scenario.key}) ${scenario.title}`, recurd: rate(sent, ms), alertmanager: 0, catchUpMs }, memory };
+    return { row: { scenario: `(${scenario.key}) ${scenario.title}${named(processes)}`, recurd: rate(sent, ms), alertmanager: 0, catchUpMs, cpu }, memory };
   } finally {
     await daemon.stop();
   }
 }
 
-async function latency(redis: TestRedis, seconds: number): Promise<string> {
+/** Which run of a scenario a row is, when the bench compares process counts. */
+function named(processes: number): string {
+  return PROCESSES.length === 1 ? '' : `, ${processes} process${processes === 1 ? '' : 'es'}`;
+}
+
+async function latency(redis: TestRedis, seconds: number, processes: number): Promise<string> {
   await redis.client.flushall();
-  const daemon = await startDaemon(redis);
+  const daemon = await startDaemon(redis, processes);
   const hook = `${daemon.base}/hooks/alertmanager`;
   const headers = { authorization: `Bearer ${WEBHOOK_TOKEN}` };
   try {
@@ -257,20 +293,21 @@ async function latency(redis: TestRedis, seconds: number): Promise<string> {
     await waitDecided(daemon.base, bodies.length * BATCH, 60_000);
     const after = await buckets(daemon.base);
     const ms = (value: number): string => (value * 1000).toFixed(1);
-    return `(d) fixed 1,000 alerts/s for ${seconds} s: p50 ${ms(quantile(0.5, before, after))} ms, p99 ${ms(quantile(0.99, before, after))} ms receipt → decision stored (aim: p99 < 100 ms)`;
+    return `(d${named(processes)}) fixed 1,000 alerts/s for ${seconds} s: p50 ${ms(quantile(0.5, before, after))} ms, p99 ${ms(quantile(0.99, before, after))} ms receipt → decision stored (aim: p99 < 100 ms)`;
   } finally {
     await daemon.stop();
   }
 }
 
 const HEADER = [
-  '| scenario | recurd alerts/s | Alertmanager alerts/s | ratio (aim ≥ 0.5, goal 1.0) | backlog caught up after the load (aim ≤ 2 s) |',
-  '| --- | ---: | ---: | ---: | ---: |',
+  '| scenario | recurd alerts/s | Alertmanager alerts/s | ratio (aim ≥ 0.5, goal 1.0) | backlog caught up after the load (aim ≤ 2 s) | cores busy: recurd / Redis / load generator |',
+  '| --- | ---: | ---: | ---: | ---: | ---: |',
 ];
 
 function rowText(row: Row): string {
   const ratio = row.alertmanager === 0 ? '–' : (row.recurd / row.alertmanager).toFixed(2);
-  return `| ${row.scenario} | ${row.recurd} | ${row.alertmanager || '–'} | ${ratio} | ${(row.catchUpMs / 1000).toFixed(2)} s |`;
+  const cpu = row.cpu === null ? '–' : `${row.cpu.recurd.toFixed(2)} / ${row.cpu.redis.toFixed(2)} / ${row.cpu.load.toFixed(2)}`;
+  return `| ${row.scenario} | ${row.recurd} | ${row.alertmanager || '–'} | ${ratio} | ${(row.catchUpMs / 1000).toFixed(2)} s | ${cpu} |`;
 }
 
 async function main(): Promise<void> {
@@ -281,13 +318,20 @@ async function main(): Promise<void> {
     for (const scenario of scenarios(Date.now(), { memoryAlerts: Number(values['memory-alerts']) })) {
       if (!ONLY.has(scenario.key)) continue;
       const alertmanager = scenario.key === 'e' ? 0 : await alertmanagerRate(scenario);
-      const { row, memory } = await recurdRun(redis, scenario);
-      rows.push({ ...row, alertmanager });
-      // Each result as it comes: a long run shows what it has so far.
-      console.log(`  ${rowText({ ...row, alertmanager })}`);
-      if (memory !== null) notes.push(`(e) ${memory}`);
+      // Memory depends on what is stored, not on how many processes stored it: measured once.
+      for (const processes of scenario.key === 'e' ? PROCESSES.slice(0, 1) : PROCESSES) {
+        const { row, memory } = await recurdRun(redis, scenario, processes);
+        rows.push({ ...row, alertmanager });
+        // Each result as it comes: a long run shows what it has so far.
+        console.log(`  ${rowText({ ...row, alertmanager })}`);
+        if (memory !== null) notes.push(`(e) ${memory}`);
+      }
     }
-    if (ONLY.has('d')) notes.unshift(await latency(redis, Number(values.seconds)));
+    if (ONLY.has('d')) {
+      const latencies: string[] = [];
+      for (const processes of PROCESSES) latencies.push(await latency(redis, Number(values.seconds), processes));
+      notes.unshift(...latencies);
+    }
   } finally {
     await redis.stop();
   }

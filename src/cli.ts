@@ -16,6 +16,7 @@ import { DeadLetterCommands } from './dead-letter-commands.js';
 import { Engine } from './engine.js';
 import { RecurdError } from './errors.js';
 import { createLogger } from './log.js';
+import { announceWorker, clusterScrape, isClusterWorker, processCount, runPrimary } from './cluster.js';
 import { ncView, symptomView, timelineView } from './present.js';
 import { replay } from './replay.js';
 import { connectRedis } from './store/redis-check.js';
@@ -232,9 +233,18 @@ async function dlqCommand(sub: string | undefined, args: string[], values: Value
 
 async function start(values: Values): Promise<void> {
   const config = loadConfig(resolveConfigPath(values.config));
-  const logger = createLogger(config.log.level);
-  const daemon = await startDaemon(config, { logger });
+  const worker = isClusterWorker();
+  const logger = worker ? createLogger(config.log.level).child({ process: process.pid }) : createLogger(config.log.level);
+  const processes = processCount(config.pipeline.processes);
+  if (processes > 1 && !worker) {
+    process.exit(await runPrimary(processes, logger, config.pipeline.shutdownTimeout));
+  }
+  const daemon = await startDaemon(config, { logger, ...(worker ? { scrape: clusterScrape } : {}) });
+  let stopping = false;
   const shutdown = (signal: string): void => {
+    // A worker hears a terminal's Ctrl-C and then its primary's SIGTERM: one drain is enough.
+    if (stopping) return;
+    stopping = true;
     logger.info({ signal }, 'stopping: intake closed, draining in-flight work');
     const timer = setTimeout(() => {
       logger.error(`in-flight work did not finish within ${config.pipeline.shutdownTimeout} ms; exiting`);
@@ -249,6 +259,14 @@ async function start(values: Values): Promise<void> {
       },
     );
   };
+  if (worker) {
+    announceWorker(daemon.metrics);
+    // The primary is gone (killed): nothing would stop or replace this process.
+    process.on('disconnect', () => shutdown('the primary process ended'));
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGINT', () => shutdown('SIGINT'));
+    return;
+  }
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
 }
@@ -308,7 +326,10 @@ export async function main(argv: string[]): Promise<number> {
 // `start` keeps running until a signal; every other command ends with its status.
 main(process.argv.slice(2)).then(
   (status) => {
-    if (status >= 0) process.exitCode = status;
+    if (status < 0) return;
+    process.exitCode = status;
+    // A daemon process that could not start: its channel to the primary would keep it alive.
+    if (isClusterWorker()) process.exit(status);
   },
   (error: unknown) => {
     console.error(error);

@@ -1,5 +1,6 @@
 /** Wires the daemon together: Redis, register, engine, queues, HTTP; and takes it apart on a signal. */
 import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
 import { createConnector } from '../connectors/registry.js';
 import type { Connector } from '../connectors/types.js';
 import { engineSettings } from './config/load.js';
@@ -20,15 +21,19 @@ export interface Daemon {
   app: RecurdServer;
   /** The address the HTTP server listens on, e.g. http://127.0.0.1:8080. */
   address: string;
+  /** This process's own metrics. */
+  metrics: Registry;
   stop(): Promise<void>;
 }
 
 export interface DaemonOptions {
   logger: Logger;
   clock?: Clock;
+  /** What a scrape of /metrics answers; by default this process's metrics (src/cluster.ts sums its processes'). */
+  scrape?: () => Promise<string>;
 }
 
-export async function startDaemon(config: Config, { logger, clock = systemClock }: DaemonOptions): Promise<Daemon> {
+export async function startDaemon(config: Config, { logger, clock = systemClock, scrape }: DaemonOptions): Promise<Daemon> {
   const redis: Redis = await connectRedis(config.redis.url);
   try {
     const { warnings } = await checkRedis(redis);
@@ -114,6 +119,7 @@ export async function startDaemon(config: Config, { logger, clock = systemClock 
     register,
     engine,
     metrics,
+    scrape: scrape ?? (() => metrics.registry.metrics()),
     logger,
     clock,
     ready,
@@ -146,7 +152,7 @@ export async function startDaemon(config: Config, { logger, clock = systemClock 
     })();
     return stopping;
   };
-  return { app, address, stop };
+  return { app, address, metrics: metrics.registry, stop };
 }
 
 function connectorReport(names: string[], health: Record<string, ConnectorHealth>): ReadyReport['connectors'] {

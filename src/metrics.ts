@@ -87,8 +87,11 @@ export class Metrics {
     // prom-client names these gauges `_total`, which `promtool check metrics` rejects (only counters
     // may end in _total); they repeat the sums of nodejs_active_{handles,requests,resources}.
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
+    // The gauges below are read from Redis: every process of a cluster (src/cluster.ts) reads the
+    // same values, so its summed scrape takes the first instead of adding them up.
     new Gauge({
       name: 'recurd_nonconformities',
+      aggregator: 'first',
       help: 'Nonconformities in the register, by state.',
       labelNames: ['state'] as const,
       registers: [this.registry],
@@ -99,6 +102,7 @@ export class Metrics {
     });
     new Gauge({
       name: 'recurd_connector_last_success_timestamp_seconds',
+      aggregator: 'first',
       help: 'When a connector last polled or received successfully (Unix time).',
       labelNames: ['connector'] as const,
       registers: [this.registry],
@@ -120,6 +124,7 @@ export class Metrics {
     };
     new Gauge({
       name: 'recurd_corrective_action_reopen_ratio',
+      aggregator: 'first',
       help: 'Of the NCs with a corrective action, the share reopened at least once (the action did not hold).',
       labelNames: ['family', 'control'] as const,
       registers: [this.registry],
@@ -130,6 +135,7 @@ export class Metrics {
     });
     new Gauge({
       name: 'recurd_corrective_action_verified_effective_ratio',
+      aggregator: 'first',
       help: 'Of the NCs with a corrective action, the share closed as verified effective.',
       labelNames: ['family', 'control'] as const,
       registers: [this.registry],
@@ -140,6 +146,7 @@ export class Metrics {
     });
     new Gauge({
       name: 'recurd_nonconformities_unverifiable',
+      aggregator: 'first',
       help: 'NCs whose effectiveness window ended without the evidence to close them (still verifying; the timeline says what is missing).',
       labelNames: ['family', 'control'] as const,
       registers: [this.registry],
@@ -150,6 +157,7 @@ export class Metrics {
     });
     new Gauge({
       name: 'recurd_queue_jobs',
+      aggregator: 'first',
       help: 'Jobs in recurd queues, by queue and state.',
       labelNames: ['queue', 'state'] as const,
       registers: [this.registry],

@@ -154,7 +154,7 @@ describe('recurd CLI', () => {
   let prefix: string;
 
   /** A config for this test's prefix; secrets come from the environment, as the example config advises. */
-  function writeConfig(port = 8080): string {
+  function writeConfig(port = 8080, extra: string[] = []): string {
     const file = join(dir, `${prefix.replace(/[{}]/g, '')}.yaml`);
     writeFileSync(
       file,
@@ -177,6 +177,7 @@ describe('recurd CLI', () => {
         '    auth:',
         '      type: bearer',
         '      token: ${RECURD_WEBHOOK_TOKEN}',
+        ...extra,
         '',
       ].join('\n'),
     );
@@ -429,6 +430,62 @@ describe('recurd CLI', () => {
         await secured.stop();
       }
     }, 60_000);
+  });
+
+  describe('start with pipeline.processes', () => {
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const sample = (metrics: string, name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? Number.NaN);
+
+    it('runs that many daemons on one port, sums their metrics in every scrape, replaces one that dies, and stops them all on SIGTERM', async () => {
+      prefix = testPrefix();
+      const port = await freePort();
+      const daemon = new CliProcess(['start', '--config', writeConfig(port, ['pipeline:', '  processes: 2'])], daemonEnv(redis.url));
+      await daemon.waitForLog('all daemon processes running');
+      const pids = (): number[] => [...new Set(daemon.logs().filter((line) => line.msg === 'recurd started').map((line) => line.process as number))];
+      expect(pids()).toHaveLength(2);
+
+      const assets = Array.from({ length: 40 }, (_, index) => `srv-cluster-${index}`);
+      const responses = await Promise.all(assets.map((asset) => hook(port, firingOn(asset))));
+      expect(responses.map((response) => response.status)).toEqual(assets.map(() => 202));
+      const perBody = (JSON.parse(firingBody) as { alerts: unknown[] }).alerts.length;
+      await eventually(async () => ((await redis.client.keys(`${prefix}:sym:*`)).length === assets.length ? true : undefined), 15_000, 'every alert decided');
+      // Requests went to both processes; each scrape, whichever answers, counts them all, and a
+      // gauge read from Redis is taken once, not added up.
+      for (let scrape = 0; scrape < 4; scrape += 1) {
+        const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        expect(sample(metrics, 'recurd_alerts_received_total\\{source="alertmanager",family="backup",status="firing"\\}')).toBe(assets.length * perBody);
+        expect(Math.abs(sample(metrics, 'recurd_connector_last_success_timestamp_seconds\\{connector="alertmanager"\\}') - Date.now() / 1000)).toBeLessThan(60);
+      }
+
+      const [killed, kept] = pids() as [number, number];
+      process.kill(killed, 'SIGKILL');
+      await daemon.waitForLog(/^a daemon process exited on SIGKILL; starting another$/);
+      await eventually(() => Promise.resolve(pids().length === 3 ? true : undefined), 15_000, 'a replacement process');
+      expect((await hook(port, firingOn('srv-cluster-after'))).status).toBe(202);
+
+      daemon.child.kill('SIGTERM');
+      const result = await daemon.finished(20_000);
+      expect(result, result.stderr).toMatchObject({ code: 0, signal: null });
+      expect(daemon.logs().filter((line) => line.msg === 'recurd stopped')).toHaveLength(2);
+      expect(alive(kept)).toBe(false);
+      expect(pids().some(alive)).toBe(false);
+    }, 60_000);
+
+    it('exits 1 with the reason when its processes cannot start, instead of starting them again and again', async () => {
+      prefix = testPrefix();
+      const port = await freePort();
+      const result = await run(['start', '--config', writeConfig(await freePort(), ['pipeline:', '  processes: 2'])], daemonEnv(`redis://127.0.0.1:${port}`), 30_000);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('RECURD_ERR_REDIS_UNREACHABLE');
+      expect(result.stdout).toMatch(/a daemon process exited with status 1 while starting; stopping/);
+    }, 40_000);
   });
 
   describe('nc', () => {

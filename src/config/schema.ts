@@ -159,11 +159,15 @@ export const configSchema = z
     pipeline: z
       .object({
         detectConcurrency: wholeNumber(1, 256).prefault(8).describe('batches decided at once by this daemon'),
+        processes: z
+          .union([z.literal('auto'), wholeNumber(1, 64)])
+          .default(1)
+          .describe('daemon processes on this machine, sharing the HTTP port, each a replica on the same Redis; auto: one per core'),
         dedupeFor: duration.prefault('35d').describe("how long a symptom's latest source event ids (up to 16) are remembered after its last, to drop their duplicates"),
         shutdownTimeout: duration.prefault('30s').describe('longest wait for in-flight work on SIGTERM'),
       })
       .strict()
-      .prefault({ detectConcurrency: 8, dedupeFor: '35d', shutdownTimeout: '30s' }),
+      .prefault({ detectConcurrency: 8, processes: 1, dedupeFor: '35d', shutdownTimeout: '30s' }),
     sweep: z
       .object({ schedule: cronSchedule.default('*/10 * * * * *').describe('when windows and quiet periods are checked (a cron expression; six fields, with seconds, are allowed)') })
       .strict()

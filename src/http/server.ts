@@ -39,6 +39,8 @@ export interface HttpOptions {
   register: Register;
   engine: Engine;
   metrics: Metrics;
+  /** The text of a scrape of /metrics. */
+  scrape: () => Promise<string>;
   logger: Logger;
   clock: Clock;
   ready(): Promise<ReadyReport>;
@@ -211,7 +213,7 @@ export function buildServer(options: HttpOptions) {
   );
 
   app.get('/metrics', async (_request, reply) => {
-    const text = await options.metrics.registry.metrics();
+    const text = await options.scrape();
     return reply.header('content-type', options.metrics.registry.contentType).send(text);
   });
 

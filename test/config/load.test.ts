@@ -76,7 +76,7 @@ describe('loadConfig', () => {
     const config = loadConfig(file(MINIMAL), {});
     expect(config.http).toEqual({ host: '0.0.0.0', port: 8080, bodyLimit: 1024 * 1024 });
     expect(config.policy).toMatchObject({ window: 30 * 86_400_000, resolveAfter: 7 * 86_400_000, skew: 300_000, lateRecurrence: 'link' });
-    expect(config.pipeline).toEqual({ detectConcurrency: 8, dedupeFor: 35 * 86_400_000, shutdownTimeout: 30_000 });
+    expect(config.pipeline).toEqual({ detectConcurrency: 8, processes: 1, dedupeFor: 35 * 86_400_000, shutdownTimeout: 30_000 });
     expect(config.redis.keyPrefix).toBe('{recurd}');
     expect(config.sweep.schedule).toBe('*/10 * * * * *');
     expect(config.connectors).toEqual([]);
@@ -102,12 +102,19 @@ describe('loadConfig', () => {
 
   it('accepts numbers that come from the environment as text', () => {
     const config = loadConfig(
-      file([...MINIMAL, 'http:', '  port: ${PORT}', '  bodyLimit: ${BODY_LIMIT:-65536}', 'pipeline:', '  detectConcurrency: ${WORKERS:-4}']),
-      { PORT: '9090' },
+      file([...MINIMAL, 'http:', '  port: ${PORT}', '  bodyLimit: ${BODY_LIMIT:-65536}', 'pipeline:', '  detectConcurrency: ${WORKERS:-4}', '  processes: ${PROCESSES}']),
+      { PORT: '9090', PROCESSES: '3' },
     );
     expect(config.http.port).toBe(9090);
     expect(config.http.bodyLimit).toBe(65536);
     expect(config.pipeline.detectConcurrency).toBe(4);
+    expect(config.pipeline.processes).toBe(3);
+  });
+
+  it('takes pipeline.processes as a count or auto, and names what else it got', () => {
+    expect(loadConfig(file([...MINIMAL, 'pipeline:', '  processes: auto'])).pipeline.processes).toBe('auto');
+    const error = failure(file([...MINIMAL, 'pipeline:', '  processes: all']));
+    expect(error.issues.map((issue) => issue.path)).toEqual(['pipeline.processes']);
   });
 
   it('does not turn an empty number into 0', () => {
