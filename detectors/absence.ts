@@ -22,9 +22,11 @@ const schema = z
  * The last report after which the symptom was found silent, or null. A later report moves the
  * symptom's lastReportAt past it, which ends the silence without the detector being told.
  */
+const time = z.number().nullable();
+const formerTime = time.catch(null);
 const state: DetectorState<{ silentAfter: number | null }> = {
-  schema: z.object({ silentAfter: z.number().nullable() }),
-  initial: (symptom) => ({ silentAfter: z.number().nullable().catch(null).parse(symptom.absentSince ?? null) }),
+  schema: z.object({ silentAfter: time }),
+  initial: (symptom) => ({ silentAfter: formerTime.parse(symptom.absentSince ?? null) }),
   replaces: ['absentSince'],
   view: ({ silentAfter }) => ({ silentAfter: silentAfter === null ? null : iso(silentAfter) }),
 };

@@ -23,9 +23,12 @@ const schema = z
 const KEPT = 50;
 
 /** The times of the firing observations of the symptom's current episode, newest last. */
+const times = z.array(z.number());
+const formerTimes = times.catch([]);
+const formerEpisode = z.number().int().catch(0);
 const state: DetectorState<{ episode: number; firings: number[] }> = {
-  schema: z.object({ episode: z.number().int(), firings: z.array(z.number()) }),
-  initial: (symptom) => ({ episode: z.number().int().catch(0).parse(symptom.episode), firings: z.array(z.number()).catch([]).parse(symptom.recentFirings) }),
+  schema: z.object({ episode: z.number().int(), firings: times }),
+  initial: (symptom) => ({ episode: formerEpisode.parse(symptom.episode), firings: formerTimes.parse(symptom.recentFirings) }),
   replaces: ['recentFirings'],
   view: ({ episode, firings }) => ({ episode, firings: firings.map(iso) }),
 };

@@ -25,9 +25,11 @@ const schema = z
 const KEPT = 50;
 
 /** The times of the symptom's latest fixes, newest last. */
+const times = z.array(z.number());
+const formerTimes = times.catch([]);
 const state: DetectorState<{ fixes: number[] }> = {
-  schema: z.object({ fixes: z.array(z.number()) }),
-  initial: (symptom) => ({ fixes: z.array(z.number()).catch([]).parse(symptom.recentFixes) }),
+  schema: z.object({ fixes: times }),
+  initial: (symptom) => ({ fixes: formerTimes.parse(symptom.recentFixes) }),
   replaces: ['recentFixes'],
   view: ({ fixes }) => ({ fixes: fixes.map(iso) }),
 };

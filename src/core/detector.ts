@@ -87,15 +87,23 @@ export interface Detector {
 export function readState<State>(draft: SymptomDraft, name: string, state: DetectorState<State>): State {
   const symptom = draft.symptom as Symptom;
   const stored = symptom.detectors[name];
-  if (stored !== undefined) {
+  if (typeof stored === 'object' && stored !== null) {
+    if (checked.has(stored)) return stored as State;
     const parsed = state.schema.safeParse(stored);
-    if (parsed.success) return parsed.data;
+    if (parsed.success) {
+      checked.add(stored);
+      return parsed.data;
+    }
   }
   return state.initial(symptom as unknown as Record<string, unknown>);
 }
 
+/** States known to fit their schema (parsed once, or written by their detector): not parsed again. */
+const checked = new WeakSet<object>();
+
 export function writeState<State>(draft: SymptomDraft, name: string, state: DetectorState<State>, value: State): void {
   const symptom = draft.symptom as Symptom;
+  if (typeof value === 'object' && value !== null) checked.add(value);
   symptom.detectors = { ...symptom.detectors, [name]: value };
   for (const field of state.replaces ?? []) Reflect.deleteProperty(symptom, field);
   draft.changed = true;

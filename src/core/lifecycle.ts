@@ -337,7 +337,8 @@ export function startEpisode(draft: SymptomDraft, alert: ReceivedAlert, at: numb
     firstSeenAt: previous?.firstSeenAt ?? at,
     lastFiringAt: at,
     lastReportAt: Math.max(previous?.lastReportAt ?? at, at),
-    recentReports: [...(previous?.recentReports ?? []), at].slice(-RECENT_REPORTS),
+    // A return is already counted as a report by the step that found it.
+    recentReports: previous !== null && previous.recentReports.at(-1) === at ? previous.recentReports : [...(previous?.recentReports ?? []), at].slice(-RECENT_REPORTS),
     firstFiring: { ...refOf(alert, at), message: alert.message },
     fixedBy: null,
     repeats: 0,

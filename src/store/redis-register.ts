@@ -259,24 +259,33 @@ export class RedisRegister implements Register {
     const fingerprints = latest.filter((key) => key !== symptom.fingerprint).slice(0, limit);
     const others = count - (latest.includes(symptom.fingerprint) ? 1 : 0);
     if (fingerprints.length === 0) return { similar: [], count: Math.max(0, others) };
-    const pipeline = this.redis.pipeline();
-    for (const key of fingerprints) pipeline.hmget(this.keys.symptom(key), 'x', 'd');
+    const shown = await this.hashFields(fingerprints, 'x');
+    // A symptom written before `x` was kept is read whole, once: its next write adds `x`.
+    const unshown = fingerprints.filter((_key, index) => shown[index] === null);
+    const documents = new Map(unshown.length === 0 ? [] : (await this.hashFields(unshown, 'd')).map((document, index) => [unshown[index] as string, document]));
     const similar: SimilarSymptom[] = [];
-    const replies = (await pipeline.exec()) ?? [];
     fingerprints.forEach((fingerprint, index) => {
-      const [error, value] = replies[index] ?? [null, [null, null]];
-      if (error) throw error;
-      const [shown, document] = value as [string | null, string | null];
-      if (shown !== null) {
-        const [asset, state, lastFiringAt] = JSON.parse(shown) as [string, SymptomState, number];
+      const copy = shown[index] ?? null;
+      const document = documents.get(fingerprint) ?? null;
+      if (copy !== null) {
+        const [asset, state, lastFiringAt] = JSON.parse(copy) as [string, SymptomState, number];
         similar.push({ fingerprint, asset, state, lastFiringAt });
       } else if (document !== null) {
-        // Written before `x` was kept.
         const other = JSON.parse(document) as Symptom;
         similar.push({ fingerprint, asset: other.asset, state: other.state, lastFiringAt: other.lastFiringAt });
       }
     });
     return { similar, count: Math.max(0, others) };
+  }
+
+  /** One field of each symptom's hash, null where it has none. */
+  private async hashFields(fingerprints: string[], field: string): Promise<Array<string | null>> {
+    const pipeline = this.redis.pipeline();
+    for (const key of fingerprints) pipeline.hget(this.keys.symptom(key), field);
+    return ((await pipeline.exec()) ?? []).map(([error, value]) => {
+      if (error) throw error;
+      return value as string | null;
+    });
   }
 
   async noteElsewhere(ncId: string, similar: SimilarSymptom[], count: number): Promise<void> {

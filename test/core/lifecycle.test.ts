@@ -240,6 +240,14 @@ describe('symptom: fixed → active by recurrence', () => {
     expect(t.entries('NC-2026-0001')[0]?.detail).toMatchObject({ fixKind: 'quiet', fixedAt: iso(T0 + 7 * DAY) });
   });
 
+  it('counts the return as one report of the check, whose cadence the verification reads', async () => {
+    const t = timeline();
+    await raised(t);
+    expect(t.symptom()?.recentReports).toEqual([T0, T0 + HOUR, T0 + 2 * DAY]);
+    await t.at(T0 + 40 * DAY).fire({ id: 'late-return' });
+    expect(t.symptom()?.recentReports).toEqual([T0, T0 + HOUR, T0 + 2 * DAY, T0 + 40 * DAY]);
+  });
+
   it('treats a firing within the skew after the fix as the tail of the old episode', async () => {
     const t = timeline();
     await t.at(T0).fire();

@@ -95,6 +95,28 @@ describe('a fleet-wide failure over 10,000 assets', () => {
   }, 120_000);
 });
 
+describe('where else a check fails', () => {
+  it('is read from a small copy kept beside each symptom, written by every commit', async () => {
+    const prefix = testPrefix();
+    const clock = new ManualClock(T0);
+    const register = new RedisRegister(redis.client, prefix, 35 * 86_400_000);
+    const engine = new Engine({ register, clock, ...exampleSettings(redis.url) });
+    await engine.ingest(Array.from({ length: 30 }, (_, asset) => failing(asset, T0)));
+    clock.set(T0 + 60 * SECOND);
+    await engine.ingest([{ ...failing(0, T0 + 60 * SECOND), status: 'resolved' }]);
+    clock.set(T0 + 30 * 60 * SECOND);
+    const result = await engine.ingest([failing(0, T0 + 30 * 60 * SECOND)]);
+    const ncId = [...result.created.values()][0] as string;
+    const nc = await register.getNc(ncId);
+    expect(nc).toMatchObject({ detector: 'recurrence', elsewhereCount: 29 });
+    expect(nc?.elsewhere).toHaveLength(20);
+    expect(nc?.elsewhere[0]).toMatchObject({ asset: expect.stringMatching(/^host-\d{5}:9100$/) as string, state: 'active', lastFiringAt: T0 });
+    const copies = await Promise.all(nc?.elsewhere.map((other) => redis.client.hget(`${prefix}:sym:${other.fingerprint}`, 'x')) ?? []);
+    expect(copies.every((copy) => copy !== null && copy.length < 100)).toBe(true);
+    await dropPrefix(redis.client, prefix);
+  });
+});
+
 describe('a scrape of /metrics', () => {
   /** `count` symptoms that fire, resolve and fire again: one NC each, half with a corrective action. */
   async function registerWith(count: number): Promise<{ prefix: string }> {

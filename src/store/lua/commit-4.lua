@@ -135,6 +135,7 @@ for _, group in ipairs(groups) do
       end
       if group.ck ~= '' then
         redis.call('ZADD', prefix .. ':elsewhere:' .. group.ck, group.lf, group.f)
+        redis.call('HSET', symptomKey, 'x', group.x)
       end
       for _, tally in ipairs(group.ty) do
         local tallyKey = prefix .. ':tally:' .. tally[1]
