@@ -5,7 +5,7 @@
  * The assets are counted in a tally the store keeps (asset → latest failure, trimmed to T), so a
  * fleet-wide failure costs each alert the same whether one asset fails or ten thousand.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { z } from 'zod';
 import { duration } from '../src/config/fields.js';
 import { formatDuration } from '../src/core/duration.js';
@@ -41,10 +41,7 @@ export const spreadDetector: DetectorType<typeof schema> = {
       entries: ['spread'],
       tallyOf(alert) {
         if (alert.status !== 'firing' || alert.asset === '' || !matches(alert)) return null;
-        const key = createHash('sha256')
-          .update(JSON.stringify([config.name, alert.family, alert.source, alert.check]))
-          .digest('hex')
-          .slice(0, 32);
+        const key = hash('sha256', JSON.stringify([config.name, alert.family, alert.source, alert.check]), 'hex').slice(0, 32);
         return { key: `spread-${key}`, member: alert.asset, within: config.within };
       },
       onTally(draft, alert, reading) {

@@ -4,7 +4,7 @@
  * race with another worker. The register's version check is what keeps two workers from both
  * raising an NC for one recurrence.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Clock } from './core/clock.js';
 import type { Detector, TallyReading } from './core/detector.js';
 import { fieldsChooser, fingerprint, type FingerprintField, type FingerprintRule } from './core/fingerprint.js';
@@ -64,10 +64,7 @@ export interface SourceLife {
 
 /** The key under which an observation's last status is remembered, to tell duplicates. */
 export function seenKey(alert: { source: string; id: string }): string {
-  return createHash('sha256')
-    .update(`${Buffer.byteLength(alert.source)}:${alert.source}${alert.id}`)
-    .digest('hex')
-    .slice(0, 32);
+  return hash('sha256', `${Buffer.byteLength(alert.source)}:${alert.source}${alert.id}`, 'hex').slice(0, 32);
 }
 
 /** How many of the same check's symptoms on other assets an NC lists (it counts them all). */

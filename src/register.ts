@@ -5,7 +5,7 @@
  */
 import type { TallyReading } from './core/detector.js';
 import type { NcDraft } from './core/lifecycle.js';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { SeenRecord } from './core/seen.js';
 import type { NcState, Nonconformity, SimilarSymptom, Symptom, TimelineEntry } from './core/types.js';
 
@@ -153,5 +153,5 @@ export function ncStats(counts: Iterable<[string, number]>): NcStat[] {
 
 /** The key that groups symptoms of one check across assets. */
 export function checkKey(symptom: Pick<Symptom, 'family' | 'source' | 'check'>): string {
-  return createHash('sha256').update(JSON.stringify([symptom.family, symptom.source, symptom.check])).digest('hex').slice(0, 32);
+  return hash('sha256', JSON.stringify([symptom.family, symptom.source, symptom.check]), 'hex').slice(0, 32);
 }

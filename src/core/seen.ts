@@ -5,7 +5,7 @@
  * stale firing afterwards. The one exception is a sender going back from resolved to firing
  * itself (Alertmanager re-sending a merged alert with its old `startsAt`): that is new.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { AlertStatus } from './types.js';
 
 export interface SeenRecord {
@@ -19,7 +19,7 @@ export interface SeenRecord {
 
 /** A sender's name as the record keeps it: short, since only its equality matters. */
 export function reporterKey(reporter: string): string {
-  return createHash('sha256').update(reporter).digest('hex').slice(0, 8);
+  return hash('sha256', reporter, 'hex').slice(0, 8);
 }
 
 /** How many senders of one event are remembered: an HA group has two or three. */

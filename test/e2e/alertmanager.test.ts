@@ -45,6 +45,14 @@ describe('recurd behind a real Alertmanager', () => {
     return line === undefined ? 0 : Number(line.split(' ').pop());
   }
 
+  /** The metrics once a counter has reached `value`: a decision is counted just after it is stored, so after the API shows it. */
+  async function metricsOnce(name: string, labels: string, value: number): Promise<string> {
+    return eventually(async () => {
+      const text = await metrics();
+      return sample(text, name, labels) === value ? text : undefined;
+    }, 10_000, `${name}{${labels}} to reach ${value}`);
+  }
+
   /** Waits until recurd received `count` notifications of this status for the alert and decided all it received. */
   async function received(labels: Record<string, string>, status: 'firing' | 'resolved', count: number): Promise<void> {
     const family = labels.family ?? 'backup';
@@ -107,7 +115,7 @@ describe('recurd behind a real Alertmanager', () => {
     await am.post([{ labels: backup, annotations: { summary: 'nightly backup of srv-db-01 failed' } }]);
     const opened = await eventually(() => ncOf('BackupJobFailed'), 15_000, 'an NC for BackupJobFailed');
     expect(opened).toMatchObject({ state: 'open', reopenCount: 0, occurrences: 2 });
-    let text = await metrics();
+    let text = await metricsOnce('recurd_recurrences_total', 'family="backup",control="A.8.13"', 1);
     expect(sample(text, 'recurd_recurrences_total', 'family="backup",control="A.8.13"')).toBe(1);
     expect(sample(text, 'recurd_nonconformities_opened_total', 'family="backup",control="A.8.13"')).toBe(1);
     expect(sample(text, 'recurd_nonconformities', 'state="open"')).toBe(1);
@@ -131,7 +139,7 @@ describe('recurd behind a real Alertmanager', () => {
       return nc?.state === 'reopened' ? nc : undefined;
     }, 15_000, 'the NC to be reopened');
     expect(reopened).toMatchObject({ id: opened.id, reopenCount: 1, occurrences: 3 });
-    text = await metrics();
+    text = await metricsOnce('recurd_nonconformities_reopened_total', 'family="backup",control="A.8.13"', 1);
     expect(sample(text, 'recurd_nonconformities_reopened_total', 'family="backup",control="A.8.13"')).toBe(1);
     expect(sample(text, 'recurd_nonconformities', 'state="reopened"')).toBe(1);
 
@@ -156,7 +164,7 @@ describe('recurd behind a real Alertmanager', () => {
     const { body } = await api<NcJson>(daemon.address, `/api/v1/nonconformities/${closed.id}`);
     expect(body.timeline?.map((entry) => entry.type)).toEqual(['raised', 'corrective-action', 'window-started', 'verified-effective']);
     expect(body.timeline?.at(-1)?.detail).toMatchObject({ verifyBy: 'evidence', healthyReports: 1 });
-    text = await metrics();
+    text = await metricsOnce('recurd_nonconformities_verified_effective_total', 'family="av",control="A.8.7"', 1);
     expect(sample(text, 'recurd_nonconformities_verified_effective_total', 'family="av",control="A.8.7"')).toBe(1);
     expect(sample(text, 'recurd_nonconformities', 'state="closed"')).toBe(1);
     expect(sample(text, 'recurd_nonconformities', 'state="reopened"')).toBe(1);
