@@ -14,7 +14,8 @@ import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { createNotifier } from './notifiers/registry.js';
 import { Pipeline } from './pipeline.js';
-import { checkRedis, connectRedis, hideCredentials } from './store/redis-check.js';
+import { RedisHealth } from './redis-health.js';
+import { checkRedis, connectRedis } from './store/redis-check.js';
 import { RedisRegister } from './store/redis-register.js';
 
 export interface Daemon {
@@ -42,17 +43,14 @@ export async function startDaemon(config: Config, { logger, clock = systemClock,
     redis.disconnect();
     throw error;
   }
-  const onRedisError = (error: Error): void => {
-    hideCredentials(error);
-    logger.error({ err: error }, 'Redis connection error');
-  };
+  const health = new RedisHealth(logger, config.redis.commandTimeout, () => clock.now());
   // Registered before the queues exist, so it scrubs each error before BullMQ's listeners see it.
-  redis.on('error', onRedisError);
+  health.watch(redis);
   // The register's own connection: BullMQ defines its scripts (some fifty) on the connection it is
   // given, and ioredis copies every script defined on a connection into each pipeline made on it,
   // which the register does several times per batch (4.5% of the daemon's time in a profile).
   const registerRedis = redis.duplicate();
-  registerRedis.on('error', onRedisError);
+  registerRedis.on('error', (error) => health.error(error));
 
   const register = new RedisRegister(registerRedis, config.redis.keyPrefix, config.pipeline.dedupeFor);
   const status = new ConnectorStatus(redis, config.redis.keyPrefix);
@@ -66,11 +64,14 @@ export async function startDaemon(config: Config, { logger, clock = systemClock,
     ]),
   );
   let pipeline: Pipeline | null = null;
+  // Read at each scrape: bounded by redis.commandTimeout, and skipped while Redis is down.
   const metrics = new Metrics({
-    countNcsByState: () => register.countNcsByState(),
-    queueJobCounts: () => pipeline?.queueJobCounts() ?? Promise.resolve({}),
-    ncStats: () => register.ncStats(),
-    connectorLastSuccess: async () => Object.fromEntries(Object.entries(await status.all()).map(([name, health]) => [name, health.lastSuccessAt])),
+    redisUp: () => health.up,
+    countNcsByState: () => health.deadline(() => register.countNcsByState(), 'the NC counts'),
+    queueJobCounts: () => health.deadline(() => pipeline?.queueJobCounts() ?? Promise.resolve({}), 'the queue counts'),
+    ncStats: () => health.deadline(() => register.ncStats(), 'the NC statistics'),
+    connectorLastSuccess: () =>
+      health.deadline(async () => Object.fromEntries(Object.entries(await status.all()).map(([name, connector]) => [name, connector.lastSuccessAt])), 'the connector health'),
   });
   pipeline = new Pipeline({
     redis,
@@ -78,6 +79,8 @@ export async function startDaemon(config: Config, { logger, clock = systemClock,
     engine,
     metrics,
     logger,
+    redisError: (error, context, message) => health.error(error, context, message),
+    stalledAfter: config.pipeline.stalledAfter,
     notifiers: config.notifiers.map(createNotifier),
     detectConcurrency: config.pipeline.detectConcurrency,
     sweepSchedule: config.sweep.schedule,
@@ -93,7 +96,7 @@ export async function startDaemon(config: Config, { logger, clock = systemClock,
   const ready = async (): Promise<ReadyReport> => {
     const checks: ReadyReport['checks'] = {};
     try {
-      await Promise.race([redis.ping(), new Promise((_resolve, reject) => setTimeout(() => reject(new Error('no answer within 2 s')), 2000).unref())]);
+      await health.deadline(() => redis.ping(), 'the readiness check');
       checks.redis = { ok: true };
     } catch (error) {
       checks.redis = { ok: false, detail: (error as Error).message };
@@ -102,7 +105,7 @@ export async function startDaemon(config: Config, { logger, clock = systemClock,
     checks.intake = accepting ? { ok: true } : { ok: false, detail: 'shutting down' };
     const ready = Object.values(checks).every((check) => check.ok);
     // A failing source is shown, not fatal: the other connectors keep running and this one retries.
-    const sources = checks.redis.ok ? await status.all().catch(() => ({})) : {};
+    const sources = checks.redis.ok ? await health.deadline(() => status.all(), 'the connector health').catch(() => ({})) : {};
     return { ready, checks, connectors: connectorReport([...connectors.keys()], sources) };
   };
 
@@ -111,12 +114,14 @@ export async function startDaemon(config: Config, { logger, clock = systemClock,
     apiToken: config.api.token,
     connectors,
     intake: {
-      enqueue: (alerts) => running.enqueue(alerts),
-      reject: (connector, receivedAt, body, errors, route) => deadLetters.add(connector, receivedAt, body, errors, route),
-      succeeded: (connector) => status.succeeded(connector, clock.now()),
+      // Each bounded by redis.commandTimeout: a sender gets its 503 and sends again, instead of waiting on Redis.
+      enqueue: (alerts) => health.deadline(() => running.enqueue(alerts), 'the batch was not stored'),
+      reject: (connector, receivedAt, body, errors, route) => health.deadline(() => deadLetters.add(connector, receivedAt, body, errors, route), 'the refused payload was not stored'),
+      // What the connector's health shows is secondary to the answer: best effort.
+      succeeded: (connector) => health.deadline(() => status.succeeded(connector, clock.now()), 'connector health').catch(() => undefined),
       failed: async (connector, reason) => {
         metrics.connectorErrors.inc({ connector });
-        await status.failed(connector, clock.now(), reason);
+        await health.deadline(() => status.failed(connector, clock.now(), reason), 'connector health').catch(() => undefined);
       },
       get accepting() {
         return accepting;
@@ -154,6 +159,7 @@ export async function startDaemon(config: Config, { logger, clock = systemClock,
       await app.close();
       await running.stop();
       await Promise.all([...connectors.values()].map((connector) => connector.close?.() ?? Promise.resolve()));
+      health.close();
       await Promise.all([redis.quit(), registerRedis.quit()]);
       logger.info('recurd stopped');
     })();

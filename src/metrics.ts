@@ -5,6 +5,8 @@ import { NC_STATES, type NcState } from './core/types.js';
 import type { NcStat } from './register.js';
 
 export interface MetricsSources {
+  /** Whether Redis answers now (RedisHealth): while it does not, what it holds is not read. */
+  redisUp(): boolean;
   countNcsByState(): Promise<Record<NcState, number>>;
   queueJobCounts(): Promise<Record<string, Record<string, number>>>;
   /** Last successful poll or intake request by connector (epoch ms), shared by every replica. */
@@ -88,7 +90,16 @@ export class Metrics {
     // may end in _total); they repeat the sums of nodejs_active_{handles,requests,resources}.
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
     // The gauges below are read from Redis: every process of a cluster (src/cluster.ts) reads the
-    // same values, so its summed scrape takes the first instead of adding them up.
+    // same values, so its summed scrape takes the first instead of adding them up. While Redis
+    // does not answer they are left out, and the scrape still answers with what the process knows.
+    const fromRedis = async <T>(read: () => Promise<T>): Promise<T | null> => {
+      if (!sources.redisUp()) return null;
+      try {
+        return await read();
+      } catch {
+        return null;
+      }
+    };
     new Gauge({
       name: 'recurd_nonconformities',
       aggregator: 'first',
@@ -96,8 +107,9 @@ export class Metrics {
       labelNames: ['state'] as const,
       registers: [this.registry],
       async collect() {
-        const counts = await sources.countNcsByState();
-        for (const state of NC_STATES) this.set({ state }, counts[state]);
+        this.reset();
+        const counts = await fromRedis(() => sources.countNcsByState());
+        if (counts !== null) for (const state of NC_STATES) this.set({ state }, counts[state]);
       },
     });
     new Gauge({
@@ -108,7 +120,7 @@ export class Metrics {
       registers: [this.registry],
       async collect() {
         this.reset();
-        for (const [connector, at] of Object.entries(await sources.connectorLastSuccess())) {
+        for (const [connector, at] of Object.entries((await fromRedis(() => sources.connectorLastSuccess())) ?? {})) {
           if (at !== null) this.set({ connector }, at / 1000);
         }
       },
@@ -117,7 +129,7 @@ export class Metrics {
     // one read while it is in flight, and the next scrape reads afresh.
     let reading: Promise<NcStat[]> | null = null;
     const stats = (): Promise<NcStat[]> => {
-      reading ??= sources.ncStats().finally(() => {
+      reading ??= fromRedis(() => sources.ncStats()).then((read) => read ?? []).finally(() => {
         reading = null;
       });
       return reading;
@@ -156,13 +168,23 @@ export class Metrics {
       },
     });
     new Gauge({
+      name: 'recurd_redis_up',
+      help: 'Whether Redis answers this process (1) or not (0); while it does not, the gauges read from Redis are left out.',
+      aggregator: 'min',
+      registers: [this.registry],
+      collect() {
+        this.set(sources.redisUp() ? 1 : 0);
+      },
+    });
+    new Gauge({
       name: 'recurd_queue_jobs',
       aggregator: 'first',
       help: 'Jobs in recurd queues, by queue and state.',
       labelNames: ['queue', 'state'] as const,
       registers: [this.registry],
       async collect() {
-        for (const [queue, counts] of Object.entries(await sources.queueJobCounts())) {
+        this.reset();
+        for (const [queue, counts] of Object.entries((await fromRedis(() => sources.queueJobCounts())) ?? {})) {
           for (const [state, count] of Object.entries(counts)) this.set({ queue, state }, count);
         }
       },

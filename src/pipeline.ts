@@ -41,6 +41,10 @@ export interface PipelineOptions {
   engine: Engine;
   metrics: Metrics;
   logger: Logger;
+  /** Where the queue workers' errors go: logged while Redis is up, counted while it is down (RedisHealth). */
+  redisError: (error: Error, context: Record<string, unknown>, message?: string) => void;
+  /** A batch whose worker died is taken up by another within this long (ms). */
+  stalledAfter: number;
   notifiers: Notifier[];
   detectConcurrency: number;
   sweepSchedule: string;
@@ -117,7 +121,7 @@ export class Pipeline {
     };
     // Without a listener BullMQ prints Redis errors to stderr, past the log and its redaction.
     for (const queue of Object.values(this.queues)) {
-      queue.on('error', (error) => options.logger.error({ err: error, queue: queue.name }, 'queue error'));
+      queue.on('error', (error) => options.redisError(error, { queue: queue.name }, 'queue error'));
     }
   }
 
@@ -139,27 +143,36 @@ export class Pipeline {
   }
 
   start(): void {
-    const { redis, keys, logger } = this.options;
-    const connection = redis;
-    const prefix = keys.prefix;
+    const { redis, keys, logger, stalledAfter } = this.options;
+    // A worker renews its lock every half lockDuration; a dead one's lock runs out within
+    // lockDuration, and the next stalled check (every stalledInterval) takes its job up.
+    const shared = { connection: redis, prefix: keys.prefix, lockDuration: Math.ceil(stalledAfter / 2), stalledInterval: Math.ceil(stalledAfter / 2) };
     this.running = true;
     const pollers = this.options.connectors.filter((connector) => connector.poller !== undefined);
     this.workers.push(
-      new Worker<IngestJob>('ingest', (job) => this.detect(job), { connection, prefix, concurrency: this.options.detectConcurrency }),
-      new Worker<OutboxJob>('outbox', (job) => this.notify(job), { connection, prefix, concurrency: 4 }),
-      new Worker('sweep', () => this.sweep(), { connection, prefix, concurrency: 1 }),
+      new Worker<IngestJob>('ingest', (job) => this.detect(job), { ...shared, concurrency: this.options.detectConcurrency }),
+      new Worker<OutboxJob>('outbox', (job) => this.notify(job), { ...shared, concurrency: 4 }),
+      new Worker('sweep', () => this.sweep(), { ...shared, concurrency: 1 }),
     );
     if (pollers.length > 0) {
-      this.workers.push(new Worker<PollJob>('poll', (job) => this.poll(job.data.connector), { connection, prefix, concurrency: pollers.length }));
+      this.workers.push(new Worker<PollJob>('poll', (job) => this.poll(job.data.connector), { ...shared, concurrency: pollers.length }));
     }
     for (const worker of this.workers) {
-      worker.on('error', (error) => logger.error({ err: error, queue: worker.name }, 'queue worker error'));
+      worker.on('error', (error) => this.options.redisError(error, { queue: worker.name }, 'queue worker error'));
       worker.on('failed', (job, error) => logger.warn({ err: error, queue: worker.name, job: job?.id, attempts: job?.attemptsMade }, 'job failed'));
+      worker.on('stalled', (job) => logger.warn({ queue: worker.name, job }, 'took up a job whose worker stopped answering (a daemon killed or cut off)'));
     }
-    this.cronTasks.push(cron.schedule(this.options.sweepSchedule, (context) => this.scheduleSweep(context.date), { name: 'recurd-sweep', noOverlap: true }));
+    // node-cron writes its own coloured lines to the console: its warnings go to the JSON log instead.
+    const cronLogger = {
+      info: (message: string) => logger.debug({ component: 'node-cron' }, message),
+      warn: (message: string) => logger.warn({ component: 'node-cron' }, message),
+      error: (message: string | Error, error?: Error) => logger.error({ component: 'node-cron', err: message instanceof Error ? message : error }, String(message)),
+      debug: (message: string | Error) => logger.debug({ component: 'node-cron' }, String(message)),
+    };
+    this.cronTasks.push(cron.schedule(this.options.sweepSchedule, (context) => this.scheduleSweep(context.date), { name: 'recurd-sweep', noOverlap: true, logger: cronLogger }));
     for (const connector of pollers) {
       const schedule = connector.poller?.schedule ?? '';
-      this.cronTasks.push(cron.schedule(schedule, (context) => this.schedulePoll(connector.name, context.date), { name: `recurd-poll-${connector.name}` }));
+      this.cronTasks.push(cron.schedule(schedule, (context) => this.schedulePoll(connector.name, context.date), { name: `recurd-poll-${connector.name}`, logger: cronLogger }));
     }
     this.relayDone = this.relay();
   }
@@ -173,7 +186,7 @@ export class Pipeline {
         removeOnFail: { age: 86_400 },
       });
     } catch (error) {
-      this.options.logger.error({ err: error, connector }, 'could not schedule a poll');
+      this.options.redisError(error as Error, { connector }, 'could not schedule a poll');
     }
   }
 
@@ -227,7 +240,7 @@ export class Pipeline {
     try {
       await this.queues.sweep.add('sweep', {}, { jobId: `sweep-${tick.getTime()}`, removeOnComplete: { age: 3600 }, removeOnFail: { age: 86_400 } });
     } catch (error) {
-      this.options.logger.error({ err: error }, 'could not schedule the window sweep');
+      this.options.redisError(error as Error, {}, 'could not schedule the window sweep');
     }
   }
 
@@ -263,7 +276,7 @@ export class Pipeline {
   private async relay(): Promise<void> {
     const { keys, logger } = this.options;
     const reader = this.options.redis.duplicate();
-    reader.on('error', (error) => logger.error({ err: error }, 'outbox relay connection error'));
+    reader.on('error', (error) => this.options.redisError(error, {}, 'outbox relay connection error'));
     this.relayReader = reader;
     try {
       await reader.xgroup('CREATE', keys.events, RELAY_GROUP, '0', 'MKSTREAM');
@@ -281,7 +294,7 @@ export class Pipeline {
         if (entries.length > 0) await this.forward(entries);
       } catch (error) {
         if (!this.running) break;
-        logger.error({ err: error }, 'outbox relay failed; retrying');
+        this.options.redisError(error as Error, {}, 'outbox relay failed; retrying');
         await new Promise((resolve) => setTimeout(resolve, 1000));
       }
     }

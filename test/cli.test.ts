@@ -409,14 +409,16 @@ describe('recurd CLI', () => {
         // puts the failed command, password included, on the error it reports.
         await secured.client.config('SET', 'requirepass', `${REDIS_PASSWORD}-rotated`);
         await secured.client.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
-        const refused = await daemon.waitForLog('Redis connection error');
-        expect(refused).toMatchObject({ level: 50, err: { message: expect.stringContaining('WRONGPASS') as unknown } });
+        expect(await daemon.waitForLog(/^Redis connection lost/)).toMatchObject({ level: 50 });
+        await eventually(async () => (/errorstat_WRONGPASS/.test(await secured.client.info('errorstats')) ? true : undefined), 15_000, 'a refused reconnection');
         await secured.client.config('SET', 'requirepass', REDIS_PASSWORD);
         await eventually(
           async () => ((await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(3000) })).status === 200 ? true : undefined),
           15_000,
           '/readyz 200 after the password is restored',
         );
+        // The refused reconnections were counted, and the first one named, without the password.
+        expect(await daemon.waitForLog('Redis connection restored')).toMatchObject({ firstError: expect.stringContaining('WRONGPASS') as unknown });
 
         daemon.child.kill('SIGTERM');
         const result = await daemon.finished(20_000);
@@ -428,6 +430,51 @@ describe('recurd CLI', () => {
       } finally {
         await dropPrefix(secured.client, prefix);
         await secured.stop();
+      }
+    }, 60_000);
+  });
+
+  describe('start after another daemon was killed with -9', () => {
+    it('takes up the batches the dead daemon held within pipeline.stalledAfter, and says so', async () => {
+      prefix = testPrefix();
+      const stalledAfter = ['pipeline:', '  stalledAfter: 4s', '  detectConcurrency: 4'];
+      const first = new CliProcess(['start', '--config', writeConfig(await freePort(), stalledAfter)], daemonEnv(redis.url));
+      await first.waitForLog('recurd started');
+      const port = Number(/:(\d+)$/.exec(String(first.logs().find((line) => line.msg === 'recurd started')?.address))?.[1]);
+      const ingest = new Queue('ingest', { connection: redis.client, prefix });
+      try {
+        // Bodies of many alerts each, so that batches are still being decided when the daemon dies.
+        const body = (index: number): string => {
+          const parsed = JSON.parse(firingOn(`srv-stall-${index}`)) as { alerts: Array<Record<string, unknown> & { labels: Record<string, string> }> };
+          const template = parsed.alerts[0] as Record<string, unknown> & { labels: Record<string, string> };
+          parsed.alerts = Array.from({ length: 50 }, (_, n) => ({ ...template, labels: { ...template.labels, instance: `srv-stall-${index}-${n}` }, fingerprint: `${index}-${n}` }));
+          return JSON.stringify(parsed);
+        };
+        // A request cut off by the kill has no answer: 0, not an unhandled rejection.
+        const posted = Array.from({ length: 40 }, (_, index) =>
+          hook(port, body(index)).then(
+            (response) => response.status,
+            () => 0,
+          ),
+        );
+        await eventually(async () => (((await ingest.getJobCounts('active')).active ?? 0) > 0 ? true : undefined), 10_000, 'a batch being decided');
+        first.child.kill('SIGKILL');
+        await first.finished();
+        const accepted = (await Promise.all(posted)).filter((status) => status === 202).length;
+        const held = (await ingest.getJobCounts('active')).active ?? 0;
+        expect(held).toBeGreaterThan(0);
+
+        const killedAt = Date.now();
+        const second = new CliProcess(['start', '--config', writeConfig(await freePort(), stalledAfter)], daemonEnv(redis.url));
+        await second.waitForLog(/^took up a job whose worker stopped answering/, 15_000);
+        const decided = async (): Promise<number> => (await redis.client.keys(`${prefix}:sym:*`)).length;
+        await eventually(async () => ((await decided()) >= accepted * 50 ? true : undefined), 15_000, 'every accepted alert decided');
+        expect(Date.now() - killedAt).toBeLessThan(4000 + 6000);
+        expect((await ingest.getJobCounts('failed')).failed).toBe(0);
+        second.child.kill('SIGTERM');
+        expect((await second.finished(20_000)).code).toBe(0);
+      } finally {
+        await ingest.close();
       }
     }, 60_000);
   });

@@ -21,6 +21,7 @@ const EXPECTED: Record<string, { type: string; labels: string[] }> = {
   recurd_nonconformities_unverifiable: { type: 'gauge', labels: ['family', 'control'] },
   recurd_detect_latency_seconds: { type: 'histogram', labels: [] },
   recurd_queue_jobs: { type: 'gauge', labels: ['queue', 'state'] },
+  recurd_redis_up: { type: 'gauge', labels: [] },
 };
 
 interface Sample {

@@ -15,6 +15,7 @@ const dashboard = JSON.parse(readFileSync(`${dir}grafana/recurd-dashboard.json`,
 
 const exported = new Set(
   new Metrics({
+    redisUp: () => true,
     countNcsByState: () => Promise.resolve({ open: 0, verifying: 0, reopened: 0, closed: 0 }),
     queueJobCounts: () => Promise.resolve({}),
     connectorLastSuccess: () => Promise.resolve({}),
@@ -46,6 +47,7 @@ describe('a scrape', () => {
   it('reads the NC register once for every gauge derived from it, and again at the next scrape', async () => {
     let reads = 0;
     const metrics = new Metrics({
+      redisUp: () => true,
       countNcsByState: () => Promise.resolve({ open: 0, verifying: 0, reopened: 0, closed: 0 }),
       queueJobCounts: () => Promise.resolve({}),
       connectorLastSuccess: () => Promise.resolve({}),

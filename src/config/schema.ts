@@ -73,6 +73,9 @@ export const configSchema = z
           .regex(/^[^\s]*\{[^{}\s]+\}[^\s]*$/, 'must contain a hash tag in braces, e.g. {recurd}, so that every key lives in one Redis Cluster slot')
           .default('{recurd}')
           .describe('prefix of every key recurd writes, with a hash tag'),
+        commandTimeout: duration
+          .prefault('2s')
+          .describe('the longest a request waits for Redis: past it, or while Redis is down, intake answers 503 and /metrics answers without what Redis holds'),
       })
       .strict(),
     http: z
@@ -165,9 +168,12 @@ export const configSchema = z
           .describe('daemon processes on this machine, sharing the HTTP port, each a replica on the same Redis; auto: one per core'),
         dedupeFor: duration.prefault('35d').describe("how long a symptom's latest source event ids (up to 16) are remembered after its last, to drop their duplicates"),
         shutdownTimeout: duration.prefault('30s').describe('longest wait for in-flight work on SIGTERM'),
+        stalledAfter: duration
+          .prefault('30s')
+          .describe('a batch whose daemon died (kill -9, a lost machine) is taken up by another within this long'),
       })
       .strict()
-      .prefault({ detectConcurrency: 8, processes: 1, dedupeFor: '35d', shutdownTimeout: '30s' }),
+      .prefault({ detectConcurrency: 8, processes: 1, dedupeFor: '35d', shutdownTimeout: '30s', stalledAfter: '30s' }),
     sweep: z
       .object({ schedule: cronSchedule.default('*/10 * * * * *').describe('when windows and quiet periods are checked (a cron expression; six fields, with seconds, are allowed)') })
       .strict()

@@ -92,7 +92,8 @@ export function buildServer(options: HttpOptions) {
 
   app.setErrorHandler((error: FastifyError | RecurdError, request, reply) => {
     if (error instanceof RecurdError) {
-      if (error.status >= 500) request.log.error({ err: error }, error.message);
+      // An outage of Redis is logged once by RedisHealth, not once per refused request.
+      if (error.status >= 500 && error.code !== 'RECURD_ERR_REDIS_UNREACHABLE') request.log.error({ err: error }, error.message);
       return reply.code(error.status).send({ error: { code: error.code, message: error.message, details: error.details } });
     }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
@@ -138,6 +139,7 @@ export function buildServer(options: HttpOptions) {
       try {
         await options.intake.enqueue(alerts.map((alert) => ({ ...alert, receivedAt })));
       } catch (error) {
+        if (error instanceof RecurdError) throw error;
         throw new RecurdError('ENQUEUE_FAILED', `${connector.name}: the batch could not be stored; send it again`, undefined, { cause: error });
       }
       for (const alert of alerts) options.metrics.alertsReceived.inc({ source: alert.source, family: alert.family, status: alert.status });

@@ -32,6 +32,9 @@ export interface TestRedis {
   stop(): Promise<void>;
   /** Restart on the same port and directory (with appendOnly, the data comes back). */
   restart(): Promise<void>;
+  /** Stop the server, leaving its port and directory for resume(): an outage. */
+  halt(): Promise<void>;
+  resume(): Promise<void>;
 }
 
 /** `password` runs it with --requirepass; the url and the assertion client then carry it. */
@@ -46,6 +49,8 @@ export async function startRedis(options: { appendOnly?: boolean; password?: str
   ];
   let child: ChildProcess = await launch(binary, args, port);
   const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 3, password: options.password });
+  // The assertion client reconnects by itself across halt() and restart(); its errors meanwhile are expected.
+  client.on('error', () => undefined);
   await client.connect();
   const stopChild = async (): Promise<void> => {
     if (child.exitCode !== null) return;
@@ -65,6 +70,10 @@ export async function startRedis(options: { appendOnly?: boolean; password?: str
     },
     async restart() {
       await stopChild();
+      child = await launch(binary, args, port);
+    },
+    halt: stopChild,
+    async resume() {
       child = await launch(binary, args, port);
     },
   };

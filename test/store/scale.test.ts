@@ -142,6 +142,7 @@ describe('a scrape of /metrics', () => {
       const watch = measured(redis.url);
       const register = new RedisRegister(watch.client, prefix, 35 * 86_400_000);
       const metrics = new Metrics({
+        redisUp: () => true,
         countNcsByState: () => register.countNcsByState(),
         queueJobCounts: () => Promise.resolve({}),
         connectorLastSuccess: () => Promise.resolve({}),
