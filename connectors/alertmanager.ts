@@ -196,7 +196,8 @@ export const alertmanagerConnector: ConnectorType<typeof schema> = {
     return {
       name: config.name,
       type: 'alertmanager',
-      intake: { auth: config.auth, subroutes: false, normalise: (body, receivedAt) => normaliseNotification(config, body, receivedAt) },
+      // Alertmanager does not retry a 4xx: refusing a whole group for one alert would leave the rest waiting in the dead letters.
+      intake: { auth: config.auth, subroutes: false, partial: config.partial ?? true, normalise: (body, receivedAt) => normaliseNotification(config, body, receivedAt) },
     };
   },
 };

@@ -398,6 +398,7 @@ export const heartbeatConnector: ConnectorType<typeof schema> = {
       intake: {
         auth: config.auth,
         subroutes: true,
+        partial: config.partial ?? false,
         normalise: (body, receivedAt, route) => receive(config.name, jobs, state, body, receivedAt, route),
       },
       poller: {

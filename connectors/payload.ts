@@ -78,3 +78,19 @@ export function parseIntakeBody(text: string, subroutes: boolean): { value: unkn
     return subroutes ? { value: text } : { error: (error as Error).message };
   }
 }
+
+/**
+ * Whether a parsed body nests arrays and objects deeper than `max`. Walked with a stack of its own:
+ * a body nested ten thousand deep must get its 400 here, not overflow the call stack of whatever
+ * serialises it later.
+ */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    if (typeof next.value !== 'object' || next.value === null) continue;
+    const depth = next.depth + 1;
+    if (depth > max) return true;
+    for (const child of Array.isArray(next.value) ? next.value : Object.values(next.value)) stack.push({ value: child, depth });
+  }
+  return false;
+}

@@ -30,6 +30,8 @@ export interface Intake {
    * such an intake gets an empty body as `{}` and a body that is not JSON as its text.
    */
   readonly subroutes: boolean;
+  /** Whether a body's items that fit are taken when others do not (`partial`). */
+  readonly partial: boolean;
   /**
    * `receivedAt` is the arrival time, epoch ms, for sources that give no event time; `route` is
    * what follows `/hooks/{name}/` in the URL, '' for the connector's own route.
@@ -130,4 +132,12 @@ export const connectorBase = {
 };
 
 /** The fields of a connector that receives over HTTP. */
-export const intakeFields = { auth: intakeAuth };
+export const intakeFields = {
+  auth: intakeAuth,
+  partial: z
+    .boolean()
+    .optional()
+    .describe(
+      'a body with some items that do not fit: true takes the others (202, the body kept as a dead letter), false refuses it whole (400); default: true for alertmanager, false otherwise',
+    ),
+};

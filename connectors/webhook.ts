@@ -24,7 +24,7 @@ export const webhookConnector: ConnectorType<typeof schema> = {
     return {
       name: config.name,
       type: 'webhook',
-      intake: { auth: config.auth, subroutes: false, normalise: presetMapper(config) },
+      intake: { auth: config.auth, subroutes: false, partial: config.partial ?? false, normalise: presetMapper(config) },
     };
   },
 };

@@ -111,6 +111,7 @@ export async function startDaemon(config: Config, { logger, clock = systemClock,
 
   const app = buildServer({
     bodyLimit: config.http.bodyLimit,
+    limits: { maxDepth: config.http.maxDepth, maxItems: config.http.maxItems },
     apiToken: config.api.token,
     connectors,
     intake: {

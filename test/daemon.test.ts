@@ -94,6 +94,43 @@ describe('daemon', () => {
     await receiver.close();
   });
 
+  it('takes the alerts of a notification that fit, keeps the body with what did not, and says which', async () => {
+    prefix = testPrefix();
+    daemon = await runDaemon(testConfig(redis.url, prefix));
+    const notification = JSON.parse(firingBody) as { alerts: Array<Record<string, unknown> & { labels: Record<string, string> }> };
+    const [template] = notification.alerts as [Record<string, unknown> & { labels: Record<string, string> }];
+    const startsAt = new Date().toISOString();
+    notification.alerts = [
+      { ...template, startsAt, labels: { ...template.labels, instance: 'srv-fits-1' }, fingerprint: 'fits1' },
+      { ...template, startsAt: 'yesterday', labels: { ...template.labels, instance: 'srv-broken' }, fingerprint: 'broken' },
+      { ...template, startsAt, labels: { ...template.labels, instance: 'srv-fits-2' }, fingerprint: 'fits2' },
+    ];
+    const response = await hook(daemon, 'alertmanager', JSON.stringify(notification));
+    expect(response.status).toBe(202);
+    const answer = (await response.json()) as { accepted: number; rejected: number; deadLetter: string; errors: Array<{ path: string }> };
+    expect(answer).toMatchObject({ accepted: 2, rejected: 1, deadLetter: expect.any(String) as string });
+    expect(answer.errors.map((error) => error.path)).toEqual(['alerts[1].startsAt']);
+    await eventually(async () => ((await redis.client.keys(`${prefix}:sym:*`)).length === 2 ? true : undefined), 10_000, 'the two alerts that fit decided');
+    // The whole body is kept, for `recurd dlq replay` once the sender is fixed (the two that fit are then duplicates).
+    const [letter] = await redis.client.xrange(`${prefix}:dlq`, answer.deadLetter, answer.deadLetter);
+    expect(letter?.[1].join(' ')).toContain('srv-broken');
+  });
+
+  it('refuses a body with more alerts than http.maxItems, naming the limit', async () => {
+    prefix = testPrefix();
+    daemon = await runDaemon(testConfig(redis.url, prefix, { http: { host: '127.0.0.1', port: 0, bodyLimit: '64kb', maxItems: 2 } }));
+    const notification = JSON.parse(firingBody) as { alerts: Array<Record<string, unknown> & { labels: Record<string, string> }> };
+    const [template] = notification.alerts as [Record<string, unknown> & { labels: Record<string, string> }];
+    notification.alerts = [1, 2, 3].map((n) => ({ ...template, labels: { ...template.labels, instance: `srv-${n}` }, fingerprint: `f${n}` }));
+    const response = await hook(daemon, 'alertmanager', JSON.stringify(notification));
+    expect(response.status).toBe(413);
+    expect(((await response.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: 'RECURD_ERR_PAYLOAD_TOO_MANY_ITEMS',
+      message: expect.stringContaining('http.maxItems (2)') as unknown,
+    });
+    expect(await redis.client.keys(`${prefix}:sym:*`)).toEqual([]);
+  });
+
   it('refuses what it must refuse, each with a specific error', async () => {
     prefix = testPrefix();
     daemon = await runDaemon(testConfig(redis.url, prefix));
@@ -119,6 +156,18 @@ describe('daemon', () => {
 
     const tooLarge = await hook(daemon, 'alertmanager', JSON.stringify({ padding: 'x'.repeat(70_000) }));
     expect(tooLarge.status).toBe(413);
+
+    // Annotations nested far deeper than any source sends: a named 400 before anything tries to queue it.
+    // Written as text: JSON.stringify itself cannot go five thousand levels deep.
+    const deep = `${'{"a":'.repeat(5000)}"bottom"${'}'.repeat(5000)}`;
+    const poisoned = firingBody.replace('"annotations":{', `"annotations":{"nested":${deep},`);
+    expect(poisoned).not.toBe(firingBody);
+    const tooDeep = await hook(daemon, 'alertmanager', poisoned);
+    expect(tooDeep.status).toBe(400);
+    expect(((await tooDeep.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: 'RECURD_ERR_PAYLOAD_TOO_DEEP',
+      message: expect.stringContaining('http.maxDepth (64)') as unknown,
+    });
 
     expect((await fetch(`${daemon.address}/api/v1/nonconformities`)).status).toBe(401);
     expect((await api(daemon.address, '/api/v1/nonconformities?state=broken')).status).toBe(400);

@@ -83,9 +83,11 @@ export const configSchema = z
         host: z.string().default('0.0.0.0'),
         port: wholeNumber(0, 65535).prefault(8080),
         bodyLimit: byteSize.prefault('1mb').describe('largest accepted request body'),
+        maxDepth: wholeNumber(4, 1000).prefault(64).describe('deepest nesting of arrays and objects accepted in a body (400 beyond)'),
+        maxItems: wholeNumber(1, 1_000_000).prefault(10_000).describe('most alerts accepted in one body (413 beyond)'),
       })
       .strict()
-      .prefault({ host: '0.0.0.0', port: 8080, bodyLimit: '1mb' }),
+      .prefault({ host: '0.0.0.0', port: 8080, bodyLimit: '1mb', maxDepth: 64, maxItems: 10_000 }),
     api: z.object({ token: secret.describe('bearer token for /api/v1') }).strict(),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })

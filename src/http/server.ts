@@ -7,7 +7,7 @@ import { timingSafeEqual } from 'node:crypto';
 import Fastify, { LogController, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { verifyIntakeAuth } from '../../connectors/auth.js';
-import { parseIntakeBody } from '../../connectors/payload.js';
+import { nestedDeeperThan, parseIntakeBody } from '../../connectors/payload.js';
 import type { Connector, PayloadError } from '../../connectors/types.js';
 import type { Clock } from '../core/clock.js';
 import { FAMILIES, NC_STATES, type CanonicalAlert, type ReceivedAlert } from '../core/types.js';
@@ -39,6 +39,8 @@ export interface HttpOptions {
   register: Register;
   engine: Engine;
   metrics: Metrics;
+  /** Bounds on an intake body beyond its size (http.maxDepth, http.maxItems). */
+  limits: { maxDepth: number; maxItems: number };
   /** The text of a scrape of /metrics. */
   scrape: () => Promise<string>;
   logger: Logger;
@@ -70,6 +72,11 @@ const correctiveActionBody = z
 function invalid(error: z.ZodError, what: string): RecurdError {
   const issues = error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
   return new RecurdError('REQUEST_INVALID', `${what}: ${issues.map((issue) => `${issue.path || '(body)'}: ${issue.message}`).join('; ')}`, issues);
+}
+
+/** How many items of a body its errors concern: `alerts[3].startsAt` and `alerts[3].labels` are one. */
+function rejectedItems(errors: PayloadError[]): number {
+  return new Set(errors.map((error) => /^[^[\].]*\[\d+\]/.exec(error.path)?.[0] ?? error.path)).size;
 }
 
 function sameSecret(given: string, expected: string): boolean {
@@ -127,25 +134,40 @@ export function buildServer(options: HttpOptions) {
     let errors: PayloadError[];
     const body = parseIntakeBody(text, intake.subroutes);
     if ('error' in body) errors = [{ path: '(body)', message: `not JSON (${body.error})` }];
-    else ({ alerts, errors } = await intake.normalise(body.value, receivedAt, route));
+    else if (nestedDeeperThan(body.value, options.limits.maxDepth)) {
+      throw new RecurdError('PAYLOAD_TOO_DEEP', `${connector.name}: the body nests arrays and objects deeper than http.maxDepth (${options.limits.maxDepth})`);
+    } else ({ alerts, errors } = await intake.normalise(body.value, receivedAt, route));
+    if (alerts.length > options.limits.maxItems) {
+      throw new RecurdError('PAYLOAD_TOO_MANY_ITEMS', `${connector.name}: the body has ${alerts.length} alerts, more than http.maxItems (${options.limits.maxItems}); send them in smaller batches`);
+    }
+    let letter: string | null = null;
     if (errors.length > 0) {
       options.metrics.payloadsRejected.inc({ connector: connector.name }, errors.length);
       // Kept whole, so that an admin can fix the mapping and replay it: nothing sent is dropped unseen.
-      const letter = await options.intake.reject(connector.name, receivedAt, text, errors, route);
-      const listed = errors.slice(0, 5).map((error) => `${error.path}: ${error.message}`).join('; ');
-      throw new RecurdError('PAYLOAD_INVALID', `${connector.name}: ${errors.length} field(s) do not fit (dead letter ${letter}): ${listed}`, errors);
+      letter = await options.intake.reject(connector.name, receivedAt, text, errors, route);
+      if (!intake.partial || alerts.length === 0) {
+        const listed = errors.slice(0, 5).map((error) => `${error.path}: ${error.message}`).join('; ');
+        throw new RecurdError('PAYLOAD_INVALID', `${connector.name}: ${errors.length} field(s) do not fit (dead letter ${letter}): ${listed}`, errors);
+      }
     }
     if (alerts.length > 0) {
       try {
         await options.intake.enqueue(alerts.map((alert) => ({ ...alert, receivedAt })));
       } catch (error) {
         if (error instanceof RecurdError) throw error;
-        throw new RecurdError('ENQUEUE_FAILED', `${connector.name}: the batch could not be stored; send it again`, undefined, { cause: error });
+        // Not Redis being away (that is a RecurdError): this batch cannot be queued, and sending it
+        // again would fail the same way. It is kept for an admin, and the sender told to stop.
+        const problem = [{ path: '(body)', message: `could not be queued: ${(error as Error).message}` }];
+        const kept = await options.intake.reject(connector.name, receivedAt, text, problem, route);
+        throw new RecurdError('PAYLOAD_UNPROCESSABLE', `${connector.name}: the batch fitted but could not be queued (dead letter ${kept}): ${(error as Error).message}`, problem, {
+          cause: error,
+        });
       }
       for (const alert of alerts) options.metrics.alertsReceived.inc({ source: alert.source, family: alert.family, status: alert.status });
     }
     await options.intake.succeeded(connector.name);
-    return reply.code(202).send({ accepted: alerts.length });
+    if (letter === null) return reply.code(202).send({ accepted: alerts.length });
+    return reply.code(202).send({ accepted: alerts.length, rejected: rejectedItems(errors), deadLetter: letter, errors: errors.slice(0, 20) });
   };
   app.post('/hooks/:connector', intake);
   app.post('/hooks/:connector/*', intake);
