@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { ALERT_STATUSES, FAMILIES, SEVERITIES, canonicalAlertSchema } from '../src/core/types.js';
+import { ALERT_STATUSES, ANNEX_A_ID, FAMILIES, SEVERITIES, canonicalAlertSchema } from '../src/core/types.js';
 import type { CanonicalAlert, Family, Severity } from '../src/core/types.js';
 import { connectorBase, intakeFields } from './types.js';
 import type { ConnectorType, IntakeResult, PayloadError } from './types.js';
@@ -67,7 +67,6 @@ const alertSchema = z.object({
 });
 type AmAlert = z.output<typeof alertSchema>;
 
-const ANNEX_A_ID = /^A\.\d{1,2}\.\d{1,2}$/;
 
 /** Go's zero time (`0001-01-01T00:00:00Z`): Alertmanager's endsAt of an alert that has not ended. */
 const NOT_ENDED = Date.parse('0001-01-01T00:00:00Z');

@@ -5,7 +5,7 @@
  * that does not fit is reported field by field, at its path in the payload.
  */
 import { z } from 'zod';
-import { ALERT_STATUSES, FAMILIES, SEVERITIES, canonicalAlertSchema } from '../src/core/types.js';
+import { ALERT_STATUSES, ANNEX_A_ID, FAMILIES, SEVERITIES, canonicalAlertSchema } from '../src/core/types.js';
 import type { CanonicalAlert, Family, Severity } from '../src/core/types.js';
 import { EPOCH_UNITS, isEpochCount, parseEventTime, type EpochUnit } from '../src/core/event-time.js';
 import { describeValue, payloadIssueMessage, payloadPath } from './payload.js';
@@ -282,6 +282,10 @@ function normaliseItem(
     if (candidate[required] === undefined && !failed.has(required)) {
       fail(required, origins.get(required) ?? itemAt, 'missing');
     }
+  }
+  // A control that is not an Annex A id would file the NC under nothing an auditor can find.
+  if (typeof candidate.control === 'string' && !ANNEX_A_ID.test(candidate.control) && !failed.has('control')) {
+    fail('control', origins.get('control') ?? itemAt, `is "${candidate.control}", not an ISO/IEC 27001:2022 Annex A id such as A.8.13`);
   }
   candidate.family ??= config.family;
   candidate.severity ??= config.severity;

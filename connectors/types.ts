@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { Clock } from '../src/core/clock.js';
 import type { CanonicalAlert } from '../src/core/types.js';
-import { FAMILIES, SEVERITIES } from '../src/core/types.js';
+import { ANNEX_A_ID, FAMILIES, SEVERITIES } from '../src/core/types.js';
 import { intakeAuth, type IntakeAuth } from '../src/config/fields.js';
 import type { Logger } from '../src/log.js';
 
@@ -125,7 +125,7 @@ export const connectorBase = {
   family: z.enum(FAMILIES).describe('the family of its alerts where the payload does not say'),
   control: z
     .string()
-    .regex(/^A\.\d{1,2}\.\d{1,2}$/, 'an ISO/IEC 27001:2022 Annex A id such as A.8.13')
+    .regex(ANNEX_A_ID, 'an ISO/IEC 27001:2022 Annex A id such as A.8.13')
     .optional()
     .describe('the Annex A control of its alerts where the payload does not say'),
   severity: z.enum(SEVERITIES).default('medium').describe('the severity where the payload does not say'),

@@ -10,7 +10,7 @@
  * (`team=blue,zone=us-1`), since one multi-dimensional rule fires once per label set.
  */
 import { labelsFingerprint } from '../alertmanager.js';
-import { FAMILIES, SEVERITIES } from '../../src/core/types.js';
+import { ANNEX_A_ID, FAMILIES, SEVERITIES } from '../../src/core/types.js';
 import type { Preset } from './types.js';
 
 type Json = Record<string, unknown>;
@@ -25,7 +25,6 @@ const RULE_LABELS = new Set(['alertname', 'grafana_folder']);
 /** The severity label's usual words, as the alertmanager connector reads them. */
 const SEVERITY_WORDS: Record<string, string> = { critical: 'critical', error: 'high', warning: 'medium', info: 'info', none: 'info' };
 
-const ANNEX_A_ID = /^A\.\d{1,2}\.\d{1,2}$/;
 
 function textLabels(labels: unknown): Record<string, string> {
   if (!isRecord(labels)) return {};

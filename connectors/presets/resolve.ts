@@ -64,5 +64,5 @@ export function presetMapper(config: PresetConfig): (document: unknown, received
     config.items ?? preset?.items,
   );
   const reshape = preset?.reshape;
-  return reshape === undefined ? map : (document, receivedAt) => map(reshape(document), receivedAt);
+  return reshape === undefined ? map : (document, receivedAt) => map(reshape(document, receivedAt), receivedAt);
 }

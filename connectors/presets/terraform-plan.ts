@@ -1,6 +1,6 @@
 /**
- * A Terraform plan as `terraform show -json PLANFILE` writes it (JSON output format 1.x, with
- * the plan's `timestamp`: Terraform 1.5 and later), for scheduled drift detection
+ * A Terraform plan as `terraform show -json PLANFILE` writes it (JSON output format 1.x; the
+ * plan's `timestamp` since Terraform 1.5, a plan without it timed at its arrival), for scheduled drift detection
  * (`terraform plan -refresh-only -out=plan`, or any plan that refreshes).
  *
  * Each resource is a symptom (check: its type, asset: its address). Every entry of
@@ -48,19 +48,27 @@ function managedResources(module: unknown): Json[] {
   return [...own, ...children];
 }
 
-function observation(plan: Json, timestamp: string, resource: Json, status: 'firing' | 'resolved', message: string): Json {
+/** When the plan was made: its `timestamp`, or its arrival where it has none. */
+interface PlanTime {
+  time: string;
+  by: 'plan' | 'arrival';
+}
+
+function observation(plan: Json, at: PlanTime, resource: Json, status: 'firing' | 'resolved', message: string): Json {
   const address = text(resource.address);
   return {
     ...resource,
-    id: address === undefined ? undefined : `${address}@${timestamp}`,
+    id: address === undefined ? undefined : `${address}@${at.time}`,
     status,
     message,
-    timestamp,
+    timestamp: at.time,
+    plan_timestamp: at.by === 'plan' ? at.time : null,
+    timed_at: at.by,
     terraform_version: plan.terraform_version,
   };
 }
 
-function driftObservation(plan: Json, timestamp: string, entry: unknown): unknown {
+function driftObservation(plan: Json, timestamp: PlanTime, entry: unknown): unknown {
   if (!isRecord(entry)) return entry;
   const change = isRecord(entry.change) ? entry.change : {};
   const actions = Array.isArray(change.actions) ? change.actions.filter((action): action is string => typeof action === 'string') : [];
@@ -73,23 +81,27 @@ function driftObservation(plan: Json, timestamp: string, entry: unknown): unknow
   };
 }
 
-function reshape(document: unknown): unknown {
+function reshape(document: unknown, receivedAt: number): unknown {
   if (!isRecord(document)) return document;
   const { timestamp } = document;
+  let at: PlanTime;
+  // Plans of Terraform before 1.5 (format 1.0 and 1.1) have no timestamp: they are timed at arrival.
+  if (timestamp === undefined) at = { time: new Date(receivedAt).toISOString(), by: 'arrival' };
   // Terraform writes RFC 3339, which needs no unit: a number here dates nothing.
-  if (typeof timestamp !== 'string' || 'problem' in parseEventTime(timestamp)) {
-    // Without the plan's time no observation can be dated: the document stands as the one
-    // item, so that the mapping reports its `timestamp` once, where it is.
+  else if (typeof timestamp === 'string' && !('problem' in parseEventTime(timestamp))) at = { time: timestamp, by: 'plan' };
+  else {
+    // A time that dates nothing: the document stands as the one item, so that the mapping
+    // reports its `timestamp` once, where it is.
     return { ...document, id: 'plan', status: 'firing' };
   }
   const drift = Array.isArray(document.resource_drift) ? document.resource_drift : [];
-  const items = drift.map((entry) => driftObservation(document, timestamp, entry));
+  const items = drift.map((entry) => driftObservation(document, at, entry));
   if (document.errored === true || document.complete === false) return items;
   const drifted = new Set(drift.filter(isRecord).map((entry) => entry.address));
   const state = isRecord(document.prior_state) && isRecord(document.prior_state.values) ? document.prior_state.values.root_module : undefined;
   for (const resource of managedResources(state)) {
     if (drifted.has(resource.address)) continue;
-    items.push(observation(document, timestamp, without(resource, 'values', 'sensitive_values'), 'resolved', `${text(resource.address) ?? '(no address)'} matches its Terraform state`));
+    items.push(observation(document, at, without(resource, 'values', 'sensitive_values'), 'resolved', `${text(resource.address) ?? '(no address)'} matches its Terraform state`));
   }
   return items;
 }
@@ -110,7 +122,8 @@ export const terraformPlanPreset: Preset = {
     message: 'message',
     labels: { provider: 'provider_name', module: 'module_address', action: 'action' },
     evidence: {
-      planTimestamp: 'timestamp',
+      planTimestamp: 'plan_timestamp',
+      timedAt: 'timed_at',
       terraformVersion: 'terraform_version',
       actions: 'actions',
       changedAttributes: 'changed_attributes',

@@ -16,6 +16,7 @@ export interface Preset {
   severity?: Severity;
   /** Where the items are inside a document, as in a connector's `items`. */
   items?: string;
-  reshape?: (document: unknown) => unknown;
+  /** `receivedAt`: the arrival, for a document that carries no time of its own. */
+  reshape?: (document: unknown, receivedAt: number) => unknown;
   mapping: Mapping;
 }

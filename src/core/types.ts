@@ -20,6 +20,9 @@ import type { HistoryEntry, SymptomSnapshot } from './history.js';
 import { parseEventTime } from './event-time.js';
 
 export const FAMILIES = ['siem', 'backup', 'av', 'config-drift'] as const;
+
+/** An ISO/IEC 27001:2022 Annex A control id, such as A.8.13. */
+export const ANNEX_A_ID = /^A\.\d{1,2}\.\d{1,2}$/;
 export type Family = (typeof FAMILIES)[number];
 
 export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;

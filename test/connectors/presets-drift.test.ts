@@ -156,7 +156,7 @@ describe('terraform-plan preset, on plans from Terraform’s own tests', () => {
           severity: 'medium',
           control: 'A.8.9',
           labels: { provider, action: 'update' },
-          evidence: { planTimestamp: '2023-05-25T07:35:17Z', actions: ['update'], changedAttributes: ['string'] },
+          evidence: { planTimestamp: '2023-05-25T07:35:17Z', timedAt: 'plan', actions: ['update'], changedAttributes: ['string'] },
         },
       ],
       errors: [],
@@ -171,7 +171,7 @@ describe('terraform-plan preset, on plans from Terraform’s own tests', () => {
         id: 'tfcoremock_simple_resource.base@2023-05-25T07:35:15Z',
         status: 'firing',
         asset: 'tfcoremock_simple_resource.base',
-        evidence: { planTimestamp: '2023-05-25T07:35:15Z', actions: ['update'], changedAttributes: ['number', 'string'] },
+        evidence: { planTimestamp: '2023-05-25T07:35:15Z', timedAt: 'plan', actions: ['update'], changedAttributes: ['number', 'string'] },
       }),
       {
         id: 'tfcoremock_simple_resource.dependent@2023-05-25T07:35:15Z',
@@ -185,7 +185,7 @@ describe('terraform-plan preset, on plans from Terraform’s own tests', () => {
         severity: 'medium',
         control: 'A.8.9',
         labels: { provider },
-        evidence: { planTimestamp: '2023-05-25T07:35:15Z' },
+        evidence: { planTimestamp: '2023-05-25T07:35:15Z', timedAt: 'plan' },
       },
     ]);
     expect(JSON.stringify(alerts)).not.toContain('Hello, drift!');
@@ -206,13 +206,20 @@ describe('terraform-plan preset, on plans from Terraform’s own tests', () => {
     ]);
   });
 
-  it('names the missing plan timestamp once: Terraform before 1.5, or a plan with it removed', () => {
-    const expected = { alerts: [], errors: [{ path: 'timestamp', message: 'observedAt: missing' }] };
-    // Terraform's golden `show -json` output leaves the volatile timestamp out.
-    expect(connector.normalise(fixture('terraform/show-json-drift.output.json'), RECEIVED_AT)).toEqual(expected);
-    const plan = fixture('terraform/drift_simple.plan.json');
-    delete plan.timestamp;
-    expect(connector.normalise(plan, RECEIVED_AT)).toEqual(expected);
+  it('times a plan without timestamp (Terraform before 1.5, format 1.0) at its arrival, which also names its run', () => {
+    // Terraform's golden `show -json` output (format 1.0) has no timestamp.
+    const { alerts, errors } = connector.normalise(fixture('terraform/show-json-drift.output.json'), RECEIVED_AT);
+    expect(errors).toEqual([]);
+    const arrival = new Date(RECEIVED_AT).toISOString();
+    expect(alerts.length).toBeGreaterThan(0);
+    expect(alerts.filter((alert) => alert.status === 'firing')).toHaveLength(1);
+    for (const alert of alerts) {
+      expect(alert).toMatchObject({ observedAt: RECEIVED_AT, id: `${alert.asset}@${arrival}`, evidence: expect.objectContaining({ timedAt: 'arrival' }) as unknown });
+    }
+    // The same plan with its timestamp is timed by it.
+    const stamped = connector.normalise(fixture('terraform/drift_simple.plan.json'), RECEIVED_AT).alerts;
+    expect(stamped[0]?.evidence).toMatchObject({ timedAt: 'plan' });
+    expect(stamped[0]?.observedAt).not.toBe(RECEIVED_AT);
   });
 
   it('names a plan timestamp before 2000, or a number of no stated unit, once', () => {

@@ -18,6 +18,14 @@ function intake(fields: Record<string, unknown>): SyncIntake {
 }
 
 describe('webhook connector: mapping', () => {
+  it('refuses a mapped control that is not an Annex A id, naming where it came from, and keeps a mapped one that is', () => {
+    const connector = intake({ items: 'findings', mapping: { id: 'id', status: { value: 'firing' }, control: 'standard' } });
+    const body = { findings: [{ id: 'f-1', standard: 'PCI DSS 10.2.1' }, { id: 'f-2', standard: 'A.5.15' }] };
+    const { alerts, errors } = connector.normalise(body, RECEIVED_AT);
+    expect(errors).toEqual([{ path: 'findings[0].standard', message: 'control: is "PCI DSS 10.2.1", not an ISO/IEC 27001:2022 Annex A id such as A.8.13' }]);
+    expect(alerts.map((alert) => [alert.id, alert.control])).toEqual([['f-2', 'A.5.15']]);
+  });
+
   it('maps a single object by nested paths, with numeric array segments', () => {
     const connector = intake({
       control: 'A.8.7',
