@@ -7,7 +7,8 @@
  * The body is the job's output, kept as evidence: JSON (an object, an array, restic's `--json`
  * lines) and any text (stderr). restic's summary and its `Fatal:` line become the message.
  *
- * Who writes what: the intake records each job's last start and finish in the connector state;
+ * Who writes what: the intake records each job's last start and finish in the connector state,
+ * stored in one step with the alerts of that report (never before them);
  * the poller reads them, and keeps in its checkpoint when it began watching each job and the
  * latest deadline it has reported. A deadline's alert id comes from the job and the due time, so
  * the poller, its replicas and an intake that sees a late run never count one deadline twice.
@@ -327,12 +328,12 @@ function parseRoute(route: string, jobs: ReadonlyMap<string, Job>): { job: Job; 
   return { job, event: event as RunEvent };
 }
 
-/** Reads and writes of the run record go to Redis: when it fails, the sender is told to send again. */
-async function recorded<T>(what: string, action: () => Promise<T>): Promise<T> {
+/** The run record is read from Redis: when that fails, the sender is told to send again. */
+async function readRuns<T>(what: string, action: () => Promise<T>): Promise<T> {
   try {
     return await action();
   } catch (error) {
-    throw new RecurdError('ENQUEUE_FAILED', `${what} could not be recorded; send it again`, undefined, { cause: error });
+    throw new RecurdError('ENQUEUE_FAILED', `${what} could not be recorded: its last runs were not read; send it again`, undefined, { cause: error });
   }
 }
 
@@ -341,19 +342,16 @@ async function receive(source: string, jobs: ReadonlyMap<string, Job>, state: Co
   if ('path' in parsed) return routeError(parsed.message);
   const { job, event } = parsed;
   const field: keyof Runs = event === 'start' ? 'started' : 'finished';
-  const alerts = await recorded(`${source}: the ${event} of ${job.name}`, async () => {
-    const runs: Runs = {
-      started: timeOf(await state.get(stateKey(job.name, 'started'))),
-      finished: timeOf(await state.get(stateKey(job.name, 'finished'))),
-    };
-    // A late run reveals the deadlines it missed, even those passed while no poll ran.
-    const missed = deadlines(job, runs, null, receivedAt - 1).map((deadline) => deadlineAlert(source, job, deadline));
-    await state.set(stateKey(job.name, field), String(Math.max(runs[field] ?? 0, receivedAt)));
-    return missed;
-  });
+  const runs = await readRuns(`${source}: the ${event} of ${job.name}`, async () => ({
+    started: timeOf(await state.get(stateKey(job.name, 'started'))),
+    finished: timeOf(await state.get(stateKey(job.name, 'finished'))),
+  }));
+  // A late run reveals the deadlines it missed, even those passed while no poll ran.
+  const alerts = deadlines(job, runs, null, receivedAt - 1).map((deadline) => deadlineAlert(source, job, deadline));
   // A start is no observation of the check; it opens the run that grace then times.
   if (event !== 'start') alerts.push(reportAlert(source, job, event, body, receivedAt));
-  return { alerts, errors: [] };
+  // Stored with the alerts, in one step: a run's time is never kept while its report is lost.
+  return { alerts, errors: [], stateChanges: { [stateKey(job.name, field)]: String(Math.max(runs[field] ?? 0, receivedAt)) } };
 }
 
 const checkpointSchema = z.object({

@@ -21,6 +21,11 @@ export interface IntakeResult {
   alerts: CanonicalAlert[];
   /** Items rejected, with the reason. */
   errors: PayloadError[];
+  /**
+   * Fields of the connector's state to set, stored in the same atomic step as `alerts` (and not
+   * at all when they are not): what the intake remembers never runs ahead of what it accepted.
+   */
+  stateChanges?: Record<string, string>;
 }
 
 export interface Intake {
@@ -70,10 +75,12 @@ export interface Connector {
   close?(): Promise<void>;
 }
 
-/** Small durable state a connector may keep between requests and polls (in Redis for the daemon). */
+/**
+ * Small durable state a connector may keep between requests and polls (in Redis for the daemon).
+ * An intake changes it only through its result's `stateChanges`, stored with its alerts.
+ */
 export interface ConnectorState {
   get(key: string): Promise<string | null>;
-  set(key: string, value: string): Promise<void>;
   all(): Promise<Record<string, string>>;
 }
 
@@ -107,9 +114,9 @@ export class MemoryConnectorState implements ConnectorState {
   get(key: string): Promise<string | null> {
     return Promise.resolve(this.values.get(key) ?? null);
   }
-  set(key: string, value: string): Promise<void> {
-    this.values.set(key, value);
-    return Promise.resolve();
+  /** What the pipeline does with an accepted result's `stateChanges`. */
+  apply(changes: Record<string, string>): void {
+    for (const [key, value] of Object.entries(changes)) this.values.set(key, value);
   }
   all(): Promise<Record<string, string>> {
     return Promise.resolve(Object.fromEntries(this.values));

@@ -103,16 +103,14 @@ export class ConnectorStatus implements SourceLife {
     return json === null ? { ...EMPTY } : { ...EMPTY, ...(JSON.parse(json) as Partial<ConnectorHealth>) };
   }
 
-  /** A connector's small state, as a Redis hash. */
+  /** The Redis hash of a connector's small state; an intake's changes to it go in with its alerts. */
+  stateKey(name: string): string {
+    return `${this.prefix}:connector:${name}:state`;
+  }
+
   state(name: string): ConnectorState {
-    const key = `${this.prefix}:connector:${name}:state`;
-    return {
-      get: (field) => this.redis.hget(key, field),
-      set: async (field, value) => {
-        await this.redis.hset(key, field, value);
-      },
-      all: () => this.redis.hgetall(key),
-    };
+    const key = this.stateKey(name);
+    return { get: (field) => this.redis.hget(key, field), all: () => this.redis.hgetall(key) };
   }
 
   checkpointKey(name: string): string {

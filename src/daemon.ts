@@ -116,7 +116,8 @@ export async function startDaemon(config: Config, { logger, clock = systemClock,
     connectors,
     intake: {
       // Each bounded by redis.commandTimeout: a sender gets its 503 and sends again, instead of waiting on Redis.
-      enqueue: (alerts) => health.deadline(() => running.enqueue(alerts), 'the batch was not stored'),
+      enqueue: (connector, alerts, stateChanges) =>
+        health.deadline(() => running.enqueue(alerts, stateChanges && { key: status.stateKey(connector), fields: stateChanges }), 'the batch was not stored'),
       reject: (connector, receivedAt, body, errors, route) => health.deadline(() => deadLetters.add(connector, receivedAt, body, errors, route), 'the refused payload was not stored'),
       // What the connector's health shows is secondary to the answer: best effort.
       succeeded: (connector) => health.deadline(() => status.succeeded(connector, clock.now()), 'connector health').catch(() => undefined),

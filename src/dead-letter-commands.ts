@@ -75,12 +75,13 @@ export class DeadLetterCommands {
     const outcomes: ReplayOutcome[] = [];
     try {
       for (const letter of letters) {
-        const { alerts, errors } = await readAgain(connectorFor(this.config, this.redis, letter.connector), letter);
+        const { alerts, errors, stateChanges } = await readAgain(connectorFor(this.config, this.redis, letter.connector), letter);
         if (errors.length > 0) {
           outcomes.push({ id: letter.id, connector: letter.connector, accepted: 0, problems: errors.map((error) => `${error.path}: ${error.message}`) });
           continue;
         }
-        await enqueueAlerts(ingest, alerts.map((alert) => ({ ...alert, receivedAt: Date.now() })), this.config.retention.failedJobs);
+        const state = stateChanges && { key: new ConnectorStatus(this.redis, this.config.redis.keyPrefix).stateKey(letter.connector), fields: stateChanges };
+        await enqueueAlerts(ingest, alerts.map((alert) => ({ ...alert, receivedAt: Date.now() })), this.config.retention.failedJobs, state);
         await this.letters.drop(letter.id);
         outcomes.push({ id: letter.id, connector: letter.connector, accepted: alerts.length, problems: [] });
       }

@@ -11,7 +11,7 @@
  * is never lost between the decision and its notification (transactional outbox).
  */
 import { randomBytes } from 'node:crypto';
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Connector, PayloadError, PollContext } from '../connectors/types.js';
@@ -75,8 +75,18 @@ interface PollJob {
   connector: string;
 }
 
-/** Alerts as ingest jobs of at most JOB_ALERTS each; resolves once every job is stored. */
-export async function enqueueAlerts(queue: Queue, alerts: ReceivedAlert[], keepFailed: KeepFailed): Promise<void> {
+/** Fields of a connector's state hash to set together with the alerts they belong to. */
+export interface StateChange {
+  key: string;
+  fields: Record<string, string>;
+}
+
+/**
+ * Alerts as ingest jobs of at most JOB_ALERTS each; resolves once every job is stored. With a
+ * state change, the jobs and the state go in one MULTI: a job's finish time is never stored
+ * without its report (nor the report without it), whatever fails in between.
+ */
+export async function enqueueAlerts(queue: Queue, alerts: ReceivedAlert[], keepFailed: KeepFailed, state?: StateChange): Promise<void> {
   const options = {
     attempts: 10,
     backoff: { type: 'exponential', delay: 1000 },
@@ -84,15 +94,22 @@ export async function enqueueAlerts(queue: Queue, alerts: ReceivedAlert[], keepF
     // A batch that keeps failing stays in the failed set for an admin to inspect and retry, within the retention.
     removeOnFail: removeOnFail(keepFailed),
   };
-  if (alerts.length <= JOB_ALERTS) {
-    await queue.add('batch', { alerts } satisfies IngestJob, options);
+  const batches: IngestJob[] = [];
+  for (let start = 0; start < alerts.length; start += JOB_ALERTS) batches.push({ alerts: alerts.slice(start, start + JOB_ALERTS) });
+  if (state !== undefined) {
+    const transaction = (await queue.backend.client).multi();
+    for (const batch of batches) await new Job(queue, 'batch', batch, options).addJob(transaction);
+    transaction.hset(state.key, state.fields);
+    const failure = ((await transaction.exec()) ?? []).find(([error]: [Error | null, unknown]) => error !== null)?.[0];
+    if (failure) throw failure;
     return;
   }
-  const jobs = [];
-  for (let start = 0; start < alerts.length; start += JOB_ALERTS) {
-    jobs.push({ name: 'batch', data: { alerts: alerts.slice(start, start + JOB_ALERTS) } satisfies IngestJob, opts: options });
+  if (batches.length === 0) return;
+  if (batches.length === 1 && batches[0] !== undefined) {
+    await queue.add('batch', batches[0], options);
+    return;
   }
-  await queue.addBulk(jobs);
+  await queue.addBulk(batches.map((data) => ({ name: 'batch', data, opts: options })));
 }
 
 interface OutboxJob {
@@ -129,9 +146,9 @@ export class Pipeline {
     return this.running;
   }
 
-  /** Resolves once the batch is stored in Redis as a job: only then may an intake answer 202. */
-  async enqueue(alerts: ReceivedAlert[]): Promise<void> {
-    await enqueueAlerts(this.queues.ingest, alerts, this.options.keepFailed);
+  /** Resolves once the batch (and the state change that goes with it) is stored in Redis: only then may an intake answer 202. */
+  async enqueue(alerts: ReceivedAlert[], state?: StateChange): Promise<void> {
+    await enqueueAlerts(this.queues.ingest, alerts, this.options.keepFailed, state);
   }
 
   async queueJobCounts(): Promise<Record<string, Record<string, number>>> {

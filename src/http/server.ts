@@ -29,7 +29,8 @@ export interface HttpOptions {
   apiToken: string;
   connectors: Map<string, Connector>;
   intake: {
-    enqueue(alerts: ReceivedAlert[]): Promise<void>;
+    /** Stores the batch, and the connector's state changes with it in one step. */
+    enqueue(connector: string, alerts: ReceivedAlert[], stateChanges?: Record<string, string>): Promise<void>;
     /** Keeps a payload that did not fit in the dead-letter list; returns the entry's id. */
     reject(connector: string, receivedAt: number, body: string, errors: PayloadError[], route: string): Promise<string>;
     succeeded(connector: string): Promise<void>;
@@ -132,11 +133,12 @@ export function buildServer(options: HttpOptions) {
     const text = raw.toString('utf8');
     let alerts: CanonicalAlert[] = [];
     let errors: PayloadError[];
+    let stateChanges: Record<string, string> | undefined;
     const body = parseIntakeBody(text, intake.subroutes);
     if ('error' in body) errors = [{ path: '(body)', message: `not JSON (${body.error})` }];
     else if (nestedDeeperThan(body.value, options.limits.maxDepth)) {
       throw new RecurdError('PAYLOAD_TOO_DEEP', `${connector.name}: the body nests arrays and objects deeper than http.maxDepth (${options.limits.maxDepth})`);
-    } else ({ alerts, errors } = await intake.normalise(body.value, receivedAt, route));
+    } else ({ alerts, errors, stateChanges } = await intake.normalise(body.value, receivedAt, route));
     if (alerts.length > options.limits.maxItems) {
       throw new RecurdError('PAYLOAD_TOO_MANY_ITEMS', `${connector.name}: the body has ${alerts.length} alerts, more than http.maxItems (${options.limits.maxItems}); send them in smaller batches`);
     }
@@ -150,9 +152,9 @@ export function buildServer(options: HttpOptions) {
         throw new RecurdError('PAYLOAD_INVALID', `${connector.name}: ${errors.length} field(s) do not fit (dead letter ${letter}): ${listed}`, errors);
       }
     }
-    if (alerts.length > 0) {
+    if (alerts.length > 0 || stateChanges !== undefined) {
       try {
-        await options.intake.enqueue(alerts.map((alert) => ({ ...alert, receivedAt })));
+        await options.intake.enqueue(connector.name, alerts.map((alert) => ({ ...alert, receivedAt })), stateChanges);
       } catch (error) {
         if (error instanceof RecurdError) throw error;
         // Not Redis being away (that is a RecurdError): this batch cannot be queued, and sending it

@@ -60,7 +60,12 @@ function harness(fields: Record<string, unknown> = {}): Harness {
     state,
     warnings,
     checkpoint: null,
-    post: async (route, body = {}, at = clock.now()) => intake.normalise(body, at, route),
+    // As the pipeline does: the state changes of a result are kept only with its alerts.
+    post: async (route, body = {}, at = clock.now()) => {
+      const result = await intake.normalise(body, at, route);
+      if (result.errors.length === 0 && result.stateChanges !== undefined) state.apply(result.stateChanges);
+      return result;
+    },
     async poll() {
       const emitted: CanonicalAlert[] = [];
       const context: PollContext = {
@@ -181,6 +186,7 @@ describe('heartbeat connector: reports', () => {
         }),
       ],
       errors: [],
+      stateChanges: { 'nightly:finished': String(T0) },
     });
     const missing = await h.post('nightly/fail', RESTIC_NO_REPOSITORY, T0 + S);
     expect(missing.alerts[0]).toMatchObject({
@@ -223,7 +229,7 @@ describe('heartbeat connector: reports', () => {
 
   it('takes a start as the beginning of a run, not as an observation', async () => {
     const h = harness();
-    expect(await h.post('nightly/start')).toEqual({ alerts: [], errors: [] });
+    expect(await h.post('nightly/start')).toEqual({ alerts: [], errors: [], stateChanges: { 'nightly:started': String(T0) } });
     expect(await h.state.all()).toEqual({ 'nightly:started': String(T0) });
   });
 
@@ -239,14 +245,21 @@ describe('heartbeat connector: reports', () => {
     expect(await h.state.all()).toEqual({});
   });
 
-  it('tells the sender to send again when the run cannot be recorded', async () => {
+  it('tells the sender to send again when the last runs cannot be read', async () => {
     const h = harness();
-    h.state.set = () => Promise.reject(new Error('connection closed'));
+    h.state.get = () => Promise.reject(new Error('connection closed'));
     await expect(h.post('nightly/success')).rejects.toMatchObject({
       code: 'RECURD_ERR_ENQUEUE_FAILED',
       status: 503,
-      message: 'backups: the success of nightly could not be recorded; send it again',
+      message: 'backups: the success of nightly could not be recorded: its last runs were not read; send it again',
     });
+  });
+
+  it('leaves the run record to be stored with the alerts, never before them', async () => {
+    const h = harness();
+    const result = await h.connector.intake?.normalise({}, T0, 'nightly/success');
+    expect(result?.stateChanges).toEqual({ 'nightly:finished': String(T0) });
+    expect(await h.state.all()).toEqual({});
   });
 
   it('gives a decision or named errors for any body and route, never a crash', async () => {
