@@ -11,7 +11,8 @@ COPY detectors ./detectors
 RUN npm run build && npm prune --omit=dev
 
 FROM node:24-bookworm-slim
-ENV NODE_ENV=production RECURD_CONFIG=/etc/recurd/recurd.yaml
+# Inside a container, 127.0.0.1 would be unreachable from the published port.
+ENV NODE_ENV=production RECURD_CONFIG=/etc/recurd/recurd.yaml RECURD_HTTP_HOST=0.0.0.0
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -1,12 +1,17 @@
 /**
  * Proof that a caller may post to a webhook intake: a bearer token, or an HMAC-SHA256 signature of
- * the raw body. Comparisons take constant time, and no reason ever repeats a secret or the
- * credential the caller sent.
+ * the raw body, or of "<timestamp>.<body>" with the time of signing in a header (replay
+ * protection). Comparisons take constant time, and no reason ever repeats a secret or the
+ * credential the caller sent: reasons go to the log, never to the caller.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IntakeAuth } from '../src/config/fields.js';
 
-export type IntakeAuthResult = { ok: true } | { ok: false; reason: string };
+/**
+ * `replay`: for a timestamped signature, what must be taken only once and for how long it must be
+ * remembered (the tolerance on either side of now).
+ */
+export type IntakeAuthResult = { ok: true; replay?: { key: string; ttl: number } } | { ok: false; reason: string };
 
 type Headers = Record<string, string | string[] | undefined>;
 
@@ -44,7 +49,21 @@ function verifyBearer(token: string, headers: Headers): IntakeAuthResult {
   return sameSecret(token, match[1]) ? { ok: true } : { ok: false, reason: 'bearer token does not match' };
 }
 
-function verifySignature(auth: Extract<IntakeAuth, { type: 'hmac' }>, headers: Headers, rawBody: Buffer): IntakeAuthResult {
+/** The time of signing, Unix seconds, within the tolerance of now; or why not. */
+function signedAt(timestamp: NonNullable<HmacAuth['timestamp']>, headers: Headers, now: number): { text: string } | { reason: string } {
+  const values = headerValues(headers, timestamp.header);
+  if (values.length === 0) return { reason: `missing ${timestamp.header} header` };
+  if (values.length > 1) return { reason: `more than one ${timestamp.header} header` };
+  const text = (values[0] ?? '').trim();
+  if (!/^\d{1,12}$/.test(text)) return { reason: `${timestamp.header} header is not a time in Unix seconds` };
+  const skew = Math.abs(now - Number(text) * 1000);
+  if (skew > timestamp.tolerance) return { reason: `${timestamp.header} is ${Math.round(skew / 1000)} s from now, beyond the tolerance of ${timestamp.tolerance / 1000} s` };
+  return { text };
+}
+
+type HmacAuth = Extract<IntakeAuth, { type: 'hmac' }>;
+
+function verifySignature(auth: HmacAuth, headers: Headers, rawBody: Buffer, now: number): IntakeAuthResult {
   const values = headerValues(headers, auth.header);
   if (values.length === 0) return { ok: false, reason: `missing ${auth.header} header` };
   if (values.length > 1) return { ok: false, reason: `more than one ${auth.header} header` };
@@ -55,12 +74,23 @@ function verifySignature(auth: Extract<IntakeAuth, { type: 'hmac' }>, headers: H
     return { ok: false, reason: `${auth.header} header is not a ${auth.encoding} HMAC-SHA256 signature` };
   }
   const given = Buffer.from(signature, auth.encoding);
-  const expected = createHmac('sha256', auth.secret).update(rawBody).digest();
   // The pattern above fixes the length; the guard keeps timingSafeEqual from throwing regardless.
   if (given.length !== SIGNATURE_BYTES) return { ok: false, reason: 'signature does not match' };
-  return timingSafeEqual(given, expected) ? { ok: true } : { ok: false, reason: 'signature does not match' };
+  const hmac = createHmac('sha256', auth.secret);
+  let time: string | undefined;
+  if (auth.timestamp !== undefined) {
+    const at = signedAt(auth.timestamp, headers, now);
+    if ('reason' in at) return { ok: false, reason: at.reason };
+    time = at.text;
+    hmac.update(`${time}.`);
+  }
+  if (!timingSafeEqual(given, hmac.update(rawBody).digest())) return { ok: false, reason: 'signature does not match' };
+  if (auth.timestamp === undefined) return { ok: true };
+  // Past the tolerance the timestamp refuses it anyway; within it, only memory can.
+  return { ok: true, replay: { key: given.toString('hex'), ttl: 2 * auth.timestamp.tolerance } };
 }
 
-export function verifyIntakeAuth(auth: IntakeAuth, headers: Headers, rawBody: Buffer): IntakeAuthResult {
-  return auth.type === 'bearer' ? verifyBearer(auth.token, headers) : verifySignature(auth, headers, rawBody);
+/** `now`, epoch ms, checks the time of a timestamped signature. */
+export function verifyIntakeAuth(auth: IntakeAuth, headers: Headers, rawBody: Buffer, now: number): IntakeAuthResult {
+  return auth.type === 'bearer' ? verifyBearer(auth.token, headers) : verifySignature(auth, headers, rawBody, now);
 }

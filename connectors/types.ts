@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { Clock } from '../src/core/clock.js';
 import type { CanonicalAlert } from '../src/core/types.js';
 import { ANNEX_A_ID, FAMILIES, SEVERITIES } from '../src/core/types.js';
-import { intakeAuth, type IntakeAuth } from '../src/config/fields.js';
+import { byteSize, duration, intakeAuth, type IntakeAuth } from '../src/config/fields.js';
 import type { Logger } from '../src/log.js';
 
 /** A field of a payload that does not fit, named by its path in the payload (`alerts[2].startsAt`). */
@@ -141,6 +141,15 @@ export const connectorBase = {
 /** The fields of a connector that receives over HTTP. */
 export const intakeFields = {
   auth: intakeAuth,
+  bodyLimit: byteSize.optional().describe('largest request body this intake takes (413 beyond); default: http.bodyLimit'),
+  rateLimit: z
+    .object({
+      requests: z.number().int().min(1).describe('requests allowed from one address'),
+      per: duration.describe('in this time; more are answered 429 with Retry-After'),
+    })
+    .strict()
+    .optional()
+    .describe('at most this many requests per sender address to this intake, counted by each daemon process; default: no limit'),
   partial: z
     .boolean()
     .optional()
@@ -148,3 +157,9 @@ export const intakeFields = {
       'a body with some items that do not fit: true takes the others (202, the body kept as a dead letter), false refuses it whole (400); default: true for alertmanager, false otherwise',
     ),
 };
+
+/** The intake bounds of a connector's config; none for a connector that only polls. */
+export function intakeLimitsOf(config: object): { bodyLimit?: number; rateLimit?: { requests: number; per: number } } {
+  const { bodyLimit, rateLimit } = config as Partial<z.output<z.ZodObject<typeof intakeFields>>>;
+  return { bodyLimit, rateLimit };
+}

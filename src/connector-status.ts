@@ -113,6 +113,19 @@ export class ConnectorStatus implements SourceLife {
     return { get: (field) => this.redis.hget(key, field), all: () => this.redis.hgetall(key) };
   }
 
+  /** Takes a timestamped signature once: false when it was already taken within `ttl` ms. */
+  async firstUse(name: string, signature: string, ttl: number): Promise<boolean> {
+    return (await this.redis.set(this.signatureKey(name, signature), '1', 'PX', ttl, 'NX')) === 'OK';
+  }
+
+  async forget(name: string, signature: string): Promise<void> {
+    await this.redis.del(this.signatureKey(name, signature));
+  }
+
+  private signatureKey(name: string, signature: string): string {
+    return `${this.prefix}:connector:${name}:signature:${signature}`;
+  }
+
   checkpointKey(name: string): string {
     return `${this.prefix}:connector:${name}:checkpoint`;
   }

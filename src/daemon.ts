@@ -2,7 +2,7 @@
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { createConnector } from '../connectors/registry.js';
-import type { Connector } from '../connectors/types.js';
+import { intakeLimitsOf, type Connector } from '../connectors/types.js';
 import { engineSettings } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { systemClock, type Clock } from './core/clock.js';
@@ -113,6 +113,8 @@ export async function startDaemon(config: Config, { logger, clock = systemClock,
     bodyLimit: config.http.bodyLimit,
     limits: { maxDepth: config.http.maxDepth, maxItems: config.http.maxItems },
     apiToken: config.api.token,
+    metricsToken: config.http.metricsToken,
+    intakeLimits: new Map(config.connectors.map((connector) => [connector.name, intakeLimitsOf(connector)])),
     connectors,
     intake: {
       // Each bounded by redis.commandTimeout: a sender gets its 503 and sends again, instead of waiting on Redis.
@@ -125,6 +127,8 @@ export async function startDaemon(config: Config, { logger, clock = systemClock,
         metrics.connectorErrors.inc({ connector });
         await health.deadline(() => status.failed(connector, clock.now(), reason), 'connector health').catch(() => undefined);
       },
+      firstUse: (connector, signature, ttl) => health.deadline(() => status.firstUse(connector, signature, ttl), 'the signature was not checked for replay'),
+      forget: (connector, signature) => health.deadline(() => status.forget(connector, signature), 'the signature was not released'),
       get accepting() {
         return accepting;
       },

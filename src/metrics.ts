@@ -65,6 +65,12 @@ export class Metrics {
     labelNames: ['connector'] as const,
     registers: [this.registry],
   });
+  readonly requestsRefused = new Counter({
+    name: 'recurd_http_requests_refused_total',
+    help: 'Requests refused before anything was read: missing or wrong credentials, an unknown intake, a replayed signature, a rate limit.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly correctiveActions = new Counter({
     name: 'recurd_corrective_actions_total',
     help: 'Corrective actions recorded through the API, by strength: weak (treats the symptom) or strong (removes the cause).',

@@ -51,9 +51,17 @@ export const intakeAuth = z.discriminatedUnion('type', [
       header: z.string().default('x-recurd-signature').describe('header that carries the signature'),
       prefix: z.string().default('sha256=').describe('text before the signature in the header'),
       encoding: z.enum(['hex', 'base64']).default('hex'),
+      timestamp: z
+        .object({
+          header: z.string().min(1).default('x-recurd-timestamp').describe('header that carries the time of signing, in Unix seconds'),
+          tolerance: duration.prefault('5m').describe('how far that time may be from recurd\'s clock; a signature is taken once within it'),
+        })
+        .strict()
+        .optional()
+        .describe('replay protection: the signature covers "<timestamp>.<body>", and a request signed too long ago, or sent twice, is refused'),
     })
     .strict()
-    .describe('HMAC-SHA256 of the raw request body, in a header'),
+    .describe('HMAC-SHA256 of the raw request body (or of "<timestamp>.<body>"), in a header'),
 ]);
 export type IntakeAuth = z.output<typeof intakeAuth>;
 

@@ -80,14 +80,15 @@ export const configSchema = z
       .strict(),
     http: z
       .object({
-        host: z.string().default('0.0.0.0'),
+        host: z.string().default('127.0.0.1').describe('listen address: 127.0.0.1 takes requests from this machine only; 0.0.0.0 from anywhere'),
         port: wholeNumber(0, 65535).prefault(8080),
         bodyLimit: byteSize.prefault('1mb').describe('largest accepted request body'),
         maxDepth: wholeNumber(4, 1000).prefault(64).describe('deepest nesting of arrays and objects accepted in a body (400 beyond)'),
         maxItems: wholeNumber(1, 1_000_000).prefault(10_000).describe('most alerts accepted in one body (413 beyond)'),
+        metricsToken: secret.optional().describe('bearer token that /metrics then requires (Prometheus: authorization.credentials); default: /metrics is open'),
       })
       .strict()
-      .prefault({ host: '0.0.0.0', port: 8080, bodyLimit: '1mb', maxDepth: 64, maxItems: 10_000 }),
+      .prefault({ host: '127.0.0.1', port: 8080, bodyLimit: '1mb', maxDepth: 64, maxItems: 10_000 }),
     api: z.object({ token: secret.describe('bearer token for /api/v1') }).strict(),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })

@@ -2,8 +2,13 @@
  * HTTP: webhook intake per connector, the NC API, /metrics, /healthz and /readyz.
  * An intake answers 202 only once its batch is stored as a job in Redis; until then nothing
  * counts as accepted, so a sender that sees an error can safely send again.
+ *
+ * Each connector has its own intake route, with its own body limit and rate limit. A request to a
+ * connector that does not exist is answered exactly as one with wrong credentials, so that the
+ * names of the connectors cannot be listed without a credential; every refusal is logged.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { verifyIntakeAuth } from '../../connectors/auth.js';
@@ -17,6 +22,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { ncView, timelineView } from '../present.js';
 import type { Register } from '../register.js';
+import { RefusalLog, type Refusal } from './refusals.js';
 
 export interface ReadyReport {
   ready: boolean;
@@ -24,10 +30,20 @@ export interface ReadyReport {
   connectors: Record<string, { ok: boolean; lastSuccessAt: string | null; lastErrorAt: string | null; lastError: string | null }>;
 }
 
+/** A connector's own bounds on its intake: `bodyLimit` and `rateLimit` in its config. */
+export interface IntakeLimits {
+  bodyLimit?: number;
+  rateLimit?: { requests: number; per: number };
+}
+
 export interface HttpOptions {
   bodyLimit: number;
   apiToken: string;
+  /** When set, /metrics answers only `Authorization: Bearer <metricsToken>`. */
+  metricsToken?: string;
   connectors: Map<string, Connector>;
+  /** By connector name; a connector without an entry has the server's body limit and no rate limit. */
+  intakeLimits: Map<string, IntakeLimits>;
   intake: {
     /** Stores the batch, and the connector's state changes with it in one step. */
     enqueue(connector: string, alerts: ReceivedAlert[], stateChanges?: Record<string, string>): Promise<void>;
@@ -35,6 +51,12 @@ export interface HttpOptions {
     reject(connector: string, receivedAt: number, body: string, errors: PayloadError[], route: string): Promise<string>;
     succeeded(connector: string): Promise<void>;
     failed(connector: string, reason: string): Promise<void>;
+    /**
+     * Remembers a timestamped signature for `ttl` ms; false when it was already seen (a replay).
+     * `forget` takes it back when the request it came with was not accepted after all.
+     */
+    firstUse(connector: string, key: string, ttl: number): Promise<boolean>;
+    forget(connector: string, key: string): Promise<void>;
     readonly accepting: boolean;
   };
   register: Register;
@@ -80,11 +102,20 @@ function rejectedItems(errors: PayloadError[]): number {
   return new Set(errors.map((error) => /^[^[\].]*\[\d+\]/.exec(error.path)?.[0] ?? error.path)).size;
 }
 
+/** Equal without leaking where they differ, nor the length of the secret. */
 function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
+  const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
+  return timingSafeEqual(digest(given), digest(expected));
 }
+
+/** The token of `Authorization: Bearer <token>`, or null. */
+function bearerToken(request: FastifyRequest): string | null {
+  const header = request.headers.authorization ?? '';
+  return header.startsWith('Bearer ') ? header.slice('Bearer '.length) : null;
+}
+
+/** What a caller without valid credentials is told, whichever intake it asked for and whatever was wrong. */
+const INTAKE_REFUSED = 'the request is not authorised for this intake; the recurd log says why';
 
 // The return type is inferred: it carries pino's Logger type, which Fastify's default does not accept.
 export function buildServer(options: HttpOptions) {
@@ -105,7 +136,8 @@ export function buildServer(options: HttpOptions) {
       return reply.code(error.status).send({ error: { code: error.code, message: error.message, details: error.details } });
     }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return reply.code(413).send({ error: { code: 'RECURD_ERR_PAYLOAD_TOO_LARGE', message: `the body is larger than the limit of ${options.bodyLimit} bytes` } });
+      const limit = request.routeOptions.bodyLimit ?? options.bodyLimit;
+      return reply.code(413).send({ error: { code: 'RECURD_ERR_PAYLOAD_TOO_LARGE', message: `the body is larger than the limit of ${limit} bytes` } });
     }
     if (error.statusCode !== undefined && error.statusCode < 500) {
       return reply.code(error.statusCode).send({ error: { code: 'RECURD_ERR_REQUEST_INVALID', message: error.message } });
@@ -114,22 +146,45 @@ export function buildServer(options: HttpOptions) {
     return reply.code(500).send({ error: { code: 'RECURD_ERR_INTERNAL', message: 'internal error; see the recurd log' } });
   });
 
-  const intake = async (request: FastifyRequest<{ Params: { connector: string; '*'?: string } }>, reply: FastifyReply) => {
+  const refusals = new RefusalLog(options.logger, options.clock, options.metrics.requestsRefused);
+  // A flood that stops still gets its summary line.
+  const rollRefusals = setInterval(() => refusals.roll(), 10_000).unref();
+  app.addHook('onClose', (_instance, done) => {
+    clearInterval(rollRefusals);
+    refusals.flush();
+    done();
+  });
+  const refuse = (request: FastifyRequest, refusal: Omit<Refusal, 'method' | 'route' | 'remoteAddress'>): void => {
+    refusals.refused({ ...refusal, method: request.method, route: request.url.split('?')[0] ?? request.url, remoteAddress: request.ip });
+  };
+
+  const intake = async (connector: Connector, request: FastifyRequest<{ Params: { '*'?: string } }>, reply: FastifyReply) => {
     const receivedAt = options.clock.now();
-    const name = request.params.connector;
     const route = request.params['*'] ?? '';
-    const connector = options.connectors.get(name);
-    const intake = connector?.intake;
-    if (connector === undefined || intake === undefined || (route !== '' && !intake.subroutes)) {
-      throw new RecurdError('CONNECTOR_NOT_FOUND', `no connector takes POST /hooks/${name}${route === '' ? '' : `/${route}`}`);
+    const intake = connector.intake;
+    if (intake === undefined) throw new Error(`${connector.name} has an intake route but no intake`);
+    const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    const auth = verifyIntakeAuth(intake.auth, request.headers, raw, receivedAt);
+    if (!auth.ok) {
+      refuse(request, { reason: 'unauthorized', status: 401, connector: connector.name, detail: auth.reason });
+      await options.intake.failed(connector.name, `refused a request: ${auth.reason}`);
+      throw new RecurdError('UNAUTHORIZED', INTAKE_REFUSED);
     }
     if (!options.intake.accepting) throw new RecurdError('NOT_READY', 'recurd is shutting down and takes no more alerts; send again later');
-    const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-    const auth = verifyIntakeAuth(intake.auth, request.headers, raw);
-    if (!auth.ok) {
-      await options.intake.failed(connector.name, `refused a request: ${auth.reason}`);
-      throw new RecurdError('UNAUTHORIZED', `${connector.name}: ${auth.reason}`);
+    if (auth.replay !== undefined && !(await options.intake.firstUse(connector.name, auth.replay.key, auth.replay.ttl))) {
+      refuse(request, { reason: 'replayed', status: 401, connector: connector.name, detail: 'this signature was already used: a replayed request' });
+      throw new RecurdError('UNAUTHORIZED', INTAKE_REFUSED);
     }
+    try {
+      return await accept(connector, intake, raw, receivedAt, route, reply);
+    } catch (error) {
+      // Not taken: the sender may send the same signed request again.
+      if (auth.replay !== undefined) await options.intake.forget(connector.name, auth.replay.key).catch(() => undefined);
+      throw error;
+    }
+  };
+
+  const accept = async (connector: Connector, intake: NonNullable<Connector['intake']>, raw: Buffer, receivedAt: number, route: string, reply: FastifyReply) => {
     const text = raw.toString('utf8');
     let alerts: CanonicalAlert[] = [];
     let errors: PayloadError[];
@@ -171,16 +226,63 @@ export function buildServer(options: HttpOptions) {
     if (letter === null) return reply.code(202).send({ accepted: alerts.length });
     return reply.code(202).send({ accepted: alerts.length, rejected: rejectedItems(errors), deadLetter: letter, errors: errors.slice(0, 20) });
   };
-  app.post('/hooks/:connector', intake);
-  app.post('/hooks/:connector/*', intake);
+  // Registered after the rate limiter, so that its hooks see the intake routes.
+  app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) =>
+      new RecurdError('RATE_LIMITED', `more than ${context.max} requests to this intake from this address; send again in ${context.after}`),
+  });
+  app.register((hooks, _opts, done) => {
+    for (const connector of options.connectors.values()) {
+      if (connector.intake === undefined) continue;
+      const limits = options.intakeLimits.get(connector.name) ?? {};
+      const routeOptions = {
+        bodyLimit: limits.bodyLimit ?? options.bodyLimit,
+        config:
+          limits.rateLimit === undefined
+            ? {}
+            : {
+                rateLimit: {
+                  max: limits.rateLimit.requests,
+                  timeWindow: limits.rateLimit.per,
+                  onExceeded: (request: FastifyRequest) =>
+                    refuse(request, {
+                      reason: 'rate_limited', status: 429, connector: connector.name,
+                      detail: `more than ${limits.rateLimit?.requests} requests in ${limits.rateLimit?.per} ms`,
+                    }),
+                },
+              },
+      };
+      const handler = (request: FastifyRequest<{ Params: { '*'?: string } }>, reply: FastifyReply) => intake(connector, request, reply);
+      hooks.post(`/hooks/${connector.name}`, routeOptions, handler);
+      if (connector.intake.subroutes) hooks.post(`/hooks/${connector.name}/*`, routeOptions, handler);
+    }
+    // Any other intake URL: answered as wrong credentials are, unless the caller proves it may post
+    // to the connector it names, who is then told what is wrong with the URL.
+    hooks.post('/hooks/*', (request: FastifyRequest<{ Params: { '*': string } }>) => {
+      const [name = ''] = request.params['*'].split('/');
+      const connector = options.connectors.get(name);
+      const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      if (connector?.intake !== undefined && verifyIntakeAuth(connector.intake.auth, request.headers, raw, options.clock.now()).ok) {
+        throw new RecurdError('NOT_FOUND', `${connector.name} takes POST /hooks/${connector.name} only, not /hooks/${request.params['*']}`);
+      }
+      refuse(request, { reason: 'unauthorized', status: 401, connector: name, detail: connector === undefined ? `no connector named "${name}"` : 'credentials not checked for this URL' });
+      throw new RecurdError('UNAUTHORIZED', INTAKE_REFUSED);
+    });
+    done();
+  });
 
   app.register(
     (api, _opts, done) => {
       api.addHook('onRequest', (request, _reply, next) => {
-        const header = request.headers.authorization ?? '';
-        const token = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
-        if (sameSecret(token, options.apiToken)) next();
-        else next(new RecurdError('UNAUTHORIZED', header === '' ? 'missing Authorization: Bearer header' : 'the API token is not valid'));
+        const token = bearerToken(request);
+        if (token !== null && sameSecret(token, options.apiToken)) {
+          next();
+          return;
+        }
+        const detail = request.headers.authorization === undefined ? 'missing Authorization: Bearer header' : 'the API token is not valid';
+        refuse(request, { reason: 'unauthorized', status: 401, detail });
+        next(new RecurdError('UNAUTHORIZED', detail));
       });
       // API bodies are small JSON documents; parse them here, after the raw intake parser.
       const jsonBody = (request: FastifyRequest): unknown => {
@@ -238,16 +340,27 @@ export function buildServer(options: HttpOptions) {
     { prefix: '/api/v1' },
   );
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', async (request, reply) => {
+    if (options.metricsToken !== undefined) {
+      const token = bearerToken(request);
+      if (token === null || !sameSecret(token, options.metricsToken)) {
+        const detail = token === null ? 'missing Authorization: Bearer header' : 'the metrics token is not valid';
+        refuse(request, { reason: 'unauthorized', status: 401, detail });
+        throw new RecurdError('UNAUTHORIZED', `${detail} (http.metricsToken is set)`);
+      }
+    }
     const text = await options.scrape();
     return reply.header('content-type', options.metrics.registry.contentType).send(text);
   });
 
   app.get('/healthz', (_request, reply) => reply.send({ status: 'ok' }));
 
-  app.get('/readyz', async (_request, reply) => {
+  // Probes send no credential: the connectors (their names and last errors) are shown only with the API token.
+  app.get('/readyz', async (request, reply) => {
     const report = await options.ready();
-    return reply.code(report.ready ? 200 : 503).send({ status: report.ready ? 'ready' : 'not ready', checks: report.checks, connectors: report.connectors });
+    const token = bearerToken(request);
+    const body = { status: report.ready ? 'ready' : 'not ready', checks: report.checks };
+    return reply.code(report.ready ? 200 : 503).send(token !== null && sameSecret(token, options.apiToken) ? { ...body, connectors: report.connectors } : body);
   });
 
   return app;

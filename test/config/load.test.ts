@@ -74,7 +74,7 @@ describe('interpolate', () => {
 describe('loadConfig', () => {
   it('fills in the defaults of a minimal config', () => {
     const config = loadConfig(file(MINIMAL), {});
-    expect(config.http).toEqual({ host: '0.0.0.0', port: 8080, bodyLimit: 1024 * 1024, maxDepth: 64, maxItems: 10_000 });
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080, bodyLimit: 1024 * 1024, maxDepth: 64, maxItems: 10_000 });
     expect(config.policy).toMatchObject({ window: 30 * 86_400_000, resolveAfter: 7 * 86_400_000, skew: 300_000, lateRecurrence: 'link' });
     expect(config.pipeline).toEqual({ detectConcurrency: 8, processes: 1, dedupeFor: 35 * 86_400_000, shutdownTimeout: 30_000, stalledAfter: 30_000 });
     expect(config.redis.keyPrefix).toBe('{recurd}');

@@ -26,6 +26,8 @@ function sign(auth: HmacAuth, body: Buffer): Record<string, string> {
 }
 
 const BODY = Buffer.from('{"version":"4","alerts":[]}');
+const NOW = Date.parse('2026-12-07T10:00:00Z');
+const NOW_S = String(NOW / 1000);
 
 /** No reason may carry a secret or the credential sent. */
 function expectRefused(result: ReturnType<typeof verifyIntakeAuth>, reason: string): void {
@@ -37,19 +39,19 @@ function expectRefused(result: ReturnType<typeof verifyIntakeAuth>, reason: stri
 
 describe('verifyIntakeAuth: bearer', () => {
   it('accepts the token, whatever the case of the scheme and header name', () => {
-    expect(verifyIntakeAuth(bearer, { authorization: `Bearer ${TOKEN}` }, BODY)).toEqual({ ok: true });
-    expect(verifyIntakeAuth(bearer, { Authorization: `bearer ${TOKEN}` }, BODY)).toEqual({ ok: true });
+    expect(verifyIntakeAuth(bearer, { authorization: `Bearer ${TOKEN}` }, BODY, NOW)).toEqual({ ok: true });
+    expect(verifyIntakeAuth(bearer, { Authorization: `bearer ${TOKEN}` }, BODY, NOW)).toEqual({ ok: true });
   });
 
   it('says what is wrong without echoing the token', () => {
-    expectRefused(verifyIntakeAuth(bearer, {}, BODY), 'missing Authorization header');
-    expectRefused(verifyIntakeAuth(bearer, { authorization: undefined }, BODY), 'missing Authorization header');
-    expectRefused(verifyIntakeAuth(bearer, { authorization: `Basic ${TOKEN}` }, BODY), 'Authorization header is not "Bearer <token>"');
-    expectRefused(verifyIntakeAuth(bearer, { authorization: 'Bearer wrong-token' }, BODY), 'bearer token does not match');
-    expectRefused(verifyIntakeAuth(bearer, { authorization: `Bearer ${TOKEN}x` }, BODY), 'bearer token does not match');
-    expectRefused(verifyIntakeAuth(bearer, { authorization: `Bearer ${TOKEN.slice(0, -1)}` }, BODY), 'bearer token does not match');
+    expectRefused(verifyIntakeAuth(bearer, {}, BODY, NOW), 'missing Authorization header');
+    expectRefused(verifyIntakeAuth(bearer, { authorization: undefined }, BODY, NOW), 'missing Authorization header');
+    expectRefused(verifyIntakeAuth(bearer, { authorization: `Basic ${TOKEN}` }, BODY, NOW), 'Authorization header is not "Bearer <token>"');
+    expectRefused(verifyIntakeAuth(bearer, { authorization: 'Bearer wrong-token' }, BODY, NOW), 'bearer token does not match');
+    expectRefused(verifyIntakeAuth(bearer, { authorization: `Bearer ${TOKEN}x` }, BODY, NOW), 'bearer token does not match');
+    expectRefused(verifyIntakeAuth(bearer, { authorization: `Bearer ${TOKEN.slice(0, -1)}` }, BODY, NOW), 'bearer token does not match');
     expectRefused(
-      verifyIntakeAuth(bearer, { authorization: [`Bearer ${TOKEN}`, 'Bearer wrong-token'] }, BODY),
+      verifyIntakeAuth(bearer, { authorization: [`Bearer ${TOKEN}`, 'Bearer wrong-token'] }, BODY, NOW),
       'more than one Authorization header',
     );
   });
@@ -57,19 +59,19 @@ describe('verifyIntakeAuth: bearer', () => {
 
 describe('verifyIntakeAuth: hmac', () => {
   it('accepts a hex signature after its prefix, and a base64 one in a custom header', () => {
-    expect(verifyIntakeAuth(hex, sign(hex, BODY), BODY)).toEqual({ ok: true });
-    expect(verifyIntakeAuth(base64, sign(base64, BODY), BODY)).toEqual({ ok: true });
-    expect(verifyIntakeAuth(base64, { 'X-Hub-Signature': sign(base64, BODY)['x-hub-signature'] }, BODY)).toEqual({ ok: true });
+    expect(verifyIntakeAuth(hex, sign(hex, BODY), BODY, NOW)).toEqual({ ok: true });
+    expect(verifyIntakeAuth(base64, sign(base64, BODY), BODY, NOW)).toEqual({ ok: true });
+    expect(verifyIntakeAuth(base64, { 'X-Hub-Signature': sign(base64, BODY)['x-hub-signature'] }, BODY, NOW)).toEqual({ ok: true });
   });
 
   it('says what is wrong without echoing the secret', () => {
     const signature = sign(hex, BODY)['x-recurd-signature'] ?? '';
-    expectRefused(verifyIntakeAuth(hex, {}, BODY), 'missing x-recurd-signature header');
-    expectRefused(verifyIntakeAuth(hex, { 'x-recurd-signature': signature.slice('sha256='.length) }, BODY), 'x-recurd-signature header does not start with "sha256="');
-    expectRefused(verifyIntakeAuth(hex, { 'x-recurd-signature': 'sha256=abc' }, BODY), 'x-recurd-signature header is not a hex HMAC-SHA256 signature');
-    expectRefused(verifyIntakeAuth(hex, { 'x-recurd-signature': `sha256=${'0'.repeat(64)}` }, BODY), 'signature does not match');
-    expectRefused(verifyIntakeAuth(hex, { 'x-recurd-signature': [signature, signature] }, BODY), 'more than one x-recurd-signature header');
-    expectRefused(verifyIntakeAuth(hex, sign(hex, BODY), Buffer.from(`${BODY.toString()} `)), 'signature does not match');
+    expectRefused(verifyIntakeAuth(hex, {}, BODY, NOW), 'missing x-recurd-signature header');
+    expectRefused(verifyIntakeAuth(hex, { 'x-recurd-signature': signature.slice('sha256='.length) }, BODY, NOW), 'x-recurd-signature header does not start with "sha256="');
+    expectRefused(verifyIntakeAuth(hex, { 'x-recurd-signature': 'sha256=abc' }, BODY, NOW), 'x-recurd-signature header is not a hex HMAC-SHA256 signature');
+    expectRefused(verifyIntakeAuth(hex, { 'x-recurd-signature': `sha256=${'0'.repeat(64)}` }, BODY, NOW), 'signature does not match');
+    expectRefused(verifyIntakeAuth(hex, { 'x-recurd-signature': [signature, signature] }, BODY, NOW), 'more than one x-recurd-signature header');
+    expectRefused(verifyIntakeAuth(hex, sign(hex, BODY), Buffer.from(`${BODY.toString()} `), NOW), 'signature does not match');
   });
 
   it('accepts the correct signature of any body, and refuses it after any single-byte change', () => {
@@ -82,11 +84,11 @@ describe('verifyIntakeAuth: hmac', () => {
         (auth, bytes, at, flip) => {
           const body = Buffer.from(bytes);
           const headers = sign(auth, body);
-          expect(verifyIntakeAuth(auth, headers, body)).toEqual({ ok: true });
+          expect(verifyIntakeAuth(auth, headers, body, NOW)).toEqual({ ok: true });
           const changed = Buffer.from(body);
           const index = at % changed.length;
           changed[index] = (changed[index] ?? 0) ^ flip;
-          expect(verifyIntakeAuth(auth, headers, changed)).toEqual({ ok: false, reason: 'signature does not match' });
+          expect(verifyIntakeAuth(auth, headers, changed, NOW)).toEqual({ ok: false, reason: 'signature does not match' });
         },
       ),
     );
@@ -95,10 +97,36 @@ describe('verifyIntakeAuth: hmac', () => {
   it('refuses any other signature header value without throwing', () => {
     fc.assert(
       fc.property(fc.constantFrom(hex, base64), fc.string(), (auth, value) => {
-        const result = verifyIntakeAuth(auth, { [auth.header.toLowerCase()]: value }, BODY);
+        const result = verifyIntakeAuth(auth, { [auth.header.toLowerCase()]: value }, BODY, NOW);
         const correct = sign(auth, BODY);
         expect(result.ok).toBe(Object.values(correct)[0] === value.trim());
       }),
     );
+  });
+});
+
+describe('verifyIntakeAuth: hmac with a timestamp (replay protection)', () => {
+  const stamped = hmacAuth({ timestamp: {} });
+  // As recurd's own webhook notifier signs: the timestamp, a dot, then the body.
+  const signAt = (timestamp: string, body: Buffer): Record<string, string> => ({
+    'x-recurd-timestamp': timestamp,
+    'x-recurd-signature': `sha256=${createHmac('sha256', SECRET).update(`${timestamp}.`).update(body).digest('hex')}`,
+  });
+
+  it('takes "<timestamp>.<body>" signed within the tolerance, and names the signature to take only once', () => {
+    expect(stamped.timestamp).toEqual({ header: 'x-recurd-timestamp', tolerance: 300_000 });
+    const result = verifyIntakeAuth(stamped, signAt(NOW_S, BODY), BODY, NOW + 299_000);
+    expect(result).toMatchObject({ ok: true, replay: { ttl: 600_000 } });
+    expect(result.ok && result.replay?.key).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('refuses a request signed too long ago or ahead, a missing or unreadable timestamp, and a signature of the body alone', () => {
+    expectRefused(verifyIntakeAuth(stamped, signAt(NOW_S, BODY), BODY, NOW + 301_000), 'x-recurd-timestamp is 301 s from now, beyond the tolerance of 300 s');
+    expectRefused(verifyIntakeAuth(stamped, signAt(NOW_S, BODY), BODY, NOW - 400_000), 'x-recurd-timestamp is 400 s from now, beyond the tolerance of 300 s');
+    expectRefused(verifyIntakeAuth(stamped, sign(stamped, BODY), BODY, NOW), 'missing x-recurd-timestamp header');
+    expectRefused(verifyIntakeAuth(stamped, { ...signAt(NOW_S, BODY), 'x-recurd-timestamp': '2026-12-07T10:00:00Z' }, BODY, NOW), 'x-recurd-timestamp header is not a time in Unix seconds');
+    expectRefused(verifyIntakeAuth(stamped, { ...sign(stamped, BODY), 'x-recurd-timestamp': NOW_S }, BODY, NOW), 'signature does not match');
+    // The timestamp is signed: moving it forward breaks the signature.
+    expectRefused(verifyIntakeAuth(stamped, { ...signAt(NOW_S, BODY), 'x-recurd-timestamp': String(NOW / 1000 + 60) }, BODY, NOW), 'signature does not match');
   });
 });
