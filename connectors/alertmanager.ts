@@ -26,7 +26,9 @@ const schema = z
     assetLabels: z
       .array(labelName)
       .default(['instance', 'job'])
-      .describe('labels that name the affected asset; the first one present wins'),
+      .describe(
+        'labels that name the affected asset; the first one present wins; with none present, the identifying labels (all but the check, severity, family and control labels and alertname) name it, as name=value sorted by name',
+      ),
     familyLabel: labelName
       .default('family')
       .describe("label that may carry the family (siem, backup, av, config-drift); any other value gives the connector's family"),
@@ -95,6 +97,26 @@ function labelValue(labels: Readonly<Record<string, string>>, name: string): str
   return value === undefined || value === '' ? undefined : value;
 }
 
+/** A label name or value as it appears in an asset: bare, or JSON-quoted where it holds `,`, `=`, `"` or `\\`, so that no two label sets render alike. */
+function assetPart(text: string): string {
+  return /[,="\\]/.test(text) ? JSON.stringify(text) : text;
+}
+
+/**
+ * The asset of an alert that carries none of `assetLabels`: its identifying labels, sorted by
+ * name (`cluster=prod,namespace=db`). An alert aggregated `by (cluster)` keeps no instance or job,
+ * and without this prod and staging would be one symptom. The check, alertname and the labels
+ * the connector reads as severity, family and control say what failed and how badly, not where.
+ */
+function identifyingAsset(config: AlertmanagerConfig, labels: Readonly<Record<string, string>>): string {
+  const notIdentity = new Set(['alertname', config.checkLabel, config.severityLabel, config.familyLabel, config.controlLabel]);
+  return Object.keys(labels)
+    .filter((name) => !notIdentity.has(name) && labelValue(labels, name) !== undefined)
+    .sort()
+    .map((name) => `${assetPart(name)}=${assetPart(labels[name] ?? '')}`)
+    .join(',');
+}
+
 function severityOf(config: AlertmanagerConfig, value: string | undefined): Severity {
   if (value === undefined) return config.severity;
   if (Object.hasOwn(config.severityMap, value)) return config.severityMap[value] ?? config.severity;
@@ -148,7 +170,7 @@ function normaliseAlert(
     status: alert.status,
     // A resolved alert without an end time is timed at receipt: the source says it is over now.
     observedAt: alert.status === 'firing' ? startsAt : (endsAt ?? receivedAt),
-    asset: assetLabel === undefined ? '' : (alert.labels[assetLabel] ?? ''),
+    asset: assetLabel === undefined ? identifyingAsset(config, alert.labels) : (alert.labels[assetLabel] ?? ''),
     check: check ?? '',
     message: summary ?? description ?? check ?? '',
     severity: severityOf(config, labelValue(alert.labels, config.severityLabel)),
@@ -171,7 +193,7 @@ function normaliseAlert(
   // Where each canonical field came from, so that an oversized value is named in the payload.
   const origins: Record<string, PropertyKey[]> = {
     id: alertmanagerFingerprint === null ? ['labels'] : ['fingerprint'],
-    asset: assetLabel === undefined ? [] : ['labels', assetLabel],
+    asset: assetLabel === undefined ? ['labels'] : ['labels', assetLabel],
     check: ['labels', config.checkLabel],
     message: summary !== undefined ? ['annotations', 'summary'] : description !== undefined ? ['annotations', 'description'] : ['labels', config.checkLabel],
   };

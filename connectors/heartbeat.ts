@@ -5,7 +5,9 @@
  * period + grace fires as a failure too: a backup that did not run at all is a failure.
  *
  * The body is the job's output, kept as evidence: JSON (an object, an array, restic's `--json`
- * lines) and any text (stderr). restic's summary and its `Fatal:` line become the message.
+ * lines) and any text (stderr). restic's summary and its `Fatal:` line become the message, and so
+ * do the error records of `--json`: its `exit_error` (restic 0.17 and later) first, then the
+ * errors on single files, each with its path.
  *
  * Who writes what: the intake records each job's last start and finish in the connector state,
  * stored in one step with the alerts of that report (never before them);
@@ -13,6 +15,7 @@
  * latest deadline it has reported. A deadline's alert id comes from the job and the due time, so
  * the poller, its replicas and an intake that sees a late run never count one deadline twice.
  */
+import { getSystemErrorName } from 'node:util';
 import { z } from 'zod';
 import { cronSchedule, duration } from '../src/config/fields.js';
 import { formatDuration } from '../src/core/duration.js';
@@ -34,6 +37,8 @@ export const MAX_MISSED = 100;
 export const EVIDENCE_LIMIT = 16 * 1024;
 /** Characters of the output quoted in the message (the NC title when it is the first failure). */
 const DETAIL_LIMIT = 1000;
+/** restic's error records quoted in the message; the rest are counted there and kept in the evidence. */
+export const QUOTED_ERRORS = 3;
 
 const jobSchema = z
   .object({
@@ -260,9 +265,73 @@ function describeSummary(summary: ResticSummary): string {
   return `${snapshot}${summary.dry_run === true ? ' (dry run)' : ''}${parts.length > 0 ? `: ${parts.join(', ')}` : ''}${took}`;
 }
 
+/**
+ * restic's last word before it exits with an error (`--json`, since 0.17): restic/restic
+ * `cmd/restic/main.go` printExitError and `doc/075_scripting.rst` "Exit errors" @
+ * a80be1478a4c537f8396e0db2b05120aa78f11e0.
+ */
+const resticExitError = z.object({ message_type: z.literal('exit_error'), code: z.number(), message: z.string() });
+
+/**
+ * An error restic met and went on: `backup` and `restore` put the error in `error.message` and the
+ * file in `item` (restic/restic `internal/ui/backup/json.go` errorUpdate, `doc/075_scripting.rst`);
+ * restic before 0.17 wrote Go's error itself there (`{"Op":"open","Path":"/x","Err":13}`), and
+ * `check` writes a bare `message`.
+ */
+const resticError = z.object({
+  message_type: z.literal('error'),
+  error: z
+    .union([z.object({ message: z.string() }), z.object({ Op: z.string(), Path: z.string(), Err: z.number().int().positive() })])
+    .optional(),
+  message: z.string().optional(),
+  during: z.string().optional(),
+  item: z.string().optional(),
+});
+type ResticError = z.output<typeof resticError>;
+
+/** An operating system error number as its name (13: EACCES), where the number is one. */
+function errnoName(errno: number): string {
+  try {
+    return getSystemErrorName(-errno);
+  } catch {
+    return `error ${errno}`;
+  }
+}
+
+function describeResticError(record: ResticError): string | undefined {
+  const error = record.error;
+  const text = error === undefined ? record.message : 'message' in error ? error.message : `${error.Op} ${error.Path}: ${errnoName(error.Err)}`;
+  if (text === undefined || text.trim() === '') return record.item;
+  const item = record.item ?? '';
+  return item === '' || text.includes(item) ? text.trim() : `${item}: ${text.trim()}`;
+}
+
+/** What restic's error records say, exit error first, then at most QUOTED_ERRORS errors and how many more there were. */
+function resticErrors(output: JobOutput): { exit: string | undefined; errors: string[] } {
+  let exit: string | undefined;
+  const described: string[] = [];
+  for (const record of output.records) {
+    const exitError = resticExitError.safeParse(record);
+    // Its message may go on with advice on further lines ("Is there a repository at …?"): the first says what failed.
+    if (exitError.success) exit = exitError.data.message.split('\n')[0]?.trim();
+    const error = resticError.safeParse(record);
+    const text = error.success ? describeResticError(error.data) : undefined;
+    if (text !== undefined && !described.includes(text)) described.push(text);
+  }
+  const more = described.length - QUOTED_ERRORS;
+  return { exit, errors: more > 0 ? [...described.slice(0, QUOTED_ERRORS), `and ${more} more error${more === 1 ? '' : 's'}`] : described };
+}
+
 /** The line that says why a run failed: restic's `Fatal:` line, else the last line, where programs end with their error. */
 function errorLine(output: JobOutput): string | undefined {
   return (output.lines.find((line) => line.startsWith('Fatal: ')) ?? output.lines.at(-1))?.trim();
+}
+
+/** Why a run failed: restic's exit error or else the error line, then the errors restic met on the way. */
+function failureDetail(output: JobOutput): string | undefined {
+  const { exit, errors } = resticErrors(output);
+  const parts = [exit ?? errorLine(output), ...errors].filter((part) => part !== undefined && part !== '');
+  return parts.length === 0 ? undefined : parts.join('; ');
 }
 
 function clip(text: string, limit: number): string {
@@ -290,7 +359,7 @@ function evidenceOf(job: string, event: RunEvent, output: JobOutput): Record<str
 function reportAlert(source: string, job: Job, event: 'success' | 'fail', body: unknown, receivedAt: number): CanonicalAlert {
   const output = outputOf(body);
   const summary = summaryOf(output);
-  const detail = event === 'fail' ? (errorLine(output) ?? (summary && describeSummary(summary))) : summary ? describeSummary(summary) : errorLine(output);
+  const detail = event === 'fail' ? (failureDetail(output) ?? (summary && describeSummary(summary))) : summary ? describeSummary(summary) : errorLine(output);
   // restic's snapshot id names the run, so a report sent twice is one observation.
   const run = summary?.snapshot_id === undefined ? iso(receivedAt) : `snapshot-${summary.snapshot_id}`;
   return {

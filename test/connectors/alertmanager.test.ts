@@ -153,6 +153,61 @@ describe('alertmanager connector: mapping', () => {
   });
 });
 
+describe('alertmanager connector: the asset of an alert without instance or job', () => {
+  // Zulip's Alertmanager fixture: a rule aggregated `avg by (host)` keeps neither instance nor job.
+  const zulip = JSON.parse(
+    readFileSync(new URL('../fixtures/alertmanager/zulip-alert-without-instance-job.json', import.meta.url), 'utf8'),
+  ) as Record<string, unknown>;
+
+  it('names the asset by the identifying labels of the real notification, the same for both alerts', () => {
+    const { alerts, errors } = intake().normalise(zulip, RECEIVED_AT);
+    expect(errors).toEqual([]);
+    expect(alerts.map((alert) => [alert.check, alert.asset, alert.severity])).toEqual([
+      ['High CPU Temperature', 'host=andromeda', 'critical'],
+      ['High CPU Temperature', 'host=andromeda', 'critical'],
+    ]);
+  });
+
+  it('keeps clusters apart: labels of an alert aggregated by cluster, sorted whatever their order', () => {
+    // kubernetes-mixin's KubeCPUOvercommit in multi-cluster mode is `sum by(cluster) (...)`: its
+    // alerts carry alertname, severity and cluster, and Prometheus adds its external labels.
+    const asset = (labels: Record<string, string>) => intake().normalise(notificationOf({ labels }), RECEIVED_AT).alerts[0]?.asset;
+    const prod = asset({ alertname: 'KubeCPUOvercommit', severity: 'warning', prometheus: 'monitoring/k8s', cluster: 'prod' });
+    const staging = asset({ cluster: 'staging', prometheus: 'monitoring/k8s', severity: 'warning', alertname: 'KubeCPUOvercommit' });
+    expect(prod).toBe('cluster=prod,prometheus=monitoring/k8s');
+    expect(staging).toBe('cluster=staging,prometheus=monitoring/k8s');
+    expect(asset({ prometheus: 'monitoring/k8s', cluster: 'prod', alertname: 'KubeCPUOvercommit', severity: 'critical' })).toBe(prod);
+  });
+
+  it('leaves out the check, family, control and severity labels as configured, and empty labels', () => {
+    const connector = intake({ checkLabel: 'rule', severityLabel: 'level', familyLabel: 'kind', controlLabel: 'annex' });
+    const labels = { alertname: 'X', rule: 'r1', level: 'page', kind: 'siem', annex: 'A.8.16', env: 'prod', team: '', severity: 'high' };
+    expect(connector.normalise(notificationOf({ labels }), RECEIVED_AT).alerts[0]?.asset).toBe('env=prod,severity=high');
+  });
+
+  it('still prefers the configured asset labels, and is empty when no label identifies anything', () => {
+    const asset = (labels: Record<string, string>) => intake().normalise(notificationOf({ labels }), RECEIVED_AT).alerts[0]?.asset;
+    expect(asset({ alertname: 'X', cluster: 'prod', job: 'node' })).toBe('node');
+    expect(asset({ alertname: 'X', severity: 'critical', family: 'av', control: 'A.8.7' })).toBe('');
+  });
+
+  it('renders label sets that would read alike apart', () => {
+    const asset = (labels: Record<string, string>) => intake().normalise(notificationOf({ labels }), RECEIVED_AT).alerts[0]?.asset;
+    expect(asset({ a: '1,b=2' })).not.toBe(asset({ a: '1', b: '2' }));
+    expect(asset({ a: '1,b=2' })).toBe('a="1,b=2"');
+    const ignored = new Set(['alertname', 'instance', 'job', 'severity', 'family', 'control']);
+    const labels = fc.dictionary(fc.oneof(fc.string({ minLength: 1 }), fc.constantFrom('severity', 'cluster', 'env')).filter((name) => name !== 'instance' && name !== 'job'), fc.string({ minLength: 1 }));
+    fc.assert(
+      fc.property(labels, labels, (left, right) => {
+        const identifying = (set: Record<string, string>) => JSON.stringify(Object.entries(set).filter(([name]) => !ignored.has(name)).sort());
+        const [l, r] = [asset({ ...left }), asset({ ...right })];
+        if (l === undefined || r === undefined || l.length >= 512 || r.length >= 512) return;
+        expect(l === r).toBe(identifying(left) === identifying(right));
+      }),
+    );
+  });
+});
+
 describe('alertmanager connector: bodies that do not fit', () => {
   it('names the failing field of the failing alert, and lets the others through', () => {
     const alerts = firingNotification?.alerts as Record<string, unknown>[];

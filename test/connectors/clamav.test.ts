@@ -6,7 +6,7 @@
  * PrivateMirror also turns off its DNS version check, which would otherwise leave the machine).
  */
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -144,11 +144,11 @@ describe('clamav preset: freshclam', () => {
     return { url: `http://127.0.0.1:${port}/local.hdb`, serve: () => (serving = true) };
   }
 
-  async function freshclam(log: string, lines: string[]): Promise<{ status: number | null; output: string }> {
+  async function freshclam(log: string, lines: string[], { user = userInfo().username, mirror = '' } = {}): Promise<{ status: number | null; output: string }> {
     const program = requireProgram('freshclam', 'clamav-freshclam');
     const database = join(dir, 'db');
     mkdirSync(database, { recursive: true });
-    const closed = await freePort();
+    const closed = mirror === '' ? `http://127.0.0.1:${await freePort()}` : mirror;
     const config = join(dir, 'freshclam.conf');
     writeFileSync(
       config,
@@ -157,7 +157,7 @@ describe('clamav preset: freshclam', () => {
         `UpdateLogFile ${log}`,
         'LogTime yes',
         // Never the default mirrors: a closed loopback port, and no DNS version check.
-        `PrivateMirror http://127.0.0.1:${closed}`,
+        `PrivateMirror ${closed}`,
         'MaxAttempts 1',
         'ConnectTimeout 5',
         'ReceiveTimeout 5',
@@ -166,8 +166,8 @@ describe('clamav preset: freshclam', () => {
       ].join('\n'),
     );
     // As root, freshclam would switch to the clamav user, who cannot write here.
-    const user = process.getuid?.() === 0 ? [`--user=${userInfo().username}`] : [];
-    return run(program, [`--config-file=${config}`, ...user], dir);
+    const switchTo = process.getuid?.() === 0 ? [`--user=${user}`] : [];
+    return run(program, [`--config-file=${config}`, ...switchTo], dir);
   }
 
   it('turns a real failed update of the official database into a firing "signature update failed"', async () => {
@@ -201,9 +201,118 @@ describe('clamav preset: freshclam', () => {
     expect(updated.status, updated.output).toBe(0);
     const current = await freshclam(log, customOnly);
     expect(current.status, current.output).toBe(0);
+    const updatedLine = expect.stringMatching(/ -> local\.hdb updated \(version: custom database, sigs: 1\)$/) as unknown;
+    const currentLine = expect.stringMatching(/ -> local\.hdb is up-to-date \(version: custom database\)$/) as unknown;
     expect((await t.poll()).map((alert) => [alert.status, alert.check, alert.evidence.line])).toEqual([
-      ['resolved', 'freshclam:local.hdb', expect.stringMatching(/ -> local\.hdb updated \(version: custom database, sigs: 1\)$/) as unknown],
-      ['resolved', 'freshclam:local.hdb', expect.stringMatching(/ -> local\.hdb is up-to-date \(version: custom database\)$/) as unknown],
+      ['resolved', 'freshclam:local.hdb', updatedLine],
+      ['resolved', 'freshclam:update', updatedLine],
+      ['resolved', 'freshclam:local.hdb', currentLine],
+      ['resolved', 'freshclam:update', currentLine],
+    ]);
+    expect(t.rejected).toEqual([]);
+  });
+
+  it("fires freshclam's own check when it cannot create freshclam.dat, on the log line and on standard error, and resolves when a database is current", async () => {
+    const log = join(dir, 'freshclam.log');
+    const database = join(dir, 'db');
+    mkdirSync(database, { recursive: true });
+    writeFileSync(log, '');
+    // A database directory freshclam may not write: as root it runs as nobody, who may only read
+    // the directory (and append to the log); as anyone else, the directory is read-only.
+    chmodSync(dir, 0o755);
+    chmodSync(log, 0o666);
+    chmodSync(database, 0o555);
+    const t = tail(log);
+    const denied = await freshclam(log, [], { user: 'nobody' });
+    expect(denied.status, denied.output).not.toBe(0);
+    expect(denied.output).toMatch(/ERROR: initialize: libfreshclam init failed\./);
+    expect((await t.poll()).map((alert) => [alert.status, alert.check, alert.message, alert.severity])).toEqual([
+      ['firing', 'freshclam:update', `signature update failed: Can't create freshclam.dat in ${database}`, 'medium'],
+    ]);
+
+    // freshclam's standard error, as a service manager would keep it: the level before the time.
+    const stderr = join(dir, 'freshclam.stderr');
+    writeFileSync(stderr, denied.output);
+    expect((await tail(stderr).poll()).map((alert) => [alert.status, alert.check, alert.message])).toEqual([
+      ['firing', 'freshclam:update', `signature update failed: Can't create freshclam.dat in ${database}`],
+      ['firing', 'freshclam:update', 'signature update failed: initialize: libfreshclam init failed.'],
+    ]);
+
+    chmodSync(database, 0o755);
+    const sigtool = requireProgram('sigtool', 'clamav');
+    writeFileSync(join(dir, 'eicar.com'), EICAR);
+    const { url, serve } = await mirror((await run(sigtool, ['--md5', 'eicar.com'], dir)).stdout);
+    serve();
+    const customOnly = ['ExcludeDatabase daily', 'ExcludeDatabase main', 'ExcludeDatabase bytecode', `DatabaseCustomURL ${url}`];
+    const updated = await freshclam(log, customOnly);
+    expect(updated.status, updated.output).toBe(0);
+    expect((await t.poll()).map((alert) => [alert.status, alert.check])).toEqual([
+      ['resolved', 'freshclam:local.hdb'],
+      ['resolved', 'freshclam:update'],
+    ]);
+    expect(t.rejected).toEqual([]);
+  });
+
+  it("fires the database's check when freshclam finds a newer daily.cvd on the mirror but cannot download it", async () => {
+    // A loopback mirror that announces a newer daily.cvd (its 512-byte header, the format of
+    // libclamav's cl_cvdparse: ClamAV-VDB:time:version:sigs:f-level:md5:dsig:builder:stime) and
+    // then refuses the file itself.
+    const header = 'ClamAV-VDB:07 Dec 2026 08-00 +0000:27000:2000000:90:d41d8cd98f00b204e9800998ecf8427e:X:builder:1796630400'.padEnd(512, ' ');
+    server = createServer((request, response) => {
+      if (request.url === '/daily.cvd' && request.headers.range !== undefined) response.writeHead(206, { 'content-length': '512' }).end(header);
+      else response.writeHead(404).end();
+    });
+    const listening = server;
+    await new Promise<void>((resolve) => listening.listen(0, '127.0.0.1', resolve));
+    const address = listening.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    const log = join(dir, 'freshclam.log');
+    const result = await freshclam(log, ['ScriptedUpdates no'], { mirror: `http://127.0.0.1:${port}` });
+    expect(result.status, result.output).not.toBe(0);
+    const t = tail(log);
+    expect((await t.poll()).map((alert) => [alert.status, alert.check, alert.message, alert.evidence.line])).toEqual([
+      ['firing', 'freshclam:daily', 'signature update failed: daily', expect.stringMatching(new RegExp(` -> ERROR: Can't download daily\\.cvd from http://127\\.0\\.0\\.1:${port}/daily\\.cvd$`)) as unknown],
+      ['firing', 'freshclam:daily', 'signature update failed: daily', expect.stringMatching(/ -> ERROR: Update failed for database: daily$/) as unknown],
+    ]);
+    expect(t.rejected).toEqual([]);
+  });
+
+  it('reads the other failure lines in the words of ClamAV 1.4 source, and leaves the summary lines alone', async () => {
+    // The format strings of Cisco-Talos/clamav @ 67a02aa2352c5628d261cca97244bac6ba9ab461
+    // (libfreshclam/libfreshclam.c, libfreshclam/libfreshclam_internal.c, freshclam/freshclam.c),
+    // filled in as freshclam would.
+    const log = join(dir, 'freshclam.log');
+    appendFileSync(
+      log,
+      [
+        'ERROR: Unexpected error when attempting to update bytecode: Database load failed',
+        "ERROR: downloadPatchAndApply: Can't download daily-27001.cdiff from https://database.clamav.net/daily-27001.cdiff",
+        "ERROR: Can't read CVD header of new main.cvd database.",
+        "ERROR: Update failed. Can't delete the old database daily.cld to replace it with a new database. Please fix the problem manually and try again.",
+        "ERROR: Can't write to freshclam.dat",
+        'ERROR: Database directory does not exist: /var/lib/clamav',
+        "ERROR: Can't create temporary directory /var/lib/clamav/tmp.4f2a1b",
+        'ERROR: Failed to load new database: Malformed database',
+        'ERROR: Database test FAILED.',
+        'ERROR: Database update process failed: HTTP GET failed',
+        'ERROR: Update failed.',
+        'ERROR: Failed to save freshclam.dat!',
+        'ERROR: Initialization error!',
+        'WARNING: downloadFile: file not found: https://database.clamav.net/daily.cvd',
+        '',
+      ].join('\n'),
+    );
+    const t = tail(log);
+    expect((await t.poll()).map((alert) => alert.check)).toEqual([
+      'freshclam:bytecode',
+      'freshclam:daily',
+      'freshclam:main',
+      'freshclam:daily',
+      'freshclam:update',
+      'freshclam:update',
+      'freshclam:update',
+      'freshclam:update',
+      'freshclam:update',
     ]);
     expect(t.rejected).toEqual([]);
   });
@@ -226,8 +335,11 @@ describe('clamav preset: freshclam', () => {
     );
     expect((await tail(log).poll()).map((alert) => [alert.status, alert.check])).toEqual([
       ['resolved', 'freshclam:daily'],
+      ['resolved', 'freshclam:update'],
       ['resolved', 'freshclam:daily'],
+      ['resolved', 'freshclam:update'],
       ['resolved', 'freshclam:main'],
+      ['resolved', 'freshclam:update'],
     ]);
   });
 });

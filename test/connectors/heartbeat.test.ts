@@ -1,11 +1,16 @@
+import { execFile } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EVIDENCE_LIMIT, MAX_MISSED, heartbeatConnector } from '../../connectors/heartbeat.js';
+import { EVIDENCE_LIMIT, MAX_MISSED, QUOTED_ERRORS, heartbeatConnector } from '../../connectors/heartbeat.js';
 import { MemoryConnectorState, type Connector, type IntakeResult, type PollContext } from '../../connectors/types.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { canonicalAlertSchema, type CanonicalAlert } from '../../src/core/types.js';
 import { createLogger } from '../../src/log.js';
+import { requireProgram } from '../helpers/programs.js';
 
 // What restic 0.14.0 printed here: `restic backup --json` of a small directory (stdout), then the
 // stderr of a wrong password and of a missing repository (`-r missing`).
@@ -276,6 +281,72 @@ describe('heartbeat connector: reports', () => {
         for (const error of errors) expect(error).toMatchObject({ path: '(route)', message: expect.any(String) as unknown });
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe("heartbeat connector: restic's JSON error records", () => {
+  /** Runs restic with nothing of the machine's setup; as root, as nobody, so that a file can be unreadable. */
+  function restic(dir: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const binary = requireProgram('restic', 'restic');
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, RESTIC_CACHE_DIR: join(dir, 'cache'), RESTIC_PASSWORD: 'recurd' };
+    const [program, programArgs] =
+      process.getuid?.() === 0 ? [requireProgram('setpriv', 'util-linux'), ['--reuid=65534', '--regid=65534', '--clear-groups', binary, ...args]] : [binary, args];
+    return new Promise((resolve) => {
+      execFile(program, programArgs, { env, timeout: 20_000 }, (error, stdout, stderr) => {
+        resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
+      });
+    });
+  }
+
+  it('quotes the file a real restic 0.14 backup could not read, after its warning', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recurd-restic-'));
+    try {
+      chmodSync(dir, 0o777);
+      const data = join(dir, 'data');
+      mkdirSync(data, { mode: 0o755 });
+      chmodSync(data, 0o755);
+      writeFileSync(join(data, 'readable'), 'hello\n');
+      const secret = join(data, 'secret');
+      writeFileSync(secret, 'not for restic\n');
+      chmodSync(secret, 0o000);
+      const repository = join(dir, 'repo');
+      const init = await restic(dir, ['init', '-q', '-r', repository]);
+      expect(init.code, init.stderr).toBe(0);
+      const backup = await restic(dir, ['backup', '--json', '-r', repository, data]);
+      expect(backup.code, backup.stderr).toBe(3); // 3: a snapshot, but some source data could not be read
+      // What restic 0.14 prints on stderr: Go's error itself as the error, then a text warning.
+      expect(backup.stderr).toContain(`{"message_type":"error","error":{"Op":"open","Path":"${secret}","Err":13},"during":"archival","item":"${secret}"}`);
+
+      const h = harness();
+      const { alerts } = await h.post('nightly/fail', `${backup.stdout}${backup.stderr}`);
+      expect(alerts[0]?.message).toBe(`nightly failed: Warning: at least one source file could not be read; open ${secret}: EACCES`);
+      expect(alerts[0]?.evidence.output).toContainEqual(expect.objectContaining({ message_type: 'error', item: secret }));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("puts restic's exit_error first, then each error record with its path (the records of restic 0.17 and later)", async () => {
+    const records = readFileSync(new URL('../fixtures/restic/backup-unreadable.json-schema.stderr.ndjson', import.meta.url), 'utf8');
+    const { alerts } = await harness().post('nightly/fail', records);
+    expect(alerts[0]?.message).toBe('nightly failed: Warning: at least one source file could not be read; open /srv/db/secret: permission denied');
+    const [error, exit] = records.trim().split('\n');
+    // The exit error comes first whatever its place among the lines, and only its first line: advice follows it.
+    const advised = '{"message_type":"exit_error","code":10,"message":"Fatal: repository does not exist: unable to open config file\\nIs there a repository at the following location?"}';
+    expect((await harness().post('nightly/fail', `${advised}\n${error ?? ''}`)).alerts[0]?.message).toBe(
+      'nightly failed: Fatal: repository does not exist: unable to open config file; open /srv/db/secret: permission denied',
+    );
+    expect((await harness().post('nightly/fail', `${error ?? ''}\n${exit ?? ''}`)).alerts[0]?.message).toMatch(/^nightly failed: Warning: at least one/);
+  });
+
+  it(`quotes at most ${QUOTED_ERRORS} errors, names the item where the error does not, and counts the rest`, async () => {
+    const unreadable = (item: string) => JSON.stringify({ message_type: 'error', error: { message: 'permission denied' }, during: 'archival', item });
+    const body = [...['/a', '/b', '/b', '/c', '/d', '/e'].map(unreadable), '{"message_type":"error","message":"pack 1f2e is damaged"}'].join('\n');
+    const { alerts } = await harness().post('nightly/fail', body);
+    expect(alerts[0]?.message).toBe('nightly failed: /a: permission denied; /b: permission denied; /c: permission denied; and 3 more errors');
+    expect((await harness().post('nightly/fail', '{"message_type":"error","message":"pack 1f2e is damaged"}')).alerts[0]?.message).toBe(
+      'nightly failed: pack 1f2e is damaged',
     );
   });
 });
