@@ -19,7 +19,7 @@ function lines(path: string): unknown[] {
 }
 
 const documents: Array<[string, unknown[]]> = [
-  ['wazuh', lines('wazuh/alerts.json')],
+  ['wazuh', [...lines('wazuh/alerts.json'), ...lines('wazuh/clamav-docs.alerts.json')]],
   ['suricata-eve', [...lines('suricata/eve-alerts.log'), ...lines('suricata/eve-small.log')]],
   ['grafana', ['grafana/docs-webhook-payload.json', 'grafana/alert-9-resolved.json', 'grafana/alert_values_v11.json'].map(fixture)],
   ['defender-endpoint', [fixture('defender/alert-resource.json'), ...lines('defender/elastic-test-defenderatp.log')]],
