@@ -28,7 +28,7 @@ import type { CanonicalAlert } from '../src/core/types.js';
 import { mergeMapping, type MappingOverrides } from './mapping.js';
 import { clamavPreset } from './presets/clamav.js';
 import { findPreset } from './presets/index.js';
-import { presetFields, presetMapper } from './presets/resolve.js';
+import { checkPresetOptions, presetFields, presetMapper } from './presets/resolve.js';
 import { ConnectorError, connectorBase } from './types.js';
 import type { ConnectorServices, ConnectorType, PayloadError, PollContext } from './types.js';
 
@@ -82,6 +82,7 @@ const schema = z
   .superRefine((config, ctx) => {
     const preset = config.preset === undefined ? undefined : findPreset(config.preset);
     if (config.preset !== undefined && preset === undefined) return;
+    checkPresetOptions(config, ctx);
     const format = formatOf(config.format, config.preset);
     if (preset !== undefined && config.format !== undefined && TEXT_PRESETS.has(preset.name) !== (config.format === 'text')) {
       ctx.addIssue({

@@ -1,7 +1,8 @@
 /**
  * The mapping language shared by connectors and presets: each canonical field read from a dotted
- * path into one alert (a number picks an array element), translated with `map`, defaulted with
- * `default`, or set to a constant with `value`; a numeric event time states its `unit`. A payload
+ * path into one alert (a number picks an array element), translated with `map` (a list at the
+ * path: its first element that `map` lists), defaulted with `default`, or set to a constant with
+ * `value`; a numeric event time states its `unit`; a status of `skip` drops the item. A payload
  * that does not fit is reported field by field, at its path in the payload.
  */
 import { z } from 'zod';
@@ -57,8 +58,12 @@ function ruleShape(target: z.ZodType<string>) {
     map: z
       .record(z.string(), target)
       .optional()
-      .describe('translates the value found at path, e.g. {ok: resolved, alert: firing}; values not listed pass unchanged'),
-    default: target.optional().describe('the value when path is absent or null (it is not translated by map)'),
+      .describe(
+        'translates the value found at path, e.g. {ok: resolved, alert: firing}; values not listed pass unchanged; a list at path: its first element listed here is translated',
+      ),
+    default: target
+      .optional()
+      .describe('the value when path is absent or null, or holds a list with no element in map (it is not translated by map)'),
   };
 }
 
@@ -107,10 +112,21 @@ const timeMapping = pathOrRule(
   'the event time: ISO 8601 with offset, or a number with its unit (unit: s or unit: ms); before 2000 refused; absent: the arrival time',
 );
 
+/**
+ * A status that drops the item: no alert and no error, as for a document a preset does not read.
+ * For sources that mix what is not an observation of a failure or its fix (a notification) with
+ * what is, e.g. `{path: rule.level, map: {'3': skip, '7': firing}}`.
+ */
+export const SKIP = 'skip';
+const STATUS_VALUES = [...ALERT_STATUSES, SKIP] as const;
+
 export const mappingSchema = z
   .object({
     id: fieldMapping(text, "the source's own event id (a number becomes text); with the connector name it makes intake idempotent"),
-    status: fieldMapping(oneOf(ALERT_STATUSES), "firing or resolved; translate the source's words with map, e.g. {ok: resolved, alert: firing}"),
+    status: fieldMapping(
+      oneOf(STATUS_VALUES),
+      "firing or resolved, or skip for an item that is no alert; translate the source's words with map, e.g. {ok: resolved, alert: firing, info: skip}",
+    ),
     observedAt: timeMapping.optional(),
     family: fieldMapping(oneOf(FAMILIES), "siem, backup, av or config-drift; absent: the connector's family").optional(),
     asset: fieldMapping(text, 'what is affected: host, job, resource, account').optional(),
@@ -205,16 +221,29 @@ interface Found {
   value: unknown;
   /** Where in the payload it was read, for errors. */
   at: readonly PropertyKey[];
+  /** The value is the mapping's (a constant, a default, a translation), not the payload's own. */
+  fromMapping: boolean;
+}
+
+/** The first element of a list that `map` lists, translated, with its place; none: undefined. */
+function firstListed(list: readonly unknown[], map: Record<string, string>, at: readonly PropertyKey[]): Found | undefined {
+  for (let index = 0; index < list.length; index += 1) {
+    const key = scalarText(list[index]);
+    if (key !== undefined && Object.hasOwn(map, key)) return { value: map[key], at: [...at, index], fromMapping: true };
+  }
+  return undefined;
 }
 
 function apply(rule: FieldRule, item: unknown, itemAt: readonly PropertyKey[]): Found {
-  if (rule.kind === 'constant') return { value: rule.value, at: itemAt };
+  if (rule.kind === 'constant') return { value: rule.value, at: itemAt, fromMapping: true };
   const at = [...itemAt, ...segmentsOf(rule.path)];
   const found = valueAt(item, rule.path);
-  if (found === undefined || found === null) return { value: rule.default, at };
+  if (found === undefined || found === null) return { value: rule.default, at, fromMapping: true };
+  // A list (tags, groups) is read by its first element that map lists, in the list's own order.
+  if (rule.map !== undefined && Array.isArray(found)) return firstListed(found, rule.map, at) ?? { value: rule.default, at, fromMapping: true };
   const key = scalarText(found);
-  if (rule.map !== undefined && key !== undefined && Object.hasOwn(rule.map, key)) return { value: rule.map[key], at };
-  return { value: found, at };
+  if (rule.map !== undefined && key !== undefined && Object.hasOwn(rule.map, key)) return { value: rule.map[key], at, fromMapping: true };
+  return { value: found, at, fromMapping: false };
 }
 
 const TEXT_FIELDS = ['id', 'status', 'family', 'asset', 'check', 'message', 'severity', 'control'] as const;
@@ -241,7 +270,7 @@ function compileMapping(mapping: Mapping): CompiledMapping {
   };
 }
 
-type ItemResult = { alert: CanonicalAlert } | { errors: PayloadError[] };
+type ItemResult = { alert: CanonicalAlert } | { errors: PayloadError[] } | { skipped: true };
 
 function normaliseItem(
   config: MappingDefaults,
@@ -273,6 +302,13 @@ function normaliseItem(
     return value;
   };
 
+  // Decided first: a skipped item owes nothing, so its other fields are not checked. Only the
+  // mapping skips: a payload that says "skip" itself is refused like any other unknown status.
+  const statusRule = mapping.text.status;
+  if (statusRule !== undefined) {
+    const found = apply(statusRule, item, itemAt);
+    if (found.fromMapping && found.value === SKIP) return { skipped: true };
+  }
   const candidate: Record<string, unknown> = { source: config.name };
   for (const field of TEXT_FIELDS) {
     const value = textAt(field, mapping.text[field]);
@@ -378,7 +414,7 @@ export function createMapper(defaults: MappingDefaults, mapping: Mapping, items:
       const itemAt = list.at === null ? [] : [...list.at, index];
       const outcome = normaliseItem(defaults, compiled, list.items[index], itemAt, receivedAt);
       if ('alert' in outcome) result.alerts.push(outcome.alert);
-      else result.errors.push(...outcome.errors);
+      else if ('errors' in outcome) result.errors.push(...outcome.errors);
     }
     return result;
   };

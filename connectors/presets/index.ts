@@ -3,6 +3,7 @@ import type { Preset } from './types.js';
 import { aidePreset } from './aide.js';
 import { awsConfigPreset } from './aws-config.js';
 import { defenderEndpointPreset } from './defender-endpoint.js';
+import { defenderGraphPreset } from './defender-graph.js';
 import { grafanaPreset } from './grafana.js';
 import { terraformPlanPreset } from './terraform-plan.js';
 import { wazuhPreset } from './wazuh.js';
@@ -19,6 +20,7 @@ export const presets: readonly Preset[] = [
   awsConfigPreset,
   grafanaPreset,
   defenderEndpointPreset,
+  defenderGraphPreset,
   elasticSecurityPreset,
 ];
 

@@ -15,6 +15,20 @@ const presetName = z
   })
   .describe('a named mapping of a product\'s native format; the fields of `mapping` override it one by one');
 
+/**
+ * Every preset's own settings in one object, so that the JSON Schema lists them; which preset
+ * takes which is checked by checkPresetOptions. Names must differ between presets: a shared one
+ * would be validated by the last preset's schema.
+ */
+const presetOptionsSchema = z
+  .object(
+    Object.fromEntries(
+      presets.flatMap((preset) => Object.entries(preset.options?.shape ?? {}).map(([name, setting]) => [name, setting.optional()])),
+    ),
+  )
+  .strict()
+  .describe(`settings of the chosen preset's own (${presets.flatMap((preset) => Object.keys(preset.options?.shape ?? {}).map((name) => `${preset.name}: ${name}`)).join('; ')})`);
+
 /** Spread into a connector's schema in place of a required family and mapping. */
 export const presetFields = {
   preset: presetName.optional(),
@@ -24,6 +38,7 @@ export const presetFields = {
     .optional()
     .describe("where the array of alerts is inside a document; absent: the preset's, or the document is one alert or an array of them"),
   mapping: mappingOverridesSchema.optional(),
+  options: presetOptionsSchema.optional(),
 };
 
 interface PresetConfig {
@@ -34,12 +49,27 @@ interface PresetConfig {
   severity?: (typeof SEVERITIES)[number] | undefined;
   items?: string | undefined;
   mapping?: MappingOverrides | undefined;
+  options?: Readonly<Record<string, unknown>> | undefined;
+}
+
+/** Checks, for a schema's superRefine, that each of `options` is a setting of the chosen preset. */
+export function checkPresetOptions(config: Pick<PresetConfig, 'preset' | 'options'>, ctx: z.RefinementCtx): void {
+  const preset = config.preset === undefined ? undefined : findPreset(config.preset);
+  if (config.preset !== undefined && preset === undefined) return;
+  const own = preset?.options?.shape ?? {};
+  for (const name of Object.keys(config.options ?? {})) {
+    if (Object.hasOwn(own, name)) continue;
+    const owner = presets.find((candidate) => Object.hasOwn(candidate.options?.shape ?? {}, name));
+    const message = preset === undefined ? `is a setting of the ${owner?.name ?? 'unknown'} preset: choose it with preset` : `is a setting of the ${owner?.name ?? 'unknown'} preset, not of ${preset.name}`;
+    ctx.addIssue({ code: 'custom', path: ['options', name], message });
+  }
 }
 
 /** Checks, for a schema's superRefine, that a preset or the mapping says everything required. */
 export function checkPresetConfig(config: PresetConfig, ctx: z.RefinementCtx): void {
   const preset = config.preset === undefined ? undefined : findPreset(config.preset);
   if (config.preset !== undefined && preset === undefined) return;
+  checkPresetOptions(config, ctx);
   const merged = mergeMapping(preset?.mapping ?? {}, config.mapping);
   for (const field of ['id', 'status'] as const) {
     if (merged[field] === undefined) {
@@ -63,6 +93,6 @@ export function presetMapper(config: PresetConfig): (document: unknown, received
     mapping,
     config.items ?? preset?.items,
   );
-  const reshape = preset?.reshape;
+  const reshape = preset?.options === undefined ? preset?.reshape : preset.options.reshape(config.options ?? {});
   return reshape === undefined ? map : (document, receivedAt) => map(reshape(document, receivedAt), receivedAt);
 }

@@ -5,9 +5,18 @@
  *
  * The mapping language reads one path per field, and an EVE alert has no id of its own: the
  * preset derives what it needs under `recurd` (the only field it adds to a document).
+ *
+ * The asset is the home side of the flow: an alert on an outbound request names the internal
+ * client, not the server it called. `src_ip`/`dest_ip` are those of the packet that fired the
+ * rule, so the flow's own sides come from `flow.src_ip`/`flow.dest_ip` (Suricata 7), else from
+ * `direction` (`to_client`: the packet came from the server), else the packet is taken as
+ * client to server.
  */
+import { BlockList, isIP } from 'node:net';
+import { z } from 'zod';
 import type { Severity } from '../../src/core/types.js';
-import type { Preset } from './types.js';
+import { describeValue } from '../payload.js';
+import { presetOptions, type Preset } from './types.js';
 
 type Json = Record<string, unknown>;
 
@@ -33,7 +42,63 @@ function severityOf(priority: unknown): Severity | undefined {
   return 'info';
 }
 
-function reshape(document: unknown): unknown {
+/** Suricata's own default HOME_NET, with the IPv6 unique local addresses. */
+const DEFAULT_HOME_NET = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'];
+
+interface Network {
+  address: string;
+  prefix: number;
+  family: 'ipv4' | 'ipv6';
+}
+
+/** `10.0.0.0/8` as BlockList takes it; the address is judged by node:net, not by hand. */
+function networkOf(cidr: string): Network | undefined {
+  const slash = cidr.lastIndexOf('/');
+  const address = cidr.slice(0, slash);
+  const prefix = cidr.slice(slash + 1);
+  const version = isIP(address);
+  if (slash < 0 || version === 0 || !/^\d{1,3}$/.test(prefix) || Number(prefix) > (version === 4 ? 32 : 128)) return undefined;
+  return { address, prefix: Number(prefix), family: version === 4 ? 'ipv4' : 'ipv6' };
+}
+
+const cidr = z.string().refine((value) => networkOf(value) !== undefined, {
+  error: (issue) => `is ${describeValue(issue.input)}, not a network in CIDR notation such as 10.0.0.0/8 or fc00::/7`,
+});
+
+const options = {
+  homeNet: z
+    .array(cidr)
+    .min(1)
+    .optional()
+    .describe(`suricata-eve: the networks of the organisation, in CIDR notation; the side of a flow inside them is the asset (default ${DEFAULT_HOME_NET.join(', ')})`),
+};
+
+function homeNetOf(networks: readonly string[]): (ip: unknown) => boolean {
+  const list = new BlockList();
+  for (const network of networks.map(networkOf)) if (network !== undefined) list.addSubnet(network.address, network.prefix, network.family);
+  return (ip) => {
+    if (typeof ip !== 'string') return false;
+    const version = isIP(ip);
+    return version !== 0 && list.check(ip, version === 4 ? 'ipv4' : 'ipv6');
+  };
+}
+
+/**
+ * The internal side of the flow: the one inside the home net; when both or neither are, the
+ * server (the target of the flow), as a rule without `target` is read.
+ */
+function assetOf(document: Json, inHomeNet: (ip: unknown) => boolean): unknown {
+  const flow = isObject(document.flow) ? document.flow : {};
+  const [client, server] =
+    flow.src_ip !== undefined && flow.dest_ip !== undefined
+      ? [flow.src_ip, flow.dest_ip]
+      : document.direction === 'to_client'
+        ? [document.dest_ip, document.src_ip]
+        : [document.src_ip, document.dest_ip];
+  return inHomeNet(client) && !inHomeNet(server) ? client : server;
+}
+
+function reshape(document: unknown, inHomeNet: (ip: unknown) => boolean): unknown {
   if (!isObject(document)) return document;
   if (document.event_type !== 'alert') return [];
   const alert = isObject(document.alert) ? document.alert : {};
@@ -51,8 +116,8 @@ function reshape(document: unknown): unknown {
       id,
       check,
       observedAt: extendedOffset(document.timestamp),
-      // The rule's `target` keyword names the attacked side; without it the destination is taken.
-      asset: target.ip ?? document.dest_ip,
+      // The rule's `target` keyword names the attacked side; without it, the home side of the flow.
+      asset: target.ip ?? assetOf(document, inHomeNet),
       severity: severityOf(alert.severity),
     },
   };
@@ -63,7 +128,10 @@ export const suricataEvePreset: Preset = {
   description: 'Suricata EVE JSON (eve.json): event_type alert; other event types are skipped',
   family: 'siem',
   control: 'A.8.16',
-  reshape,
+  options: presetOptions(options, ({ homeNet }) => {
+    const inHomeNet = homeNetOf(homeNet ?? DEFAULT_HOME_NET);
+    return (document) => reshape(document, inHomeNet);
+  }),
   mapping: {
     id: 'recurd.id',
     status: { value: 'firing' },

@@ -233,6 +233,8 @@ describe('file connector: what does not fit', () => {
     expect(issues({ preset: 'clamav', format: 'ndjson' })).toEqual(['format: the clamav preset reads plain-text lines: use format: text']);
     expect(issues({ preset: 'wazuh', format: 'text' })).toEqual(['format: the wazuh preset reads JSON documents: use format: ndjson']);
     expect(issues({ preset: 'wazuh', patterns: ['^(?<x>.)'] })).toEqual(['patterns: patterns read plain-text lines: set format: text']);
+    expect(issues({ preset: 'suricata-eve', options: { homeNet: ['10.0.0.0/8', '2001:db8::/32'] } })).toEqual([]);
+    expect(issues({ preset: 'wazuh', options: { homeNet: ['10.0.0.0/8'] } })).toEqual(['options.homeNet: is a setting of the suricata-eve preset, not of wazuh']);
     expect(issues({ ...PLAIN, format: 'text', patterns: ['^(?<x>.'] })).toEqual([
       expect.stringMatching(/^patterns\.0: is not a regular expression: .+/) as unknown,
     ]);
@@ -378,15 +380,15 @@ describe('file connector: presets on real documents', () => {
     ]);
   });
 
-  it('suricata-eve: two alerts of one flow stay two; severity follows the rule priority', async () => {
+  it('suricata-eve: two alerts of one flow stay two; severity follows the rule priority; the asset is the internal client', async () => {
     writeFileSync(log, readFileSync(join(FIXTURES, 'suricata', 'eve-alerts.log')));
     const t = tail({ path: log, preset: 'suricata-eve' });
     const alerts = await t.poll();
     expect(alerts.map((alert) => [alert.id, alert.check, alert.severity, alert.asset])).toEqual([
-      ['2191386088856669:2018-10-03T14:42:44.836744+0000:1:2013028', '1:2013028', 'medium', '93.184.216.34'],
-      ['678269478904081:2018-10-03T16:16:26.711841+0000:1:2013028', '1:2013028', 'medium', '93.184.216.34'],
-      ['112424506237238:2018-10-04T09:34:59.168340+0000:1:2013504', '1:2013504', 'low', '91.189.91.23'],
-      ['112424506237238:2018-10-04T09:34:59.288862+0000:1:2013504', '1:2013504', 'low', '91.189.91.23'],
+      ['2191386088856669:2018-10-03T14:42:44.836744+0000:1:2013028', '1:2013028', 'medium', '192.168.1.146'],
+      ['678269478904081:2018-10-03T16:16:26.711841+0000:1:2013028', '1:2013028', 'medium', '192.168.1.146'],
+      ['112424506237238:2018-10-04T09:34:59.168340+0000:1:2013504', '1:2013504', 'low', '192.168.1.146'],
+      ['112424506237238:2018-10-04T09:34:59.288862+0000:1:2013504', '1:2013504', 'low', '192.168.1.146'],
     ]);
     expect(alerts[0]?.observedAt).toBe(Date.parse('2018-10-03T14:42:44.836Z'));
   });

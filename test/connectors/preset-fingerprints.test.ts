@@ -19,10 +19,11 @@ function lines(path: string): unknown[] {
 }
 
 const documents: Array<[string, unknown[]]> = [
-  ['wazuh', lines('wazuh/alerts.json')],
-  ['suricata-eve', [...lines('suricata/eve-alerts.log'), ...lines('suricata/eve-small.log')]],
+  ['wazuh', [...lines('wazuh/alerts.json'), ...lines('wazuh/clamav-docs.alerts.json')]],
+  ['suricata-eve', [...lines('suricata/eve-alerts.log'), ...lines('suricata/eve-small.log'), fixture('suricata/docs-eve-alert-to-client.json')]],
   ['grafana', ['grafana/docs-webhook-payload.json', 'grafana/alert-9-resolved.json', 'grafana/alert_values_v11.json'].map(fixture)],
   ['defender-endpoint', [fixture('defender/alert-resource.json'), ...lines('defender/elastic-test-defenderatp.log')]],
+  ['defender-graph', [fixture('defender/graph-list-alerts_v2.json')]],
   ['terraform-plan', ['terraform/drift_simple.plan.json', 'terraform/drift_relevant_attributes.plan.json', 'terraform/basic_list_update.plan.json'].map(fixture)],
   ['aws-config', ['aws-config/non-compliant.eventbridge.json', 'aws-config/compliant.eventbridge.json'].map(fixture)],
 ];

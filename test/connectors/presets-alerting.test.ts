@@ -215,7 +215,85 @@ describe('defender-endpoint preset, on alerts from the Defender for Endpoint API
   });
 });
 
-describeAnyInput('alerting presets', ['grafana', 'defender-endpoint'], [
+describe('defender-graph preset, on alerts of the Microsoft Graph security API (alerts_v2)', () => {
+  const connector = intake('xdr', 'defender-graph');
+  const page = fixture('defender/graph-list-alerts_v2.json');
+  const [documented] = page.value as Json[];
+  const alertWith = (fields: Json): Json => ({ ...documented, ...fields });
+  const evidence = (documented?.evidence ?? []) as Json[];
+  const [device] = evidence;
+
+  it('maps the documented List alerts_v2 page: asset from the device evidence, antivirus as malware under A.8.7', () => {
+    expect(connector.normalise(page, RECEIVED_AT)).toEqual({
+      alerts: [
+        {
+          id: 'da637551227677560813_-961444813',
+          source: 'xdr',
+          family: 'av',
+          status: 'firing',
+          observedAt: Date.parse('2021-04-26T07:45:50.116Z'),
+          asset: 'tempDns',
+          check: 'Suspicious execution of hidden file',
+          message: 'Suspicious execution of hidden file',
+          severity: 'low',
+          control: 'A.8.7',
+          labels: {
+            category: 'DefenseEvasion',
+            service_source: 'microsoftDefenderForEndpoint',
+            detection_source: 'antivirus',
+            detector_id: 'e0da400f-affd-43ef-b1d5-afc2eb6f2756',
+            incident_id: '28282',
+            tenant_id: 'b3c1b5fc-828c-45fa-a1e1-10d74f6d6e9c',
+          },
+          evidence: expect.objectContaining({
+            alertId: 'da637551227677560813_-961444813',
+            providerAlertId: 'da637551227677560813_-961444813',
+            alertWebUrl: 'https://security.microsoft.com/alerts/da637551227677560813_-961444813?tid=b3c1b5fc-828c-45fa-a1e1-10d74f6d6e9c',
+            classification: 'unknown',
+            determination: 'unknown',
+            createdDateTime: '2021-04-27T12:19:27.7211305Z',
+            mitreTechniques: ['T1564.001'],
+            evidence: expect.arrayContaining([expect.objectContaining({ '@odata.type': '#microsoft.graph.security.fileEvidence' })]) as unknown,
+          }) as unknown,
+        },
+      ],
+      errors: [],
+    });
+    expect(connector.normalise(documented, RECEIVED_AT).alerts).toHaveLength(1);
+    expect(connector.normalise({ value: [] }, RECEIVED_AT)).toEqual({ alerts: [], errors: [] });
+  });
+
+  it('resolves a resolved alert at its resolution time, and puts non-malware detections under A.8.16', () => {
+    // The documented alert as Defender returns it once an analyst resolves it.
+    const resolved = alertWith({ status: 'resolved', resolvedDateTime: '2021-05-03T09:00:00Z', detectionSource: 'microsoftDefenderForEndpoint' });
+    expect(connector.normalise(resolved, RECEIVED_AT).alerts).toEqual([
+      expect.objectContaining({ status: 'resolved', observedAt: Date.parse('2021-05-03T09:00:00Z'), check: 'Suspicious execution of hidden file', control: 'A.8.16' }),
+    ]);
+    expect(connector.normalise(alertWith({ status: 'inProgress', severity: 'informational', category: 'Malware', detectionSource: 'smartScreen' }), RECEIVED_AT).alerts[0]).toMatchObject({
+      status: 'firing',
+      severity: 'info',
+      control: 'A.8.7',
+    });
+  });
+
+  it('takes the device id where Defender has not named the device, else a user account', () => {
+    const unnamed = { ...device, deviceDnsName: null };
+    expect(connector.normalise(alertWith({ evidence: [unnamed, ...evidence.slice(1)] }), RECEIVED_AT).alerts[0]?.asset).toBe('73e7e2de709dff64ef64b1d0c30e67fab63279db');
+    const processEvidence = evidence[2] as Json;
+    const user = { '@odata.type': '#microsoft.graph.security.userEvidence', userAccount: processEvidence.userAccount };
+    expect(connector.normalise(alertWith({ evidence: [user] }), RECEIVED_AT).alerts[0]?.asset).toBe('SYSTEM');
+  });
+
+  it('names a missing status or resolution time by its place', () => {
+    expect(connector.normalise({ value: [alertWith({ status: undefined })] }, RECEIVED_AT).errors).toEqual([{ path: '[0].status', message: 'status: missing' }]);
+    expect(connector.normalise({ value: [documented, alertWith({ status: 'resolved' })] }, RECEIVED_AT).errors).toEqual([
+      { path: '[1].recurd.observedAt', message: 'observedAt: missing' },
+    ]);
+  });
+});
+
+describeAnyInput('alerting presets', ['grafana', 'defender-endpoint', 'defender-graph'], [
   ['grafana', fixture('grafana/docs-webhook-payload.json')],
   ['defender-endpoint', fixture('defender/alert-resource.json')],
+  ['defender-graph', fixture('defender/graph-list-alerts_v2.json')],
 ], RECEIVED_AT);

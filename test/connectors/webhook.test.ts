@@ -138,6 +138,56 @@ describe('webhook connector: mapping', () => {
     expect(errors).toEqual([{ path: '[3].state', message: 'status: is "bad", not one of "firing", "resolved" after mapping' }]);
   });
 
+  it('reads a list at a mapped path by its first element the map lists, in the list\'s order; none listed: the default', () => {
+    const connector = intake({
+      control: 'A.8.16',
+      mapping: {
+        id: 'id',
+        status: { value: 'firing' },
+        control: { path: 'groups', map: { virus: 'A.8.7', syscheck: 'A.8.9' } },
+        family: { path: 'groups', map: { virus: 'av', syscheck: 'config-drift' }, default: 'siem' },
+        labels: { group: { path: 'groups', map: { sshd: 'ssh' } } },
+      },
+    });
+    const { alerts, errors } = connector.normalise(
+      [
+        { id: 1, groups: ['ossec', 'syscheck', 'virus'] },
+        { id: 2, groups: ['web', 'attack'] },
+        { id: 3, groups: [] },
+        { id: 4, groups: [{ virus: true }, 'virus'] },
+      ],
+      RECEIVED_AT,
+    );
+    expect(errors).toEqual([]);
+    expect(alerts.map(({ id, control, family, labels }) => ({ id, control, family, labels }))).toEqual([
+      { id: '1', control: 'A.8.9', family: 'config-drift', labels: {} },
+      { id: '2', control: 'A.8.16', family: 'siem', labels: {} },
+      { id: '3', control: 'A.8.16', family: 'siem', labels: {} },
+      { id: '4', control: 'A.8.7', family: 'av', labels: {} },
+    ]);
+    const unmapped = intake({ mapping: { id: 'id', status: { value: 'firing' }, check: 'groups' } });
+    expect(unmapped.normalise({ id: 5, groups: ['a'] }, RECEIVED_AT).errors).toEqual([
+      { path: 'groups', message: 'check: is an array, expected text or a number' },
+    ]);
+  });
+
+  it('drops an item whose mapped status is skip, unchecked, and refuses a payload that says skip itself', () => {
+    const connector = intake({
+      mapping: { id: 'id', status: { path: 'level', map: { '2': 'skip', '7': 'firing' }, default: 'skip' }, observedAt: 'time' },
+    });
+    const { alerts, errors } = connector.normalise(
+      [
+        { id: 1, level: 7, time: '2026-11-22T16:00:00Z' },
+        { id: 2, level: 2, time: 'not a time' },
+        { level: null },
+        { id: 4, level: 'skip', time: '2026-11-22T16:00:00Z' },
+      ],
+      RECEIVED_AT,
+    );
+    expect(alerts.map(({ id, status }) => ({ id, status }))).toEqual([{ id: '1', status: 'firing' }]);
+    expect(errors).toEqual([{ path: '[3].level', message: 'status: is "skip", not one of "firing", "resolved" after mapping' }]);
+  });
+
   it("falls back to the connector's family, control and severity, and to the arrival time", () => {
     const connector = intake({ control: 'A.8.7', severity: 'high', mapping: { id: 'id', status: 'status', family: 'kind' } });
     const [alert] = connector.normalise({ id: 'a', status: 'firing' }, RECEIVED_AT).alerts;
@@ -242,10 +292,20 @@ describe('webhook connector: config', () => {
 
   it('checks constants and map targets against the canonical values', () => {
     expect(problems({ id: 'id', status: { path: 'state', map: { ok: 'closed' } } })).toEqual([
-      'mapping.status.map.ok: is "closed", not one of firing, resolved',
+      'mapping.status.map.ok: is "closed", not one of firing, resolved, skip',
     ]);
     expect(problems({ id: 'id', status: 'state', severity: { value: 'urgent' } })).toEqual([
       'mapping.severity.value: is "urgent", not one of info, low, medium, high, critical',
+    ]);
+  });
+
+  it('takes skip as a status only', () => {
+    expect(problems({ id: 'id', status: { path: 'level', map: { '0': 'skip', '9': 'firing' } } })).toEqual([]);
+    expect(problems({ id: 'id', status: { path: 'level', map: { '0': 'ignore' } } })).toEqual([
+      'mapping.status.map.0: is "ignore", not one of firing, resolved, skip',
+    ]);
+    expect(problems({ id: 'id', status: 'state', severity: { path: 'level', map: { '0': 'skip' } } })).toEqual([
+      'mapping.severity.map.0: is "skip", not one of info, low, medium, high, critical',
     ]);
   });
 
