@@ -13,8 +13,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { startAlertmanager } from '../test/helpers/alertmanager.js';
-import { freePort, startRedis, type TestRedis } from '../test/helpers/redis.js';
+import { startAlertmanager } from './programs/alertmanager.js';
+import { freePort, startRedis, type TestRedis } from './programs/redis.js';
 import { batches, postableBody, scenarios, steady, webhookBody, type Scenario } from './scenarios.js';
 
 const { values } = parseArgs({

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Daemon } from '../src/daemon.js';
 import { NOTIFY_SECRET, WEBHOOK_TOKEN, api, eventually, postAlertmanager, runDaemon, startReceiver, testConfig, verifySignature } from './helpers/daemon.js';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
+import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../bench/programs/redis.js';
 
 const fixture = readFileSync(new URL('./fixtures/alertmanager/alertmanager-0.25-webhook-v4.ndjson', import.meta.url), 'utf8')
   .trim()

@@ -1,6 +1,7 @@
 /**
- * A private redis-server per suite on a free loopback port, a random key prefix per test, and a
- * check that a suite leaves no keys outside the prefixes it used.
+ * A private redis-server on a free loopback port (per test suite or bench run), a random key
+ * prefix per test, and a way to drop a prefix's keys. Here rather than under test/ because the
+ * bench scripts run it outside vitest.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -9,7 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { requireProgram } from './programs.js';
+import { requireProgram } from './installed.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
