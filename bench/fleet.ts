@@ -11,10 +11,10 @@
  *
  * Usage: npm run bench [-- --only a,b,c,d,e --processes 1,2 --memory-alerts N --seconds S]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { startAlertmanager } from '../test/helpers/alertmanager.js';
-import { freePort, startRedis, type TestRedis } from '../test/helpers/redis.js';
+import { startAlertmanager } from './programs/alertmanager.js';
+import { RecurdProcess } from './programs/recurd.js';
+import { freePort, startRedis, type TestRedis } from './programs/redis.js';
 import { batches, postableBody, scenarios, steady, webhookBody, type Scenario } from './scenarios.js';
 
 const { values } = parseArgs({
@@ -32,42 +32,17 @@ const CLIENTS = 8;
 const API_TOKEN = 'bench-api-token';
 const WEBHOOK_TOKEN = 'bench-webhook-token';
 
-interface Daemon {
-  base: string;
-  stop(): Promise<void>;
-}
-
 /** recurd as `npm start` runs it: the example config, its variables from the environment. */
-async function startDaemon(redis: TestRedis, processes: number): Promise<Daemon> {
+async function startDaemon(redis: TestRedis, processes: number): Promise<RecurdProcess> {
   const port = await freePort();
   const profile = process.env.RECURD_BENCH_PROFILE;
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []), 'dist/src/cli.js', 'start', '--config', 'config/recurd.example.yaml'],
-    {
-      stdio: ['ignore', 'inherit', 'inherit'],
-      env: { ...process.env, REDIS_URL: redis.url, RECURD_PORT: String(port), RECURD_HTTP_HOST: '127.0.0.1', RECURD_API_TOKEN: API_TOKEN, RECURD_WEBHOOK_TOKEN: WEBHOOK_TOKEN, RECURD_LOG_LEVEL: 'error', RECURD_PROCESSES: String(processes) },
-    },
-  );
-  const base = `http://127.0.0.1:${port}`;
-  for (let tries = 0; ; tries++) {
-    if (child.exitCode !== null) throw new Error(`recurd exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(`${base}/readyz`)).ok) break;
-    } catch {
-      if (tries > 400) throw new Error('recurd did not become ready');
-    }
-    await sleep(50);
-  }
-  return {
-    base,
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return RecurdProcess.start({
+    config: 'config/recurd.example.yaml',
+    port,
+    nodeArgs: profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : [],
+    output: 'inherit',
+    env: { ...process.env, REDIS_URL: redis.url, RECURD_PORT: String(port), RECURD_HTTP_HOST: '127.0.0.1', RECURD_API_TOKEN: API_TOKEN, RECURD_WEBHOOK_TOKEN: WEBHOOK_TOKEN, RECURD_LOG_LEVEL: 'error', RECURD_PROCESSES: String(processes) },
+  });
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -17,7 +17,7 @@ import type { ReceivedAlert } from '../src/core/types.js';
 import { Engine } from '../src/engine.js';
 import { RedisRegister } from '../src/store/redis-register.js';
 import { eventually } from './helpers/daemon.js';
-import { dropPrefix, freePort, startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
+import { dropPrefix, freePort, startRedis, testPrefix, type TestRedis } from '../bench/programs/redis.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'dist/src/cli.js');

@@ -1,9 +1,10 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Daemon } from '../src/daemon.js';
 import { NOTIFY_SECRET, WEBHOOK_TOKEN, api, eventually, postAlertmanager, runDaemon, startReceiver, testConfig, verifySignature } from './helpers/daemon.js';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
+import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../bench/programs/redis.js';
 
 const fixture = readFileSync(new URL('./fixtures/alertmanager/alertmanager-0.25-webhook-v4.ndjson', import.meta.url), 'utf8')
   .trim()
@@ -370,5 +371,32 @@ describe('daemon', () => {
     const ready = await fetch(`${daemon.address}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ready', checks: { redis: { ok: true } } });
+  });
+
+  it('answers intake that arrives while it stops with its own 503 NOT_READY, also on a connection already open', async () => {
+    prefix = testPrefix();
+    daemon = await runDaemon(testConfig(redis.url, prefix));
+    const { hostname, port } = new URL(daemon.address);
+    const socket = connect(Number(port), hostname);
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const request = (body: string): string =>
+      `POST /hooks/alertmanager HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nAuthorization: Bearer ${WEBHOOK_TOKEN}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    // The first request is still arriving when the stop begins; the second follows it on the same connection.
+    const first = request(firingBody);
+    socket.write(first.slice(0, first.length - 10));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const stopped = daemon.stop();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    socket.write(first.slice(first.length - 10) + request(firingBody));
+    await stopped;
+    daemon = null;
+    await new Promise((resolve) => (socket.closed ? resolve(null) : socket.once('close', resolve)));
+    const answers = [...received.matchAll(/HTTP\/1\.1 (\d+)[^]*?\r\n\r\n(\{.*?\})(?=HTTP|$)/g)].map((match) => [match[1], (JSON.parse(match[2] as string) as { error?: { code: string } }).error?.code]);
+    expect(answers).toEqual([
+      ['503', 'RECURD_ERR_NOT_READY'],
+      ['503', 'RECURD_ERR_NOT_READY'],
+    ]);
   });
 });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { presets } from '../connectors/presets/index.js';
 import type { Daemon } from '../src/daemon.js';
 import { runDaemon, testConfig, WEBHOOK_TOKEN } from './helpers/daemon.js';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
+import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../bench/programs/redis.js';
 
 const bearer = { type: 'bearer', token: WEBHOOK_TOKEN } as const;
 

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Metrics } from '../src/metrics.js';
-import { requireProgram } from './helpers/programs.js';
+import { requireProgram } from '../bench/programs/installed.js';
 
 const dir = fileURLToPath(new URL('../config/', import.meta.url));
 const rules = readFileSync(`${dir}prometheus/recurd-rules.yml`, 'utf8');

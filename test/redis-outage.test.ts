@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type Daemon } from '../src/daemon.js';
 import { createLogger } from '../src/log.js';
 import { eventually, postAlertmanager, testConfig } from './helpers/daemon.js';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
+import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../bench/programs/redis.js';
 
 const TIMEOUT_MS = 1000;
 

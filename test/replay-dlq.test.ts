@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY } from '../src/core/policy.js';
 import { replay } from '../src/replay.js';
 import { eventually, runDaemon, testConfig, WEBHOOK_TOKEN } from './helpers/daemon.js';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
+import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../bench/programs/redis.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'dist/src/cli.js');

@@ -123,6 +123,9 @@ export function buildServer(options: HttpOptions) {
     bodyLimit: options.bodyLimit, loggerInstance: options.logger,
     // One log line per intake request would drown the log at thousands of alerts a second.
     logController: new LogController({ disableRequestLogging: true }),
+    // While it stops, a request on a connection still open reaches the routes, so that intake
+    // answers with its own 503 RECURD_ERR_NOT_READY rather than Fastify's body without a code.
+    return503OnClosing: false,
   });
 
   // Intakes verify signatures over the exact bytes received, so bodies stay raw until then.

@@ -16,8 +16,8 @@ import { MemoryConnectorState, type PayloadError } from '../../connectors/types.
 import { ManualClock } from '../../src/core/clock.js';
 import type { CanonicalAlert } from '../../src/core/types.js';
 import { createLogger } from '../../src/log.js';
-import { requireProgram } from '../helpers/programs.js';
-import { freePort } from '../helpers/redis.js';
+import { requireProgram } from '../../bench/programs/installed.js';
+import { freePort } from '../../bench/programs/redis.js';
 
 const T0 = Date.parse('2026-11-23T02:00:00Z');
 // Written in two pieces so that this source file is not itself a detection.

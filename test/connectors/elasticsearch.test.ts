@@ -25,8 +25,8 @@ import type { CanonicalAlert } from '../../src/core/types.js';
 import type { Daemon } from '../../src/daemon.js';
 import { createLogger } from '../../src/log.js';
 import { eventually, runDaemon, testConfig } from '../helpers/daemon.js';
-import { requireProgram } from '../helpers/programs.js';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../helpers/redis.js';
+import { requireProgram } from '../../bench/programs/installed.js';
+import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../../bench/programs/redis.js';
 
 interface MockApi {
   add(pattern: MockPattern, resolver: (params: MockPattern) => unknown): unknown;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { describeAnyInput, everything, expectWellFormed, fixture, intake, pathsOf, replaced, type Json } from '../helpers/presets.js';
-import { requireProgram } from '../helpers/programs.js';
+import { requireProgram } from '../../bench/programs/installed.js';
 
 const RECEIVED_AT = Date.parse('2026-11-23T04:00:00Z');
 

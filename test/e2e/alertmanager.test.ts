@@ -7,9 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Daemon } from '../../src/daemon.js';
-import { startAlertmanager, type TestAlertmanager } from '../helpers/alertmanager.js';
+import { startAlertmanager, type TestAlertmanager } from '../../bench/programs/alertmanager.js';
 import { WEBHOOK_TOKEN, api, eventually, runDaemon, testConfig } from '../helpers/daemon.js';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../helpers/redis.js';
+import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../../bench/programs/redis.js';
 
 interface NcJson {
   id: string;

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Daemon } from '../../src/daemon.js';
 import { WEBHOOK_TOKEN, api, eventually, runDaemon, testConfig } from '../helpers/daemon.js';
-import { requireProgram } from '../helpers/programs.js';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../helpers/redis.js';
+import { requireProgram } from '../../bench/programs/installed.js';
+import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../../bench/programs/redis.js';
 
 interface Run {
   code: number;

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectorStatus } from '../../src/connector-status.js';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../helpers/redis.js';
+import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../../bench/programs/redis.js';
 
 const MINUTE = 60_000;
 const T0 = Date.parse('2026-06-01T00:00:00Z');

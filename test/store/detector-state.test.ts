@@ -14,7 +14,7 @@ import { recurrence } from '../../src/core/recurrence.js';
 import { Engine } from '../../src/engine.js';
 import { RedisRegister } from '../../src/store/redis-register.js';
 import { backupAlert } from '../helpers/alerts.js';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../helpers/redis.js';
+import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../../bench/programs/redis.js';
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;

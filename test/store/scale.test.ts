@@ -12,7 +12,7 @@ import { Engine, seenKey } from '../../src/engine.js';
 import { Metrics } from '../../src/metrics.js';
 import { RedisRegister } from '../../src/store/redis-register.js';
 import { measured } from '../helpers/measured-redis.js';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../helpers/redis.js';
+import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../../bench/programs/redis.js';
 
 const T0 = Date.parse('2026-03-01T00:00:00Z');
 const SECOND = 1000;

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requireProgram } from './programs.js';
+import { requireProgram } from './installed.js';
 import { freePort } from './redis.js';
 
 export interface TestAlertmanager {

@@ -1,6 +1,7 @@
 /**
- * A private redis-server per suite on a free loopback port, a random key prefix per test, and a
- * check that a suite leaves no keys outside the prefixes it used.
+ * A private redis-server on a free loopback port (per test suite or bench run), a random key
+ * prefix per test, and a way to drop a prefix's keys. Here rather than under test/ because the
+ * bench scripts run it outside vitest.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -9,7 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { requireProgram } from './programs.js';
+import { requireProgram } from './installed.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -35,16 +36,25 @@ export interface TestRedis {
   /** Stop the server, leaving its port and directory for resume(): an outage. */
   halt(): Promise<void>;
   resume(): Promise<void>;
+  /** Suspend the server (SIGSTOP): connections stay open and nothing answers, as with a hung host. */
+  freeze(): void;
+  /** Let a frozen server go on (SIGCONT). */
+  thaw(): void;
 }
 
-/** `password` runs it with --requirepass; the url and the assertion client then carry it. */
-export async function startRedis(options: { appendOnly?: boolean; password?: string } = {}): Promise<TestRedis> {
+/**
+ * `password` runs it with --requirepass; the url and the assertion client then carry it.
+ * `fsyncAlways` makes the append-only file fsync each write, so that an acknowledged write
+ * survives a kill of Redis too.
+ */
+export async function startRedis(options: { appendOnly?: boolean; fsyncAlways?: boolean; password?: string } = {}): Promise<TestRedis> {
   const binary = requireProgram('redis-server', 'redis-server');
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'recurd-redis-'));
   const args = [
     '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', options.appendOnly ? 'yes' : 'no',
     '--maxmemory-policy', 'noeviction', '--dir', dir,
+    ...(options.fsyncAlways ? ['--appendfsync', 'always'] : []),
     ...(options.password === undefined ? [] : ['--requirepass', options.password]),
   ];
   let child: ChildProcess = await launch(binary, args, port);
@@ -55,6 +65,8 @@ export async function startRedis(options: { appendOnly?: boolean; password?: str
   const stopChild = async (): Promise<void> => {
     if (child.exitCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
+    // A frozen server would take the SIGTERM only once it goes on.
+    child.kill('SIGCONT');
     child.kill('SIGTERM');
     await exited;
   };
@@ -75,6 +87,12 @@ export async function startRedis(options: { appendOnly?: boolean; password?: str
     halt: stopChild,
     async resume() {
       child = await launch(binary, args, port);
+    },
+    freeze() {
+      child.kill('SIGSTOP');
+    },
+    thaw() {
+      child.kill('SIGCONT');
     },
   };
 }
