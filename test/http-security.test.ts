@@ -12,7 +12,7 @@ import { startDaemon, type Daemon } from '../src/daemon.js';
 import { createLogger } from '../src/log.js';
 import { REFUSALS_LOGGED_PER_MINUTE } from '../src/http/refusals.js';
 import { API_TOKEN, WEBHOOK_TOKEN, eventually } from './helpers/daemon.js';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
+import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../bench/programs/redis.js';
 
 const METRICS_TOKEN = 'metrics-token-for-tests';
 const SIGNING_SECRET = 'signing-secret-for-tests';

@@ -10,7 +10,7 @@ import { MemoryConnectorState, type Connector, type IntakeResult, type PollConte
 import { ManualClock } from '../../src/core/clock.js';
 import { canonicalAlertSchema, type CanonicalAlert } from '../../src/core/types.js';
 import { createLogger } from '../../src/log.js';
-import { requireProgram } from '../helpers/programs.js';
+import { requireProgram } from '../../bench/programs/installed.js';
 
 // What restic 0.14.0 printed here: `restic backup --json` of a small directory (stdout), then the
 // stderr of a wrong password and of a missing repository (`-r missing`).

@@ -356,6 +356,19 @@ describe('duplicates and late observations', () => {
     expect(t.nc('NC-2026-0001').occurrences).toBe(2);
   });
 
+  it('takes a firing received before the resolve but decided after it (a batch delivered again after kill -9) as a duplicate', async () => {
+    const t = timeline();
+    const am = { id: 'am-1', reporter: 'http://am-0:9093', observedAt: T0 };
+    await t.at(T0).fire(am);
+    await t.at(T0 + HOUR).resolve(am);
+    // The dead worker's batch held a copy of the first firing, received at T0 + 1 s.
+    expect(await t.at(T0 + HOUR + 30_000).fire({ ...am, receivedAt: T0 + 1000 })).toBe('duplicate');
+    expect(t.ncs()).toEqual([]);
+    expect(t.symptom()).toMatchObject({ state: 'fixed', observations: 2 });
+    // Received after the resolve, the same firing is Alertmanager's re-fire: new.
+    expect(await t.at(T0 + 2 * DAY).fire(am)).toBe('recurrence');
+  });
+
   it('takes the stale firing that the other member of an HA pair repeats after the resolve as a duplicate', async () => {
     const t = timeline();
     const alert = { id: 'am-1', observedAt: T0 };
