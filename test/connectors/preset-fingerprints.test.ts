@@ -24,7 +24,7 @@ const documents: Array<[string, unknown[]]> = [
   ['grafana', ['grafana/docs-webhook-payload.json', 'grafana/alert-9-resolved.json', 'grafana/alert_values_v11.json'].map(fixture)],
   ['defender-endpoint', [fixture('defender/alert-resource.json'), ...lines('defender/elastic-test-defenderatp.log')]],
   ['terraform-plan', ['terraform/drift_simple.plan.json', 'terraform/drift_relevant_attributes.plan.json', 'terraform/basic_list_update.plan.json'].map(fixture)],
-  ['aws-config', ['aws-config/non-compliant.eventbridge.json', 'aws-config/compliant.eventbridge.json'].map(fixture)],
+  ['aws-config', ['aws-config/non-compliant.eventbridge.json', 'aws-config/compliant.eventbridge.json', 'aws-config/non-compliant.eventbridge-via-sns.json', 'aws-config/compliant.sns-docs.json'].map(fixture)],
 ];
 
 describe('default fingerprint fields over every preset', () => {
