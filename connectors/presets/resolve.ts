@@ -7,6 +7,7 @@ import { FAMILIES, SEVERITIES, type Family } from '../../src/core/types.js';
 import { createMapper, dottedPath, mappingOverridesSchema, mergeMapping, type Mapping, type MappingOverrides } from '../mapping.js';
 import type { IntakeResult } from '../types.js';
 import { findPreset, presets } from './index.js';
+import { PayloadRejection } from './types.js';
 
 const presetName = z
   .string()
@@ -94,5 +95,9 @@ export function presetMapper(config: PresetConfig): (document: unknown, received
     config.items ?? preset?.items,
   );
   const reshape = preset?.options === undefined ? preset?.reshape : preset.options.reshape(config.options ?? {});
-  return reshape === undefined ? map : (document, receivedAt) => map(reshape(document, receivedAt), receivedAt);
+  if (reshape === undefined) return map;
+  return (document, receivedAt) => {
+    const shaped = reshape(document, receivedAt);
+    return shaped instanceof PayloadRejection ? { alerts: [], errors: [...shaped.errors] } : map(shaped, receivedAt);
+  };
 }

@@ -3,12 +3,20 @@
  * data so that an admin can read it, choose it with `preset:` and override it field by field.
  * `reshape` is for the few formats a dotted-path mapping cannot read as they are (a report whose
  * findings are keyed by file name, say): it turns one document into the items the mapping reads.
+ * A fault the mapping cannot see (a field that carries JSON as text, say) is returned as a
+ * `PayloadRejection`, so that it is named at its own path like any other.
  */
 import { z } from 'zod';
 import type { Family, Severity } from '../../src/core/types.js';
 import type { Mapping } from '../mapping.js';
+import type { PayloadError } from '../types.js';
 
-/** One document of the product in, the items the mapping reads out; `receivedAt`: the arrival. */
+/** What a reshape returns for a document it refuses before any mapping reads it. */
+export class PayloadRejection {
+  constructor(readonly errors: readonly PayloadError[]) {}
+}
+
+/** One document of the product in, the items the mapping reads out (or a PayloadRejection); `receivedAt`: the arrival. */
 export type Reshape = (document: unknown, receivedAt: number) => unknown;
 
 /**
@@ -39,7 +47,10 @@ export interface Preset {
   severity?: Severity;
   /** Where the items are inside a document, as in a connector's `items`. */
   items?: string;
-  /** `receivedAt`: the arrival, for a document that carries no time of its own. */
+  /**
+   * `receivedAt`: the arrival, for a document that carries no time of its own. Returns the
+   * document (or items) the mapping reads, or a PayloadRejection naming what does not fit.
+   */
   reshape?: Reshape;
   /** A preset with settings of its own: its reshape comes from them (and `reshape` is not set). */
   options?: PresetOptions;

@@ -25,7 +25,7 @@ const documents: Array<[string, unknown[]]> = [
   ['defender-endpoint', [fixture('defender/alert-resource.json'), ...lines('defender/elastic-test-defenderatp.log')]],
   ['defender-graph', [fixture('defender/graph-list-alerts_v2.json')]],
   ['terraform-plan', ['terraform/drift_simple.plan.json', 'terraform/drift_relevant_attributes.plan.json', 'terraform/basic_list_update.plan.json'].map(fixture)],
-  ['aws-config', ['aws-config/non-compliant.eventbridge.json', 'aws-config/compliant.eventbridge.json'].map(fixture)],
+  ['aws-config', ['aws-config/non-compliant.eventbridge.json', 'aws-config/compliant.eventbridge.json', 'aws-config/non-compliant.eventbridge-via-sns.json', 'aws-config/compliant.sns-docs.json'].map(fixture)],
 ];
 
 describe('default fingerprint fields over every preset', () => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { DEFAULT_FINGERPRINT_FIELDS, fingerprint } from '../../src/core/fingerprint.js';
 import { describeAnyInput, everything, expectWellFormed, fixture, intake, pathsOf, replaced, type Json } from '../helpers/presets.js';
 import { requireProgram } from '../../bench/programs/installed.js';
 
@@ -347,7 +348,139 @@ describe('aws-config preset, on EventBridge events captured from AWS Config', ()
   });
 });
 
+describe('aws-config preset, on SNS deliveries', () => {
+  const connector = intake('aws-config', 'aws-config');
+  const docsExample = fixture('aws-config/compliant.sns-docs.json');
+  const viaSns = fixture('aws-config/non-compliant.eventbridge-via-sns.json');
+  /** The fields that make a symptom, plus those a connector receiving from many accounts adds. */
+  const identity = [...DEFAULT_FINGERPRINT_FIELDS, 'labels.account', 'labels.region'];
+  /** The one alert a document gives, failing the test on any error. */
+  const only = (document: unknown) => {
+    const { alerts, errors } = connector.normalise(document, RECEIVED_AT);
+    expect(errors).toEqual([]);
+    expect(alerts).toHaveLength(1);
+    return alerts[0] as NonNullable<(typeof alerts)[0]>;
+  };
+
+  it("reads AWS's documented compliance notification, its Message shown as an object", () => {
+    expect(only(docsExample)).toEqual({
+      id: '11fd05dd-47e1-5523-bc01-55b988bb9478',
+      source: 'aws-config',
+      family: 'config-drift',
+      status: 'resolved',
+      observedAt: Date.parse('2016-09-27T19:48:40.619Z'),
+      asset: '123456789012',
+      check: 'cloudtrail-enabled',
+      message: 'AWS::::Account 123456789012 is COMPLIANT with cloudtrail-enabled',
+      severity: 'medium',
+      control: 'A.8.9',
+      labels: { account: '123456789012', region: 'us-east-2', resource_type: 'AWS::::Account' },
+      evidence: {
+        eventId: '11fd05dd-47e1-5523-bc01-55b988bb9478',
+        eventTime: '2016-09-27T19:48:42.749Z',
+        configRuleArn: 'arn:aws:config:us-east-2:123456789012:config-rule/config-rule-9rpvxc',
+        resultRecordedTime: '2016-09-27T19:48:41.405Z',
+        previousComplianceType: 'NON_COMPLIANT',
+        notificationCreationTime: '2016-09-27T19:48:42.620Z',
+        snsTopicArn: 'arn:aws:sns:us-east-2:123456789012:config-topic-ohio',
+        snsMessageId: '11fd05dd-47e1-5523-bc01-55b988bb9478',
+        snsTimestamp: '2016-09-27T19:48:42.749Z',
+      },
+    });
+  });
+
+  it('reads the same notification with its Message as text, as SNS sends it', () => {
+    const asSent = { ...docsExample, Message: JSON.stringify(docsExample.Message) };
+    expect(only(asSent)).toEqual(only(docsExample));
+  });
+
+  it('reads an EventBridge event that an EventBridge rule published to the topic, Message as text', () => {
+    expect(only(viaSns)).toMatchObject({
+      id: '7ccbef40-b450-83b8-9295-2ceeccbbe7e0',
+      status: 'firing',
+      observedAt: Date.parse('2020-04-13T21:47:43.216Z'),
+      asset: 'AIDATKWA6GXGSFD4SOEVS',
+      check: 'securityhub-iam-user-no-policies-check-791d3b9c',
+      message: 'AWS::IAM::User AIDATKWA6GXGSFD4SOEVS is NON_COMPLIANT with securityhub-iam-user-no-policies-check-791d3b9c',
+      evidence: expect.objectContaining({
+        eventTime: '2020-04-13T21:47:57Z',
+        previousComplianceType: 'COMPLIANT',
+        snsTopicArn: 'arn:aws:region:account-id:notify-slack-topic',
+        snsMessageId: '8c84adf5-c467-58ea-a56f-fafb24340044',
+      }) as unknown,
+    });
+  });
+
+  it('gives an evaluation one symptom whichever way it came', () => {
+    // The real SNS delivery, and its own Message posted as EventBridge's API destination would.
+    const event = JSON.parse(viaSns.Message as string) as Json;
+    expect(fingerprint(only(event), identity)).toBe(fingerprint(only(viaSns), identity));
+    // The real EventBridge event's detail is Config's notification: sent to SNS it is the Message.
+    const eventBridge = fixture('aws-config/non-compliant.eventbridge.json');
+    const notification = { ...docsExample, Message: JSON.stringify(eventBridge.detail) };
+    const direct = only(eventBridge);
+    const throughSns = only(notification);
+    expect({ check: throughSns.check, asset: throughSns.asset, status: throughSns.status, observedAt: throughSns.observedAt }).toEqual({
+      check: direct.check,
+      asset: direct.asset,
+      status: direct.status,
+      observedAt: direct.observedAt,
+    });
+    expect(throughSns.labels).toEqual(direct.labels);
+    expect(fingerprint(throughSns, identity)).toBe(fingerprint(direct, identity));
+    expect(fingerprint(throughSns)).toBe(fingerprint(direct));
+  });
+
+  it('names a Message that is not JSON, or not an object, at Message', () => {
+    const cut = { ...viaSns, Message: (viaSns.Message as string).slice(0, 40) };
+    const { alerts, errors } = connector.normalise(cut, RECEIVED_AT);
+    expect(alerts).toEqual([]);
+    expect(errors).toEqual([{ path: 'Message', message: expect.stringMatching(/^is not JSON \(.+\), expected the AWS Config notification as text$/) as unknown }]);
+    expect(connector.normalise({ ...viaSns, Message: '42' }, RECEIVED_AT).errors).toEqual([
+      { path: 'Message', message: 'is 42, expected the AWS Config notification (an object, or one as JSON text)' },
+    ]);
+    expect(connector.normalise({ ...viaSns, Message: undefined }, RECEIVED_AT).errors).toEqual([
+      { path: 'Message', message: 'missing, expected the AWS Config notification (an object, or one as JSON text)' },
+    ]);
+  });
+
+  it('refuses subscription and unsubscribe confirmations at Type, so that they are kept with their SubscribeURL', () => {
+    for (const [file, type] of [
+      ['aws-config/subscription-confirmation.sns.json', 'SubscriptionConfirmation'],
+      ['aws-config/unsubscribe-confirmation.sns.json', 'UnsubscribeConfirmation'],
+    ] as const) {
+      expect(connector.normalise(fixture(file), RECEIVED_AT)).toEqual({
+        alerts: [],
+        errors: [
+          {
+            path: 'Type',
+            message: `is "${type}", which carries no evaluation: recurd does not confirm SNS subscriptions; open its SubscribeURL, kept in this dead letter, to confirm`,
+          },
+        ],
+      });
+    }
+    expect(connector.normalise({ ...viaSns, Type: 'Hello' }, RECEIVED_AT).errors).toEqual([{ path: 'Type', message: 'is "Hello", not "Notification"' }]);
+  });
+
+  it("skips Config's notifications that carry no evaluation, with Message as text or as an object", () => {
+    for (const file of ['aws-config/item-change.sns.json', 'aws-config/evaluation-started.sns-docs.json']) {
+      expect(connector.normalise(fixture(file), RECEIVED_AT)).toEqual({ alerts: [], errors: [] });
+    }
+  });
+
+  it('keeps naming an EventBridge event by its own paths', () => {
+    const eventBridge = fixture('aws-config/non-compliant.eventbridge.json');
+    const detail = eventBridge.detail as Json;
+    expect(connector.normalise({ ...eventBridge, detail: { ...detail, configRuleName: {} } }, RECEIVED_AT).errors).toEqual([
+      { path: 'detail.configRuleName', message: 'check: is an object, expected text or a number' },
+    ]);
+  });
+});
+
 describeAnyInput('drift presets', ['aide', 'terraform-plan', 'aws-config'], [
   ['terraform-plan', fixture('terraform/drift_relevant_attributes.plan.json')],
   ['aws-config', fixture('aws-config/non-compliant.eventbridge.json')],
+  ['aws-config', fixture('aws-config/non-compliant.eventbridge-via-sns.json')],
+  ['aws-config', fixture('aws-config/compliant.sns-docs.json')],
+  ['aws-config', fixture('aws-config/item-change.sns.json')],
 ], RECEIVED_AT);
