@@ -1,5 +1,5 @@
 /**
- * Proof that a caller may post to a webhook intake: a bearer token, or an HMAC-SHA256 signature of
+ * Proof that a caller may post to a webhook intake: a bearer token, basic credentials, or an HMAC-SHA256 signature of
  * the raw body, or of "<timestamp>.<body>" with the time of signing in a header (replay
  * protection). Comparisons take constant time, and no reason ever repeats a secret or the
  * credential the caller sent: reasons go to the log, never to the caller.
@@ -33,6 +33,7 @@ function sameSecret(expected: string, given: string): boolean {
 }
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+const BASIC = /^Basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i;
 const SIGNATURE_BYTES = 32;
 const SIGNATURE_TEXT = {
   hex: /^[0-9a-fA-F]{64}$/,
@@ -63,6 +64,21 @@ function signedAt(timestamp: NonNullable<HmacAuth['timestamp']>, headers: Header
 
 type HmacAuth = Extract<IntakeAuth, { type: 'hmac' }>;
 
+/** RFC 7617: base64 of "user:password"; both compared, in constant time, whatever was wrong. */
+function verifyBasic(auth: Extract<IntakeAuth, { type: 'basic' }>, headers: Headers): IntakeAuthResult {
+  const values = headerValues(headers, 'authorization');
+  if (values.length === 0) return { ok: false, reason: 'missing Authorization header' };
+  if (values.length > 1) return { ok: false, reason: 'more than one Authorization header' };
+  const match = BASIC.exec(values[0] ?? '');
+  if (match?.[1] === undefined) return { ok: false, reason: 'Authorization header is not "Basic <credentials>"' };
+  const credentials = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = credentials.indexOf(':');
+  if (colon < 0) return { ok: false, reason: 'basic credentials are not "user:password"' };
+  const userMatches = sameSecret(auth.username, credentials.slice(0, colon));
+  const passwordMatches = sameSecret(auth.password, credentials.slice(colon + 1));
+  return userMatches && passwordMatches ? { ok: true } : { ok: false, reason: 'basic credentials do not match' };
+}
+
 function verifySignature(auth: HmacAuth, headers: Headers, rawBody: Buffer, now: number): IntakeAuthResult {
   const values = headerValues(headers, auth.header);
   if (values.length === 0) return { ok: false, reason: `missing ${auth.header} header` };
@@ -92,5 +108,12 @@ function verifySignature(auth: HmacAuth, headers: Headers, rawBody: Buffer, now:
 
 /** `now`, epoch ms, checks the time of a timestamped signature. */
 export function verifyIntakeAuth(auth: IntakeAuth, headers: Headers, rawBody: Buffer, now: number): IntakeAuthResult {
-  return auth.type === 'bearer' ? verifyBearer(auth.token, headers) : verifySignature(auth, headers, rawBody, now);
+  switch (auth.type) {
+    case 'bearer':
+      return verifyBearer(auth.token, headers);
+    case 'basic':
+      return verifyBasic(auth, headers);
+    case 'hmac':
+      return verifySignature(auth, headers, rawBody, now);
+  }
 }

@@ -364,6 +364,29 @@ describe('daemon', () => {
     expect((await redis.client.keys(`${prefix}:sym:*`)).length).toBe(1);
   }, 60_000);
 
+  it('takes AWS Config through an SNS HTTPS subscription with basic credentials, and keeps a subscription confirmation for the admin', async () => {
+    prefix = testPrefix();
+    const sns = { name: 'aws', type: 'webhook', preset: 'aws-config', family: 'config-drift', auth: { type: 'basic', username: 'sns', password: WEBHOOK_TOKEN } } as const;
+    // The documented notification is years old: late enough to decide nothing under the default maxLateness.
+    daemon = await runDaemon(testConfig(redis.url, prefix, { connectors: [sns], policy: { maxLateness: '3650d' } }));
+    // As SNS posts: text/plain, the credentials of the subscription URL as basic authentication.
+    const post = (file: string, password = WEBHOOK_TOKEN) =>
+      fetch(`${daemon?.address}/hooks/aws`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain; charset=UTF-8', authorization: `Basic ${Buffer.from(`sns:${password}`).toString('base64')}` },
+        body: readFileSync(new URL(`./fixtures/aws-config/${file}`, import.meta.url), 'utf8'),
+      });
+    expect((await post('non-compliant.eventbridge-via-sns.json', 'wrong')).status).toBe(401);
+    const taken = await post('non-compliant.eventbridge-via-sns.json');
+    expect(taken.status).toBe(202);
+    expect(await taken.json()).toEqual({ accepted: 1 });
+    await eventually(async () => ((await redis.client.keys(`${prefix}:sym:*`)).length === 1 ? true : undefined), 10_000, 'the SNS notification decided');
+    const confirmation = await post('subscription-confirmation.sns.json');
+    expect(confirmation.status).toBe(400);
+    const [letter] = await redis.client.xrange(`${prefix}:dlq`, '-', '+');
+    expect(letter?.[1].join(' ')).toContain('SubscribeURL');
+  });
+
   it('answers /healthz and /readyz, and stops cleanly', async () => {
     prefix = testPrefix();
     daemon = await runDaemon(testConfig(redis.url, prefix));

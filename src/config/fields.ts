@@ -46,6 +46,14 @@ export const intakeAuth = z.discriminatedUnion('type', [
     .describe('Authorization: Bearer <token>'),
   z
     .object({
+      type: z.literal('basic'),
+      username: z.string().min(1).refine((name) => !name.includes(':'), 'cannot contain ":" (HTTP basic authentication splits on it)'),
+      password: secret,
+    })
+    .strict()
+    .describe('Authorization: Basic, for senders that can only put credentials in the URL (an SNS HTTPS subscription)'),
+  z
+    .object({
       type: z.literal('hmac'),
       secret,
       header: z.string().default('x-recurd-signature').describe('header that carries the signature'),

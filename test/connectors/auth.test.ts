@@ -130,3 +130,28 @@ describe('verifyIntakeAuth: hmac with a timestamp (replay protection)', () => {
     expectRefused(verifyIntakeAuth(stamped, { ...signAt(NOW_S, BODY), 'x-recurd-timestamp': String(NOW / 1000 + 60) }, BODY, NOW), 'signature does not match');
   });
 });
+
+describe('verifyIntakeAuth: basic (an SNS HTTPS subscription)', () => {
+  const basic = intakeAuth.parse({ type: 'basic', username: 'sns', password: SECRET });
+  const header = (credentials: string): Record<string, string> => ({ authorization: `Basic ${Buffer.from(credentials).toString('base64')}` });
+
+  it('accepts the user and password, a password with colons included', () => {
+    expect(verifyIntakeAuth(basic, header(`sns:${SECRET}`), BODY, NOW)).toEqual({ ok: true });
+    const colons = intakeAuth.parse({ type: 'basic', username: 'sns', password: 'a:b:c' });
+    expect(verifyIntakeAuth(colons, header('sns:a:b:c'), BODY, NOW)).toEqual({ ok: true });
+  });
+
+  it('says what is wrong without echoing the credentials', () => {
+    expectRefused(verifyIntakeAuth(basic, {}, BODY, NOW), 'missing Authorization header');
+    expectRefused(verifyIntakeAuth(basic, { authorization: `Bearer ${TOKEN}` }, BODY, NOW), 'Authorization header is not "Basic <credentials>"');
+    expectRefused(verifyIntakeAuth(basic, header('sns'), BODY, NOW), 'basic credentials are not "user:password"');
+    expectRefused(verifyIntakeAuth(basic, header('sns:wrong-token'), BODY, NOW), 'basic credentials do not match');
+    expectRefused(verifyIntakeAuth(basic, header(`other:${SECRET}`), BODY, NOW), 'basic credentials do not match');
+  });
+
+  it('refuses a user name that basic authentication cannot carry', () => {
+    expect(intakeAuth.safeParse({ type: 'basic', username: 'a:b', password: SECRET }).error?.issues[0]?.message).toBe(
+      'cannot contain ":" (HTTP basic authentication splits on it)',
+    );
+  });
+});
