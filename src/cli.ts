@@ -204,7 +204,7 @@ async function dlqCommand(sub: string | undefined, args: string[], values: Value
       const letters = await commands.list(1000);
       if (values.json) console.log(JSON.stringify(letters, null, 2));
       else if (letters.length === 0) console.log('no dead letters');
-      else for (const letter of letters) console.log(`${letter.id}  ${new Date(letter.receivedAt).toISOString()}  ${letter.connector}  ${letter.errors[0]?.path ?? ''}: ${letter.errors[0]?.message ?? ''}${letter.errors.length > 1 ? ` (+${letter.errors.length - 1} more)` : ''}`);
+      else for (const letter of letters) console.log(`${letter.id}  ${new Date(letter.receivedAt).toISOString()}  ${letter.connector}  ${letter.errors[0]?.path ?? ''}: ${letter.errors[0]?.message ?? ''}${letter.errors.length + letter.errorsOmitted > 1 ? ` (+${letter.errors.length + letter.errorsOmitted - 1} more)` : ''}`);
       return 0;
     }
     const id = args[0];

@@ -13,6 +13,8 @@ export interface DeadLetter {
   route: string;
   receivedAt: number;
   errors: PayloadError[];
+  /** Errors beyond MAX_ERRORS, counted but not kept: a replay names them all again. */
+  errorsOmitted: number;
   /** The payload as received (text), cut at the size limit. */
   body: string;
   truncated: boolean;
@@ -20,6 +22,8 @@ export interface DeadLetter {
 
 /** Bodies longer than this are kept cut: the entry says so, and the errors still name the paths. */
 const MAX_BODY = 256 * 1024;
+/** Errors kept per entry: a hostile body of 10,000 wrong items would otherwise be written 30 times over. */
+export const MAX_ERRORS = 100;
 
 export class DeadLetters {
   private readonly key: string;
@@ -48,7 +52,9 @@ export class DeadLetters {
       'receivedAt',
       String(receivedAt),
       'errors',
-      JSON.stringify(errors),
+      JSON.stringify(errors.slice(0, MAX_ERRORS)),
+      'errorsOmitted',
+      String(Math.max(0, errors.length - MAX_ERRORS)),
       'body',
       truncated ? body.slice(0, MAX_BODY) : body,
       'truncated',
@@ -88,6 +94,7 @@ function parse(id: string, fields: string[]): DeadLetter {
     route: record.route ?? '',
     receivedAt: Number(record.receivedAt),
     errors: JSON.parse(record.errors ?? '[]') as PayloadError[],
+    errorsOmitted: Number(record.errorsOmitted ?? 0),
     body: record.body ?? '',
     truncated: record.truncated === '1',
   };

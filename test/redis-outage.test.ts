@@ -98,4 +98,37 @@ describe('while Redis is down', () => {
     await eventually(async () => ((await redis.client.keys(`${prefix}:sym:*`)).length === 2 ? true : undefined), 15_000, 'both accepted alerts decided');
     expect(await (await fetch(`${daemon.address}/metrics`)).text()).toMatch(/^recurd_redis_up 1$/m);
   }, 60_000);
+
+  it('takes a Redis that keeps the connection open but stops answering as down from the first unanswered request, and back once it answers', async () => {
+    await daemon?.stop();
+    lines.length = 0;
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(...chunk.toString().split('\n').filter((line) => line.trim() !== ''));
+        done();
+      },
+    });
+    const config = testConfig(redis.url, prefix, { redis: { url: redis.url, keyPrefix: prefix, commandTimeout: `${TIMEOUT_MS}ms` } });
+    daemon = await startDaemon(config, { logger: createLogger('info', sink) });
+    expect((await postAlertmanager(daemon, firing('srv-frozen-before'))).status).toBe(202);
+
+    redis.freeze();
+    try {
+      const first = performance.now();
+      expect((await postAlertmanager(daemon, firing('srv-frozen-1'))).status).toBe(503);
+      expect(performance.now() - first).toBeLessThan(TIMEOUT_MS + 500);
+      // Known down now: the next sender is answered at once, not after another commandTimeout.
+      const second = performance.now();
+      expect((await postAlertmanager(daemon, firing('srv-frozen-2'))).status).toBe(503);
+      expect(performance.now() - second).toBeLessThan(TIMEOUT_MS / 2);
+      expect((await fetch(`${daemon.address}/readyz`)).status).toBe(503);
+      expect(logs().filter((line) => line.level >= 50).map((line) => [line.msg, line.reason])).toEqual([
+        ['Redis connection lost: intake answers 503 until it is back', `no answer within ${TIMEOUT_MS} ms`],
+      ]);
+    } finally {
+      redis.thaw();
+    }
+    await eventually(() => logs().find((line) => line.msg === 'Redis connection restored'), 10_000, 'the restored line');
+    expect((await postAlertmanager(daemon, firing('srv-frozen-after'))).status).toBe(202);
+  }, 60_000);
 });

@@ -135,7 +135,9 @@ export function buildServer(options: HttpOptions) {
   app.setErrorHandler((error: FastifyError | RecurdError, request, reply) => {
     if (error instanceof RecurdError) {
       // An outage of Redis is logged once by RedisHealth, not once per refused request.
-      if (error.status >= 500 && error.code !== 'RECURD_ERR_REDIS_UNREACHABLE') request.log.error({ err: error }, error.message);
+      // Nor is each request turned away while the daemon stops: that is the answer meant for it.
+      const expected = error.code === 'RECURD_ERR_REDIS_UNREACHABLE' || error.code === 'RECURD_ERR_NOT_READY';
+      if (error.status >= 500 && !expected) request.log.error({ err: error }, error.message);
       return reply.code(error.status).send({ error: { code: error.code, message: error.message, details: error.details } });
     }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
