@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ANNEX_A_FILE, loadAnnexA } from '../src/config/annex-a.js';
 import { ConfigError } from '../src/config/load.js';
 import { readControl } from '../src/core/annex-a.js';
+import { ANNEX_A_ID } from '../src/core/types.js';
 import type { Daemon } from '../src/daemon.js';
 import { WEBHOOK_TOKEN, api, eventually, runDaemon, testConfig } from './helpers/daemon.js';
 import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../bench/programs/redis.js';
@@ -51,6 +52,13 @@ describe('the Annex A catalogue', () => {
     // Prowler writes the edition before the id: "2013 A.12.3.1".
     expect(cited).toEqual(['2013 A.12.3.1']);
     expect(cited.map((identifier) => readControl(catalogue, identifier.replace(/^2013 /, '')))).toEqual([{ control: 'A.8.13', asReported: 'A.12.3.1' }]);
+  });
+
+  it("takes Prowler's ISO 27001:2013 objectives (A.12.4.A) for what they are: no Annex A control id", () => {
+    const framework = fixture('prowler/iso27001_2013_aws.trimmed.json') as { Requirements: Array<{ Attributes: Array<{ Objetive_ID: string }> }> };
+    const objectives = framework.Requirements.flatMap((requirement) => requirement.Attributes.map((attribute) => attribute.Objetive_ID));
+    expect(objectives).toEqual(['A.10.1.A', 'A.12.4.A']);
+    expect(objectives.filter((id) => ANNEX_A_ID.test(id))).toEqual([]);
   });
 
   it('refuses a missing or broken catalogue file, naming the file and what is wrong', () => {
