@@ -321,7 +321,7 @@ function normaliseItem(
   }
   // A control that is not an Annex A id would file the NC under nothing an auditor can find.
   if (typeof candidate.control === 'string' && !ANNEX_A_ID.test(candidate.control) && !failed.has('control')) {
-    fail('control', origins.get('control') ?? itemAt, `is "${candidate.control}", not an ISO/IEC 27001:2022 Annex A id such as A.8.13`);
+    fail('control', origins.get('control') ?? itemAt, `is "${candidate.control}", not an ISO/IEC 27001 Annex A id such as A.8.13 (2022) or A.12.3.1 (2013)`);
   }
   candidate.family ??= config.family;
   candidate.severity ??= config.severity;

@@ -132,9 +132,9 @@ export const connectorBase = {
   family: z.enum(FAMILIES).describe('the family of its alerts where the payload does not say'),
   control: z
     .string()
-    .regex(ANNEX_A_ID, 'an ISO/IEC 27001:2022 Annex A id such as A.8.13')
+    .regex(ANNEX_A_ID, 'an ISO/IEC 27001 Annex A id such as A.8.13 (2022) or A.12.3.1 (2013)')
     .optional()
-    .describe('the Annex A control of its alerts where the payload does not say'),
+    .describe('the Annex A control of its alerts where the payload does not say; a 2013 id is read as its 2022 control (config/annex-a.yaml)'),
   severity: z.enum(SEVERITIES).default('medium').describe('the severity where the payload does not say'),
 };
 

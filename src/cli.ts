@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { createConnector } from '../connectors/registry.js';
 import { MemoryConnectorState } from '../connectors/types.js';
+import { controlWarnings, loadAnnexA } from './config/annex-a.js';
 import { engineSettings, loadConfig, resolveConfigPath } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { renderConfigJsonSchema } from './config/write-schema.js';
@@ -293,7 +294,9 @@ export async function main(argv: string[]): Promise<number> {
       case 'validate': {
         const file = rest[0] ?? resolveConfigPath(values.config);
         const config = loadConfig(file);
-        console.log(`${file}: OK (${config.connectors.length} connector(s), ${config.notifiers.length} notifier(s))`);
+        const warnings = controlWarnings(config, loadAnnexA());
+        for (const warning of warnings) console.error(`${file}: warning: ${warning.path}: ${warning.message}`);
+        console.log(`${file}: OK (${config.connectors.length} connector(s), ${config.notifiers.length} notifier(s)${warnings.length > 0 ? `, ${warnings.length} warning(s)` : ''})`);
         return 0;
       }
       case 'schema':

@@ -5,6 +5,7 @@
  * raising an NC for one recurrence.
  */
 import { hash } from 'node:crypto';
+import { normaliseControl, type AnnexA } from './core/annex-a.js';
 import type { Clock } from './core/clock.js';
 import type { Detector, TallyReading } from './core/detector.js';
 import { fieldsChooser, fingerprint, type FingerprintField, type FingerprintRule } from './core/fingerprint.js';
@@ -54,6 +55,11 @@ export interface EngineOptions {
   fingerprintRules?: readonly FingerprintRule[];
   /** Where heartbeats are kept and the sources' life is read; without it no source is known to have failed. */
   sourceLife?: SourceLife;
+  /**
+   * The Annex A catalogue: alerts' 2013 ids become 2022 ids before anything is decided, so that
+   * symptoms, fingerprints, metrics and NCs see one numbering. Without it controls stay as reported.
+   */
+  annexA?: AnnexA;
 }
 
 /** The edge that knows whether sources were alive: their connectors' error spells and heartbeats. */
@@ -121,7 +127,9 @@ export class Engine {
     const result: BatchResult = { decisions: [], effects: [], created: new Map() };
     // Heartbeats prove a source alive; they are never symptoms.
     const alerts: ReceivedAlert[] = [];
-    for (const alert of received) {
+    const { annexA } = this.options;
+    for (const arrived of received) {
+      const alert = annexA === undefined ? arrived : normaliseControl(annexA, arrived);
       const heartbeat = this.options.policy.heartbeats.find((rule) => rule.matches(alert));
       if (heartbeat === undefined) {
         alerts.push(alert);

@@ -6,11 +6,13 @@ import { readFileSync } from 'node:fs';
 import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { Document } from 'yaml';
 import type { z } from 'zod';
+import { readControl, type AnnexA } from '../core/annex-a.js';
 import { compileMatch } from '../core/match.js';
 import type { Policy } from '../core/policy.js';
 import type { EngineOptions } from '../engine.js';
 import { createDetectors } from '../../detectors/registry.js';
 import { RecurdError } from '../errors.js';
+import { loadAnnexA } from './annex-a.js';
 import { configSchema } from './schema.js';
 import type { Config } from './schema.js';
 
@@ -205,13 +207,13 @@ export function loadConfig(file: string, env: Env = process.env): Config {
   return result.data;
 }
 
-/** The core's view of `config.policy`. */
-export function policyFromConfig(config: Config): Policy {
+/** The core's view of `config.policy`; overrides keyed by a 2013 id apply to its 2022 control. */
+export function policyFromConfig(config: Config, annexA: AnnexA = loadAnnexA()): Policy {
   const { window, resolveAfter, verifyBy, maxGap, heartbeats, families, controls, checks, skew, maxFuture, maxLateness, lateRecurrence } = config.policy;
   return {
     defaults: { window, resolveAfter, ...(verifyBy === undefined ? {} : { verifyBy }), ...(maxGap === undefined ? {} : { maxGap }) },
     families,
-    controls,
+    controls: Object.fromEntries(Object.entries(controls).map(([id, override]) => [readControl(annexA, id).control, override])),
     checks,
     skew,
     maxFuture,
@@ -224,6 +226,7 @@ export function policyFromConfig(config: Config): Policy {
 }
 
 /** What the engine takes from the config: policy and fingerprint fields and rules. */
-export function engineSettings(config: Config): Pick<EngineOptions, 'policy' | 'fingerprintFields' | 'fingerprintRules'> {
-  return { policy: policyFromConfig(config), fingerprintFields: config.fingerprint.fields, fingerprintRules: config.fingerprint.rules };
+export function engineSettings(config: Config): Pick<EngineOptions, 'policy' | 'fingerprintFields' | 'fingerprintRules' | 'annexA'> {
+  const annexA = loadAnnexA();
+  return { policy: policyFromConfig(config, annexA), fingerprintFields: config.fingerprint.fields, fingerprintRules: config.fingerprint.rules, annexA };
 }

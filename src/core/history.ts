@@ -61,7 +61,7 @@ export const HISTORY = 16;
 /** Folded a few at a time, so that a busy symptom does not fold one entry with every alert. */
 const FOLD_AT = HISTORY + 8;
 
-type SymptomFields = Pick<Symptom, 'source' | 'family' | 'check' | 'asset' | 'control' | 'title' | 'severity' | 'labels'>;
+type SymptomFields = Pick<Symptom, 'source' | 'family' | 'check' | 'asset' | 'control' | 'controlAsReported' | 'controlUnknown' | 'title' | 'severity' | 'labels'>;
 
 function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
   const keys = Object.keys(a);
@@ -95,6 +95,8 @@ export function alertOf(entry: LoggedAlert, symptom: SymptomFields, at: number):
     check: symptom.check,
     asset: symptom.asset,
     ...(symptom.control === null ? {} : { control: symptom.control }),
+    ...(symptom.controlAsReported === undefined ? {} : { controlAsReported: symptom.controlAsReported }),
+    ...(symptom.controlUnknown === undefined ? {} : { controlUnknown: symptom.controlUnknown }),
     observedAt: at,
   };
 }

@@ -319,15 +319,27 @@ function fix(draft: SymptomDraft, at: number, kind: Symptom['fixKind'], window: 
   });
 }
 
+function controlNotes(from: { controlAsReported?: string; controlUnknown?: true } | null): Pick<Symptom, 'controlAsReported' | 'controlUnknown'> {
+  return {
+    ...(from?.controlAsReported === undefined ? {} : { controlAsReported: from.controlAsReported }),
+    ...(from?.controlUnknown === undefined ? {} : { controlUnknown: from.controlUnknown }),
+  };
+}
+
 export function startEpisode(draft: SymptomDraft, alert: ReceivedAlert, at: number): void {
   const previous = draft.symptom;
+  const kept: Partial<Symptom> = { ...previous };
+  delete kept.controlAsReported;
+  delete kept.controlUnknown;
   draft.symptom = {
     // Fields of a record written by an earlier version, kept for the detector that reads them (DetectorState.replaces).
-    ...previous,
+    ...kept,
     fingerprint: draft.fingerprint,
     source: alert.source,
     family: alert.family,
     control: alert.control ?? previous?.control ?? null,
+    // What the source said goes with the control it came with: a new control drops an old note.
+    ...controlNotes(alert.control === undefined ? previous : alert),
     check: alert.check,
     asset: alert.asset,
     title: alert.message || previous?.title || alert.check,
@@ -399,6 +411,7 @@ export function raiseNc(draft: SymptomDraft, options: RaiseOptions): NcDraft {
     source: symptom.source,
     family: symptom.family,
     control: symptom.control,
+    ...controlNotes(symptom),
     check: symptom.check,
     asset: symptom.asset,
     title: symptom.title,

@@ -22,7 +22,12 @@ import { parseEventTime } from './event-time.js';
 export const FAMILIES = ['siem', 'backup', 'av', 'config-drift'] as const;
 
 /** An ISO/IEC 27001:2022 Annex A control id, such as A.8.13. */
-export const ANNEX_A_ID = /^A\.\d{1,2}\.\d{1,2}$/;
+export const ANNEX_A_2022_ID = /^A\.\d{1,2}\.\d{1,2}$/;
+/**
+ * An Annex A id in the numbering of 2022 (A.8.13) or 2013 (A.12.3.1): what a source may give.
+ * The catalogue (annex-a.ts) turns a 2013 id into its 2022 control when the alert is decided.
+ */
+export const ANNEX_A_ID = /^A\.\d{1,2}\.\d{1,2}(?:\.\d{1,2})?$/;
 export type Family = (typeof FAMILIES)[number];
 
 export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
@@ -71,6 +76,10 @@ export type CanonicalAlertInput = z.input<typeof canonicalAlertSchema>;
 export interface ReceivedAlert extends CanonicalAlert {
   /** Arrival time at recurd (epoch ms): used for latency, and to time a re-fired Alertmanager alert. */
   receivedAt: number;
+  /** The control as the source gave it, where the catalogue read it as another (a 2013 id). */
+  controlAsReported?: string;
+  /** The control is Annex A-shaped but in neither the 2022 list nor the 2013 table. */
+  controlUnknown?: true;
 }
 
 export const SYMPTOM_STATES = ['active', 'fixed', 'verified'] as const;
@@ -87,6 +96,10 @@ export interface Symptom {
   source: string;
   family: Family;
   control: string | null;
+  /** See {@link Nonconformity.controlAsReported}. */
+  controlAsReported?: string;
+  /** See {@link Nonconformity.controlUnknown}. */
+  controlUnknown?: true;
   check: string;
   asset: string;
   /** The message of the first failure of the current episode. */
@@ -212,7 +225,12 @@ export interface Nonconformity {
   fingerprint: string;
   source: string;
   family: Family;
+  /** The ISO/IEC 27001:2022 Annex A control (a source's 2013 id read through the catalogue). */
   control: string | null;
+  /** What the source said, where it differed from `control` (A.12.3.1 for A.8.13); absent otherwise. */
+  controlAsReported?: string;
+  /** Present (true) when `control` is Annex A-shaped but in neither the 2022 list nor the 2013 table. */
+  controlUnknown?: true;
   check: string;
   asset: string;
   title: string;

@@ -118,7 +118,7 @@ describe('heartbeat connector: config', () => {
     expect(issues({ jobs: { nightly: { period: 'daily', grace: '1h' } } })).toEqual(['jobs.nightly.period: "daily" is not a duration (use e.g. 30d, 12h, 90s, 1h30m)']);
     expect(issues({ jobs: { nightly: { period: '1d' } } })).toEqual([expect.stringMatching(/^jobs\.nightly\.grace: /)]);
     expect(issues({ jobs: { nightly: { period: '1d', grace: '1h', retries: 3 } } })).toEqual([expect.stringMatching(/^jobs\.nightly: .*retries/)]);
-    expect(issues({ jobs: { nightly: { period: '1d', grace: '1h', control: '8.13' } } })).toEqual(['jobs.nightly.control: an ISO/IEC 27001:2022 Annex A id such as A.8.13']);
+    expect(issues({ jobs: { nightly: { period: '1d', grace: '1h', control: '8.13' } } })).toEqual(['jobs.nightly.control: an ISO/IEC 27001 Annex A id such as A.8.13 (2022) or A.12.3.1 (2013)']);
     expect(issues({ jobs: { nightly: { period: '1d', grace: '1h' } }, schedule: 'every minute' })).toEqual([expect.stringMatching(/^schedule: "every minute" is not a cron expression/)]);
     expect(issues({ jobs: { nightly: { period: '1d', grace: '1h' } }, family: undefined })).toEqual([expect.stringMatching(/^family: /)]);
   });

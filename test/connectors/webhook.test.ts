@@ -22,7 +22,7 @@ describe('webhook connector: mapping', () => {
     const connector = intake({ items: 'findings', mapping: { id: 'id', status: { value: 'firing' }, control: 'standard' } });
     const body = { findings: [{ id: 'f-1', standard: 'PCI DSS 10.2.1' }, { id: 'f-2', standard: 'A.5.15' }] };
     const { alerts, errors } = connector.normalise(body, RECEIVED_AT);
-    expect(errors).toEqual([{ path: 'findings[0].standard', message: 'control: is "PCI DSS 10.2.1", not an ISO/IEC 27001:2022 Annex A id such as A.8.13' }]);
+    expect(errors).toEqual([{ path: 'findings[0].standard', message: 'control: is "PCI DSS 10.2.1", not an ISO/IEC 27001 Annex A id such as A.8.13 (2022) or A.12.3.1 (2013)' }]);
     expect(alerts.map((alert) => [alert.id, alert.control])).toEqual([['f-2', 'A.5.15']]);
   });
 

@@ -1,0 +1,50 @@
+/**
+ * The Annex A catalogue (config/annex-a.yaml) and what it does to a control id: a 2013 id becomes
+ * the 2022 control it corresponds to, a 2022 id stays, and an Annex A-shaped id in neither list is
+ * "unknown": kept as the source gave it and marked, never refused.
+ */
+
+/** An ISO/IEC 27001:2013 Annex A control id, such as A.12.3.1. */
+export const ANNEX_A_2013_ID = /^A\.\d{1,2}\.\d{1,2}\.\d{1,2}$/;
+
+export interface AnnexA {
+  /** The 2022 controls: id to short title. */
+  controls: ReadonlyMap<string, string>;
+  /** Each 2013 control to its 2022 control(s), in the standard's order. */
+  from2013: ReadonlyMap<string, readonly string[]>;
+}
+
+/** What an id means under the catalogue. */
+export interface ControlReading {
+  /** The 2022 id, or the id as given when it is unknown. */
+  control: string;
+  /** The id as given, when it differed from `control` (a 2013 id). */
+  asReported?: string;
+  /** In neither the 2022 list nor the 2013 table. */
+  unknown?: true;
+}
+
+export function readControl(catalogue: AnnexA, id: string): ControlReading {
+  if (catalogue.controls.has(id)) return { control: id };
+  // A 2013 control that became several 2022 ones is filed under the first, as the table lists them.
+  const first = catalogue.from2013.get(id)?.[0];
+  if (first !== undefined) return { control: first, asReported: id };
+  return { control: id, unknown: true };
+}
+
+/** The fields an alert carries about its control. */
+export interface ControlFields {
+  control?: string | undefined;
+  controlAsReported?: string | undefined;
+  controlUnknown?: true | undefined;
+}
+
+/**
+ * The alert with its control read through the catalogue. An alert without a control, or with a
+ * 2022 id, is returned as it is: reading an alert twice keeps what the first reading found.
+ */
+export function normaliseControl<T extends ControlFields>(catalogue: AnnexA, alert: T): T {
+  if (alert.control === undefined || catalogue.controls.has(alert.control)) return alert;
+  const { control, asReported, unknown } = readControl(catalogue, alert.control);
+  return { ...alert, control, ...(asReported === undefined ? {} : { controlAsReported: asReported }), ...(unknown ? { controlUnknown: true } : {}) };
+}
