@@ -4,7 +4,8 @@
  * conflict when the symptom changed since it was read (compare-and-set on a version).
  */
 import type { TallyReading } from './core/detector.js';
-import type { SealedNc, StoredEntry } from './core/chain.js';
+import { verifyChain, type ChainVerdict, type SealedNc, type StoredEntry } from './core/chain.js';
+import { RecurdError } from './errors.js';
 import { hash } from 'node:crypto';
 import type { SeenRecord } from './core/seen.js';
 import type { NcState, Nonconformity, SimilarSymptom, Symptom, TimelineEntry } from './core/types.js';
@@ -142,6 +143,13 @@ export interface Register {
   readTallies(queries: TallyQuery[]): Promise<Map<string, TallyReading>>;
   /** Records on an NC where else its failure was found; kept beside the NC, shown with it. */
   noteElsewhere(ncId: string, similar: SimilarSymptom[], count: number): Promise<void>;
+}
+
+/** Recomputes the hash chain of an NC's timeline against the head its record keeps. */
+export async function verifyTimeline(register: Register, id: string): Promise<ChainVerdict> {
+  const nc = await register.getNc(id);
+  if (nc === null) throw new RecurdError('NC_NOT_FOUND', `no nonconformity ${id}`);
+  return verifyChain(await register.storedTimeline(id), nc.timelineHead ?? null);
 }
 
 /** What the gauges derived from the register count, per family and control. */
