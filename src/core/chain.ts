@@ -60,8 +60,9 @@ export interface SealedNc {
 }
 
 /**
- * Chains a decision's new entries onto the NC's head and moves the head to the last of them. Done
- * once a decision is complete, so no later change to an entry's detail escapes its hash.
+ * Chains a decision's new entries onto the NC's head and moves the draft's head to the last of
+ * them (in place: the draft is the decision's own copy, and an NC is written on most decisions).
+ * Done once a decision is complete, so no later change to an entry's detail escapes its hash.
  */
 export function sealNc(draft: NcDraft): SealedNc {
   const expectHead = draft.nc.timelineHead ?? null;
@@ -71,7 +72,8 @@ export function sealNc(draft: NcDraft): SealedNc {
     prev = chained.hash;
     return chained;
   });
-  return { nc: { ...draft.nc, timelineHead: prev }, timeline, expectHead };
+  draft.nc.timelineHead = prev;
+  return { nc: draft.nc, timeline, expectHead };
 }
 
 /** An entry as a store keeps it: its id (stream id) and its fields as text. */
