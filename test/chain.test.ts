@@ -130,6 +130,16 @@ describe('tamper-evident timeline', () => {
     const after = await api<NcJson>(daemon!.address, `/api/v1/nonconformities/${id}`);
     expect(after.status).toBe(200);
     expect(JSON.stringify(after.body.timeline[index]?.detail)).toContain('Replaced the backup server');
+
+    // An edit that leaves no JSON and no time behind: named as malformed, and the NC is still shown.
+    await rewriteTimeline(redis.client, `${prefix}:tl:${id}`, (entryId, fields) => {
+      if (entryId === before.timeline[0]?.id) Object.assign(fields, { detail: 'not json', at: 'yesterday' });
+    });
+    const malformed = await api<VerifyJson>(daemon!.address, `/api/v1/nonconformities/${id}/verify`);
+    expect(malformed.body.failure).toEqual({ index: 0, entryId: before.timeline[0]?.id, at: null, reason: 'malformed', message: 'the field at ("yesterday") is not a time in epoch ms' });
+    const shown = await api<NcJson & { timeline: Array<EntryJson & { at: string | null }> }>(daemon!.address, `/api/v1/nonconformities/${id}`);
+    expect(shown.status).toBe(200);
+    expect(shown.body.timeline[0]).toMatchObject({ at: null, detail: { unreadable: 'not json' } });
   }, 60_000);
 
   it('verifies a timeline written before the chain as "no chain before entry N", and chains what comes after', async () => {
