@@ -42,8 +42,6 @@ local dedupeKeep = tonumber(ARGV[5])
 local conflicts = {}
 local created = {}
 
--- What was seen of a symptom's events, in a small hash of its own: each field an event, its value
--- the batch sequence and the record; when full, only the newest events stay.
 -- Whether each NC of the group still has the timeline head its decision chained onto.
 local function headsHold(ncs)
   for _, nc in ipairs(ncs) do
@@ -54,6 +52,8 @@ local function headsHold(ncs)
   return true
 end
 
+-- What was seen of a symptom's events, in a small hash of its own: each field an event, its value
+-- the batch sequence and the record; when full, only the newest events stay.
 local function remember(fingerprint, seen)
   if #seen == 0 then return end
   local dedupeKey = prefix .. ':dedupe:' .. fingerprint
