@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * recurd start | validate FILE | schema | nc list|show|fix | replay FILE | dlq list|show|replay|drop
+ * recurd start | validate FILE | schema | nc list|show|verify|fix | replay FILE | dlq list|show|replay|drop
  * Exit status: 0 done, 1 failed while running, 2 wrong usage or invalid config.
  */
 import { parseArgs } from 'node:util';
@@ -18,9 +18,10 @@ import { Engine } from './engine.js';
 import { RecurdError } from './errors.js';
 import { createLogger } from './log.js';
 import { announceWorker, clusterScrape, isClusterWorker, processCount, runPrimary } from './cluster.js';
-import { ncView, symptomView, timelineView } from './present.js';
+import { chainSummary, chainView, ncView, symptomView, timelineView } from './present.js';
 import { replay } from './replay.js';
 import { connectRedis } from './store/redis-check.js';
+import { verifyTimeline } from './register.js';
 import { RedisRegister } from './store/redis-register.js';
 
 const USAGE = `usage:
@@ -29,6 +30,7 @@ const USAGE = `usage:
   recurd schema
   recurd nc list [--state open|verifying|reopened|closed] [--json] [--config FILE]
   recurd nc show ID [--json] [--config FILE]
+  recurd nc verify ID [--json] [--config FILE]
   recurd nc fix ID --action TEXT --owner NAME [--root-cause TEXT] [--due YYYY-MM-DD] [--config FILE]
                  [--why TEXT (five times) --cause-category CATEGORY [--rca-summary TEXT]]
                  (the five whys and a cause category are required once an NC was reopened)
@@ -40,7 +42,8 @@ const USAGE = `usage:
 
 The config file is --config FILE, else $RECURD_CONFIG, else config/recurd.yaml.
 Exit status: 0 done, 1 failed (replay: some input lines were invalid; they are listed on stderr
-and the report of the others is still printed), 2 wrong usage or invalid config.`;
+and the report of the others is still printed; nc verify: the timeline's hash chain does not
+hold), 2 wrong usage or invalid config.`;
 
 class UsageError extends Error {}
 
@@ -81,7 +84,7 @@ function table(ncs: Nonconformity[]): string {
   return [header, ...rows].map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0))).join('  ')).join('\n');
 }
 
-async function ncCommand(sub: string | undefined, args: string[], values: Values): Promise<void> {
+async function ncCommand(sub: string | undefined, args: string[], values: Values): Promise<number> {
   const config = loadConfig(resolveConfigPath(values.config));
   if (sub === 'list') {
     if (values.state !== undefined && !(NC_STATES as readonly string[]).includes(values.state)) {
@@ -89,7 +92,7 @@ async function ncCommand(sub: string | undefined, args: string[], values: Values
     }
     const ncs = await withRegister(config, (register) => register.listNcs({ state: values.state as NcState | undefined }));
     console.log(values.json ? JSON.stringify(ncs.map(ncView), null, 2) : table(ncs));
-    return;
+    return 0;
   }
   const id = args[0];
   if (id === undefined) throw new UsageError(`recurd nc ${sub ?? ''} needs an NC id`);
@@ -101,13 +104,18 @@ async function ncCommand(sub: string | undefined, args: string[], values: Values
     });
     if (values.json) {
       console.log(JSON.stringify({ ...ncView(shown.nc), timeline: timelineView(shown.timeline) }, null, 2));
-      return;
+      return 0;
     }
     const view = ncView(shown.nc);
     for (const [key, value] of Object.entries(view)) console.log(`${key.padEnd(18)} ${typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value)}`);
     console.log('\ntimeline:');
     for (const entry of timelineView(shown.timeline)) console.log(`  ${String(entry.at)}  ${String(entry.type)}  ${JSON.stringify(entry.detail)}`);
-    return;
+    return 0;
+  }
+  if (sub === 'verify') {
+    const verdict = await withRegister(config, (register) => verifyTimeline(register, id));
+    console.log(values.json ? JSON.stringify(chainView(id, verdict), null, 2) : chainSummary(id, verdict));
+    return verdict.holds ? 0 : 1;
   }
   if (sub === 'fix') {
     if (!values.action || !values.owner) throw new UsageError('recurd nc fix needs --action TEXT and --owner NAME');
@@ -127,11 +135,11 @@ async function ncCommand(sub: string | undefined, args: string[], values: Values
     );
     if (values.json) {
       console.log(JSON.stringify(ncView(nc), null, 2));
-      return;
+      return 0;
     }
     console.log(`${nc.id} is ${nc.state}; its effectiveness window ends ${new Date(nc.windowEndsAt ?? 0).toISOString()}`);
     if (nc.correctiveAction !== null) console.log(`strength: ${nc.correctiveAction.strength}: ${nc.correctiveAction.strengthReason}`);
-    return;
+    return 0;
   }
   throw new UsageError(`unknown command: recurd nc ${sub ?? ''}`);
 }
@@ -303,8 +311,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(renderConfigJsonSchema());
         return 0;
       case 'nc':
-        await ncCommand(rest[0], rest.slice(1), values);
-        return 0;
+        return await ncCommand(rest[0], rest.slice(1), values);
       case 'replay':
         return await replayCommand(rest[0], values);
       case 'dlq':

@@ -6,6 +6,7 @@
  */
 import { hash } from 'node:crypto';
 import { normaliseControl, type AnnexA } from './core/annex-a.js';
+import { sealNc } from './core/chain.js';
 import type { Clock } from './core/clock.js';
 import type { Detector, TallyReading } from './core/detector.js';
 import { fieldsChooser, fingerprint, type FingerprintField, type FingerprintRule } from './core/fingerprint.js';
@@ -91,7 +92,7 @@ function groupOf(draft: SymptomDraft, expectVersion: number, policy: Policy, swe
     expectVersion,
     symptom: draft.symptom,
     due: nextDue(draft, policy, sweep ?? Number.NEGATIVE_INFINITY),
-    ncs: draft.ncs,
+    ncs: draft.ncs.map(sealNc),
     seen: [...draft.seen],
     historyRead: draft.historyRead,
     tallies,
@@ -270,11 +271,23 @@ export class Engine {
     const now = this.options.clock.now();
     const result: BatchResult = { decisions: [], effects: [], created: new Map() };
     let refusal: CorrectiveActionRefusal | null = null;
-    await this.settle([nc.fingerprint], result, (draft) => {
-      if (!draft.ncs.some((entry) => entry.nc.id === ncId)) draft.ncs.push({ nc: { ...nc }, timeline: [] });
-      refusal = recordCorrectiveAction(draft, ncId, action, now, this.options.policy);
-      return [];
-    });
+    // An NC that is not its symptom's current one is read again on each attempt, beside the symptom:
+    // a copy from before a lost race would chain the action onto a head that is no longer the latest.
+    let current = nc;
+    await this.settle(
+      [nc.fingerprint],
+      result,
+      (draft) => {
+        if (!draft.ncs.some((entry) => entry.nc.id === ncId)) draft.ncs.push({ nc: { ...current }, timeline: [] });
+        refusal = recordCorrectiveAction(draft, ncId, action, now, this.options.policy);
+        return [];
+      },
+      {
+        prepare: async (loaded) => {
+          if (loaded.get(nc.fingerprint)?.nc?.id !== ncId) current = (await this.options.register.getNc(ncId)) ?? current;
+        },
+      },
+    );
     // Assigned inside the callback, which the compiler does not follow.
     const refused = refusal as CorrectiveActionRefusal | null;
     if (refused === 'closed') throw new RecurdError('NC_CLOSED', `${ncId} is closed (verified effective): nothing more can be recorded on it`);

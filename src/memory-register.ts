@@ -2,6 +2,7 @@
  * The register in memory: for `recurd replay` and for checking the engine's properties without
  * Redis. It follows the same contract as the Redis register, version check included.
  */
+import { storedFields, type StoredEntry } from './core/chain.js';
 import type { TallyReading } from './core/detector.js';
 import { NEW_NC } from './core/lifecycle.js';
 import type { SeenRecord } from './core/seen.js';
@@ -71,7 +72,7 @@ export class MemoryRegister implements Register {
     const result: CommitResult = { conflicts: [], created: new Map() };
     for (const group of groups) {
       const version = this.symptoms.get(group.fingerprint)?.version ?? 0;
-      if (version !== group.expectVersion) {
+      if (version !== group.expectVersion || !group.ncs.every((sealed) => sealed.nc.id === NEW_NC || (this.ncs.get(sealed.nc.id)?.timelineHead ?? null) === sealed.expectHead)) {
         result.conflicts.push(group.fingerprint);
         continue;
       }
@@ -98,7 +99,7 @@ export class MemoryRegister implements Register {
         const records = this.timelines.get(nc.id) ?? [];
         for (const entry of timeline) {
           const id = `${entry.at}-${++this.entrySequence}`;
-          records.push({ id, at: entry.at, type: entry.type, detail: structuredClone(entry.detail) });
+          records.push({ id, at: entry.at, type: entry.type, event: entry.event, detail: structuredClone(entry.detail), prev: entry.prev, hash: entry.hash });
           if (entry.event !== null) this.events.push({ id: `${nc.id}.${id}`, type: entry.event, at: entry.at, nc: structuredClone(nc) });
         }
         this.timelines.set(nc.id, records);
@@ -136,6 +137,11 @@ export class MemoryRegister implements Register {
 
   timeline(id: string): Promise<TimelineRecord[]> {
     return Promise.resolve(structuredClone(this.timelines.get(id) ?? []));
+  }
+
+  /** In the form the Redis register stores entries, so that a chain verifies alike in both. */
+  storedTimeline(id: string): Promise<StoredEntry[]> {
+    return Promise.resolve((this.timelines.get(id) ?? []).map((record) => ({ id: record.id, fields: storedFields({ ...record, hash: record.hash ?? '' }) })));
   }
 
   dueSymptoms(upTo: number, limit: number): Promise<string[]> {

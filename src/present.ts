@@ -1,11 +1,15 @@
 /** How NCs and timelines look outside recurd (API, CLI, notifications): times as ISO 8601. */
+import type { ChainVerdict } from './core/chain.js';
 import { stateViews, type Detector } from './core/detector.js';
 import { formatDuration } from './core/duration.js';
 import type { Nonconformity, ObservationRef, Span, Symptom, Verification } from './core/types.js';
 import type { TimelineRecord } from './register.js';
 
+/** Null also for a time no Date can hold: an edited timeline entry may carry one, and is still shown. */
 function iso(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
+  if (ms === null) return null;
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }
 
 export function ncView(nc: Nonconformity): Record<string, unknown> {
@@ -73,5 +77,29 @@ export function symptomView(symptom: Symptom, detectors: readonly Detector[] = [
 }
 
 export function timelineView(entries: TimelineRecord[]): Array<Record<string, unknown>> {
-  return entries.map((entry) => ({ id: entry.id, at: iso(entry.at), type: entry.type, detail: entry.detail }));
+  return entries.map((entry) => ({ id: entry.id, at: iso(entry.at), type: entry.type, event: entry.event, detail: entry.detail, hash: entry.hash, prev: entry.prev }));
+}
+
+/** The answer of a chain verification, as the API and `recurd nc verify --json` give it. */
+export function chainView(id: string, verdict: ChainVerdict): Record<string, unknown> {
+  return {
+    id,
+    holds: verdict.holds,
+    entries: verdict.entries,
+    checked: verdict.checked,
+    chainStartsAt: verdict.chainStartsAt,
+    head: verdict.head,
+    recordedHead: verdict.recordedHead,
+    note: verdict.chainStartsAt > 0 ? `entries 0-${verdict.chainStartsAt - 1} were written before recurd kept a hash chain: no chain before entry ${verdict.chainStartsAt}` : null,
+    failure: verdict.failure && { ...verdict.failure, at: iso(verdict.failure.at) },
+  };
+}
+
+/** One line saying whether the chain holds, and if not, which entry first fails and why. */
+export function chainSummary(id: string, verdict: ChainVerdict): string {
+  const head = `head ${verdict.head ?? 'none'}`;
+  const before = verdict.chainStartsAt > 0 ? `; no chain before entry ${verdict.chainStartsAt}` : '';
+  const failure = verdict.failure;
+  if (failure === null) return `${id}: the chain holds: ${verdict.checked} of ${verdict.entries} entries checked, ${head}${before}`;
+  return `${id}: the chain is broken at entry ${failure.index} (${failure.entryId ?? 'none'}, ${iso(failure.at) ?? 'no valid time'}): ${failure.reason}: ${failure.message}${before}`;
 }

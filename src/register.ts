@@ -4,7 +4,8 @@
  * conflict when the symptom changed since it was read (compare-and-set on a version).
  */
 import type { TallyReading } from './core/detector.js';
-import type { NcDraft } from './core/lifecycle.js';
+import { verifyChain, type ChainVerdict, type SealedNc, type StoredEntry } from './core/chain.js';
+import { RecurdError } from './errors.js';
 import { hash } from 'node:crypto';
 import type { SeenRecord } from './core/seen.js';
 import type { NcState, Nonconformity, SimilarSymptom, Symptom, TimelineEntry } from './core/types.js';
@@ -26,8 +27,11 @@ export interface CommitGroup {
   symptom: Symptom | null;
   /** When time alone next changes this symptom or its NC (epoch ms), for the sweep. */
   due: number | null;
-  /** NCs to write, with the timeline entries to append; an NC whose id is NEW_NC is created. */
-  ncs: NcDraft[];
+  /**
+   * NCs to write, with the timeline entries to append, chained; an NC whose id is NEW_NC is
+   * created, any other is written only if its head is still `expectHead` (else: a conflict).
+   */
+  ncs: SealedNc[];
   /** `source`+`id` keys of the observations decided, with what has now been seen under each. */
   seen: Array<[string, SeenRecord]>;
   /**
@@ -80,6 +84,35 @@ export interface NcFilter {
 export interface TimelineRecord extends TimelineEntry {
   /** The entry's id in its stream: stable, ordered. */
   id: string;
+  event: string | null;
+  /** The entry's hash and the previous entry's (core/chain.ts); null on entries written before the chain. */
+  hash: string | null;
+  prev: string | null;
+}
+
+/** An edited entry's detail may not be JSON any more: shown as the text it holds rather than failing the view. */
+function readDetail(text: string): Record<string, unknown> {
+  try {
+    const detail: unknown = JSON.parse(text);
+    if (detail !== null && typeof detail === 'object' && !Array.isArray(detail)) return detail as Record<string, unknown>;
+  } catch {
+    // Falls through to the text as stored.
+  }
+  return { unreadable: text };
+}
+
+/** A stored entry as the API shows it; lenient, since verifyChain is what judges the stored text. */
+export function timelineRecord(stored: StoredEntry): TimelineRecord {
+  const { at, type, event, detail, prev, hash: entryHash } = stored.fields;
+  return {
+    id: stored.id,
+    at: Number(at),
+    type: type as TimelineEntry['type'],
+    event: event === undefined || event === '' ? null : event,
+    detail: readDetail(detail ?? '{}'),
+    hash: entryHash ?? null,
+    prev: prev === undefined || prev === '' ? null : prev,
+  };
 }
 
 export interface Register {
@@ -97,6 +130,8 @@ export interface Register {
   getNc(id: string): Promise<Nonconformity | null>;
   listNcs(filter: NcFilter): Promise<Nonconformity[]>;
   timeline(id: string): Promise<TimelineRecord[]>;
+  /** The timeline's entries as stored, for verifying its chain. */
+  storedTimeline(id: string): Promise<StoredEntry[]>;
   /** Fingerprints with something due at or before `upTo`, oldest first. */
   dueSymptoms(upTo: number, limit: number): Promise<string[]>;
   countNcsByState(): Promise<Record<NcState, number>>;
@@ -108,6 +143,13 @@ export interface Register {
   readTallies(queries: TallyQuery[]): Promise<Map<string, TallyReading>>;
   /** Records on an NC where else its failure was found; kept beside the NC, shown with it. */
   noteElsewhere(ncId: string, similar: SimilarSymptom[], count: number): Promise<void>;
+}
+
+/** Recomputes the hash chain of an NC's timeline against the head its record keeps. */
+export async function verifyTimeline(register: Register, id: string): Promise<ChainVerdict> {
+  const nc = await register.getNc(id);
+  if (nc === null) throw new RecurdError('NC_NOT_FOUND', `no nonconformity ${id}`);
+  return verifyChain(await register.storedTimeline(id), nc.timelineHead ?? null);
 }
 
 /** What the gauges derived from the register count, per family and control. */

@@ -17,6 +17,7 @@ import type { ReceivedAlert } from '../src/core/types.js';
 import { Engine } from '../src/engine.js';
 import { RedisRegister } from '../src/store/redis-register.js';
 import { eventually } from './helpers/daemon.js';
+import { rewriteTimeline } from './helpers/timeline-store.js';
 import { dropPrefix, freePort, startRedis, testPrefix, type TestRedis } from '../bench/programs/redis.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -634,6 +635,34 @@ describe('recurd CLI', () => {
 
       expect(JSON.parse((await nc(['list', '--state', 'verifying', '--json'])).stdout)).toMatchObject([{ id, state: 'verifying' }]);
       expect((await nc(['list', '--state', 'open'])).stdout.trim()).toBe('no nonconformities');
+    }, 60_000);
+
+    it('verifies an NC\'s hash chain, and exits 1 naming the entry edited in Redis', async () => {
+      prefix = testPrefix();
+      const id = await raiseNc();
+      expect((await nc(['fix', id, '--action', 'recreate the restic repository', '--owner', 'backup-team'])).code).toBe(0);
+      const head = (JSON.parse((await nc(['show', id, '--json'])).stdout) as { timelineHead: string }).timelineHead;
+
+      const holds = await nc(['verify', id]);
+      expect(holds.stderr).toBe('');
+      expect(holds.code).toBe(0);
+      expect(holds.stdout.trim()).toBe(`${id}: the chain holds: 2 of 2 entries checked, head ${head}`);
+
+      const [first] = await redis.client.xrange(`${prefix}:tl:${id}`, '-', '+');
+      const firstId = first?.[0] as string;
+      await rewriteTimeline(redis.client, `${prefix}:tl:${id}`, (entryId, fields) => {
+        if (entryId === firstId) fields.type = 'occurrence';
+      });
+      const broken = await nc(['verify', id]);
+      expect(broken.code).toBe(1);
+      expect(broken.stdout).toMatch(new RegExp(`^${id}: the chain is broken at entry 0 \\(${firstId}, \\d{4}-\\d\\d-\\d\\dT[^)]+\\): hash-mismatch: its content hashes to [0-9a-f]{64}, but it records [0-9a-f]{64}\n$`));
+      const json = await nc(['verify', id, '--json']);
+      expect(json.code).toBe(1);
+      expect(JSON.parse(json.stdout)).toMatchObject({ id, holds: false, entries: 2, checked: 0, head: null, recordedHead: head, failure: { index: 0, entryId: firstId, reason: 'hash-mismatch' } });
+
+      const missing = await nc(['verify', 'NC-2099-0001']);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain('RECURD_ERR_NC_NOT_FOUND: no nonconformity NC-2099-0001');
     }, 60_000);
   });
 });

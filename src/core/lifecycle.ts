@@ -121,7 +121,13 @@ const SYMPTOM_SINCE: Pick<Symptom, 'detectors' | 'recentReports' | 'firstFiring'
   repeats: 0,
   lastRepeatAt: null,
 };
-const NC_SINCE: Pick<Nonconformity, 'windowStartsAt' | 'verification' | 'assetCount' | 'elsewhereCount'> = { windowStartsAt: null, verification: null, assetCount: 0, elsewhereCount: 0 };
+const NC_SINCE: Pick<Nonconformity, 'windowStartsAt' | 'verification' | 'assetCount' | 'elsewhereCount' | 'timelineHead'> = {
+  windowStartsAt: null,
+  verification: null,
+  assetCount: 0,
+  elsewhereCount: 0,
+  timelineHead: null,
+};
 
 /**
  * Fills in what an older record lacks. A copy spread over the defaults would be built property by
@@ -435,6 +441,7 @@ export function raiseNc(draft: SymptomDraft, options: RaiseOptions): NcDraft {
     flapping: false,
     elsewhere: [],
     elsewhereCount: 0,
+    timelineHead: null,
   };
   const entry: NcDraft = { nc, timeline: [] };
   draft.ncs.push(entry);

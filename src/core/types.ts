@@ -262,6 +262,8 @@ export interface Nonconformity {
   elsewhere: SimilarSymptom[];
   /** On how many other assets the same check had failed then; `elsewhere` lists the latest few. */
   elsewhereCount: number;
+  /** The hash of the latest entry of its timeline (core/chain.ts); null before its first chained entry. */
+  timelineHead: string | null;
 }
 
 export interface SimilarSymptom {

@@ -20,8 +20,8 @@ import type { Engine } from '../engine.js';
 import { RecurdError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { ncView, timelineView } from '../present.js';
-import type { Register } from '../register.js';
+import { chainView, ncView, timelineView } from '../present.js';
+import { verifyTimeline, type Register } from '../register.js';
 import { RefusalLog, type Refusal } from './refusals.js';
 
 export interface ReadyReport {
@@ -312,6 +312,10 @@ export function buildServer(options: HttpOptions) {
         const nc = await options.register.getNc(request.params.id);
         if (nc === null) throw new RecurdError('NC_NOT_FOUND', `no nonconformity ${request.params.id}`);
         return { ...ncView(nc), timeline: timelineView(await options.register.timeline(nc.id)) };
+      });
+
+      api.get('/nonconformities/:id/verify', async (request: FastifyRequest<{ Params: { id: string } }>) => {
+        return chainView(request.params.id, await verifyTimeline(options.register, request.params.id));
       });
 
       api.post('/nonconformities/:id/corrective-action', async (request: FastifyRequest<{ Params: { id: string } }>) => {

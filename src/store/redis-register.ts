@@ -3,11 +3,12 @@
  * that all of them live in one Redis Cluster slot and one Lua script may touch any of them.
  */
 import type { Redis } from 'ioredis';
+import { storedFields, type StoredEntry } from '../core/chain.js';
 import type { TallyReading } from '../core/detector.js';
 import type { HistoryEntry, SymptomSnapshot } from '../core/history.js';
 import { parseSeen, serializeSeen, type SeenRecord } from '../core/seen.js';
-import { NC_STATES, type NcState, type Nonconformity, type SimilarSymptom, type Symptom, type SymptomState, type TimelineEntry } from '../core/types.js';
-import { checkKey, ncClass, ncStats, TALLY_SAMPLE, type CommitGroup, type NcStat, type TallyQuery, type CommitResult, type LoadedSymptom, type NcFilter, type Register, type TimelineRecord } from '../register.js';
+import { NC_STATES, type NcState, type Nonconformity, type SimilarSymptom, type Symptom, type SymptomState } from '../core/types.js';
+import { checkKey, ncClass, ncStats, TALLY_SAMPLE, type CommitGroup, type NcStat, type TallyQuery, type CommitResult, type LoadedSymptom, type NcFilter, type Register, type TimelineRecord, timelineRecord } from '../register.js';
 import { LuaScript } from './scripts.js';
 
 const commitScript = new LuaScript('commit-4');
@@ -122,6 +123,7 @@ function parseNc(raw: string | null, elsewhere: string | null = null): Nonconfor
   if (raw === null) return null;
   const nc = JSON.parse(raw) as Nonconformity;
   nc.elsewhereCount ??= 0;
+  nc.timelineHead ??= null;
   if (elsewhere === null) return nc;
   // Kept as the list alone before the count was.
   const noted = JSON.parse(elsewhere) as SimilarSymptom[] | { count: number; symptoms: SimilarSymptom[] };
@@ -223,8 +225,10 @@ export class RedisRegister implements Register {
       ty: group.tallies.map((tally) => [tally.key, tally.member, String(tally.at), String(tally.floor), String(tally.keepFor)]),
       due: group.due === null ? '' : String(group.due),
       seen: group.seen.map(([key, record]) => [dedupeField(key), serializeSeen(record)]),
-      ncs: group.ncs.map(({ nc, timeline }) => ({
+      ncs: group.ncs.map(({ nc, timeline, expectHead }) => ({
         id: nc.id,
+        ph: expectHead ?? '',
+        th: nc.timelineHead ?? '',
         d: argument(JSON.stringify(nc)),
         st: nc.state,
         k: ncClass(nc),
@@ -232,7 +236,10 @@ export class RedisRegister implements Register {
         ctl: nc.control ?? '',
         at: String(nc.openedAt),
         yr: String(new Date(nc.openedAt).getUTCFullYear()),
-        tl: timeline.map((entry) => ({ at: String(entry.at), type: entry.type, ev: entry.event ?? '', dt: JSON.stringify(entry.detail) })),
+        tl: timeline.map((entry) => {
+          const fields = storedFields(entry);
+          return { at: fields.at, type: fields.type, ev: fields.event, dt: fields.detail, pv: fields.prev, hs: fields.hash };
+        }),
       })),
     }));
     const [conflicts, created] = (await commitScript.run(
@@ -347,16 +354,15 @@ export class RedisRegister implements Register {
   }
 
   async timeline(id: string): Promise<TimelineRecord[]> {
+    return (await this.storedTimeline(id)).map(timelineRecord);
+  }
+
+  async storedTimeline(id: string): Promise<StoredEntry[]> {
     const entries = await this.redis.xrange(this.keys.timeline(id), '-', '+');
     return entries.map(([entryId, fields]) => {
       const record: Record<string, string> = {};
       for (let index = 0; index + 1 < fields.length; index += 2) record[fields[index] as string] = fields[index + 1] as string;
-      return {
-        id: entryId,
-        at: Number(record.at),
-        type: record.type as TimelineEntry['type'],
-        detail: JSON.parse(record.detail ?? '{}') as Record<string, unknown>,
-      };
+      return { id: entryId, fields: record };
     });
   }
 

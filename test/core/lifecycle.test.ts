@@ -199,6 +199,7 @@ describe('symptom: fixed → active by recurrence', () => {
         flapping: false,
         elsewhere: [],
         elsewhereCount: 0,
+        timelineHead: t.entries('NC-2026-0001')[0]?.hash,
       },
     ]);
     expect(t.symptom()).toMatchObject({ state: 'active', episode: 2, occurrences: 1, nc: 'NC-2026-0001', fixedAt: null, lastTransitionAt: T0 + 3 * DAY });

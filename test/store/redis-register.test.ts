@@ -2,9 +2,11 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import { DEFAULT_POLICY } from '../../src/core/policy.js';
-import type { ReceivedAlert, Symptom } from '../../src/core/types.js';
+import { sealNc } from '../../src/core/chain.js';
+import type { Nonconformity, ReceivedAlert, Symptom } from '../../src/core/types.js';
 import { Engine } from '../../src/engine.js';
 import { MemoryRegister } from '../../src/memory-register.js';
+import { verifyTimeline, type CommitGroup, type LoadedSymptom, type Register } from '../../src/register.js';
 import { RedisRegister } from '../../src/store/redis-register.js';
 import { backupAlert } from '../helpers/alerts.js';
 import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../../bench/programs/redis.js';
@@ -143,6 +145,37 @@ describe('Redis register', () => {
     expect(nc?.occurrences).toBe(2);
     const { symptoms } = await register.load([nc?.fingerprint as string]);
     expect(symptoms.get(nc?.fingerprint as string)?.symptom?.observations).toBe(8);
+  });
+
+  it('writes an NC only onto the timeline head its decision chained to, in Redis as in memory', async () => {
+    prefix = testPrefix();
+    const memory = new MemoryRegister();
+    await new Engine({ register: memory, policy: DEFAULT_POLICY, clock: new ManualClock(T0), fingerprintFields: ['family', 'source', 'check', 'asset'] }).ingest(recurrence);
+    const { engine, register: redisRegister } = engineOn(redis.client);
+    await engine.ingest(recurrence);
+    for (const register of [redisRegister, memory] as Register[]) {
+      const [nc] = await register.listNcs({});
+      const fingerprint = nc?.fingerprint as string;
+      const { symptoms } = await register.load([fingerprint]);
+      const loaded = symptoms.get(fingerprint) as LoadedSymptom;
+      const group = (head: string | null): CommitGroup => ({
+        fingerprint,
+        expectVersion: loaded.version,
+        symptom: loaded.symptom,
+        due: null,
+        ncs: [sealNc({ nc: { ...(loaded.nc as Nonconformity), timelineHead: head }, timeline: [{ at: T0 + 4 * DAY, type: 'occurrence', event: null, detail: { note: 'written by a test' } }] })],
+        seen: [],
+        historyRead: false,
+        tallies: [],
+        forget: false,
+      });
+      // A decision that read the NC before its latest entry was written: at the same symptom version, yet refused.
+      expect((await register.commit([group('e'.repeat(64))])).conflicts).toEqual([fingerprint]);
+      expect(await register.timeline(nc?.id as string)).toHaveLength(1);
+      expect((await register.commit([group(nc?.timelineHead ?? null)])).conflicts).toEqual([]);
+      const verdict = await verifyTimeline(register, nc?.id as string);
+      expect(verdict).toMatchObject({ holds: true, entries: 2, checked: 2, head: (await register.getNc(nc?.id as string))?.timelineHead });
+    }
   });
 
   it('closes an NC as verified effective when its window passes, through the sweep', async () => {

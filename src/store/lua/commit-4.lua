@@ -8,7 +8,7 @@
 --   KEYS[4] count of NCs per class (hash: class -> count), for the gauges
 --   ARGV[1] key prefix
 --   ARGV[2] groups, JSON: [{ f, v, s, ck, lf, x, fg, due, hm, h, b, seen: [[key, seen]], ty: [[key, member, at, floor, keepFor]],
---           ncs: [{ id, d, st, k, fam, ctl, at, yr, tl: [{ at, type, ev, dt }] }] }]
+--           ncs: [{ id, d, st, k, fam, ctl, at, yr, ph, th, tl: [{ at, type, ev, dt, pv, hs }] }] }]
 --           hm says how the symptom's history is written: 'r' replaces field h with ARGV[h] (0:
 --           delete) and field b, the state before it, with ARGV[b] (0: delete); 'a' appends the
 --           entries ARGV[h] (JSON objects, comma-separated; 0: none) to the array in h and writes
@@ -22,6 +22,11 @@
 --           k is the NC's class (family, control and flags): its count moves from the old class
 --           s and d are the ARGV index of the symptom's and the NC's JSON (s is 0 when the group
 --           only remembers seen observations): passed apart so that they are not escaped twice
+--           ph is the head of the NC's timeline (hash of its latest entry, '' for none) the decision
+--           read and chained onto, th the head after its entries tl; a group whose NC has another
+--           head by now is a conflict, like a symptom at another version: no entry is chained onto
+--           anything but the real latest one. Each entry carries its hash hs and its predecessor's pv
+--           (hashed in Node: Lua has no SHA-256)
 --   ARGV[3] how long what was seen of a symptom's events is kept after the latest, ms
 --   ARGV[4] how many events one symptom remembers at most; ARGV[5] how many it keeps when trimmed
 --   ARGV[6...] the symptom and NC JSON documents
@@ -36,6 +41,16 @@ local dedupeCap = tonumber(ARGV[4])
 local dedupeKeep = tonumber(ARGV[5])
 local conflicts = {}
 local created = {}
+
+-- Whether each NC of the group still has the timeline head its decision chained onto.
+local function headsHold(ncs)
+  for _, nc in ipairs(ncs) do
+    if nc.id ~= '#new' and (redis.call('HGET', prefix .. ':nc:' .. nc.id, 'th') or '') ~= nc.ph then
+      return false
+    end
+  end
+  return true
+end
 
 -- What was seen of a symptom's events, in a small hash of its own: each field an event, its value
 -- the batch sequence and the record; when full, only the newest events stay.
@@ -65,7 +80,7 @@ end
 for _, group in ipairs(groups) do
   local symptomKey = prefix .. ':sym:' .. group.f
   local version = tonumber(redis.call('HGET', symptomKey, 'v') or '0')
-  if version ~= group.v then
+  if version ~= group.v or not headsHold(group.ncs) then
     conflicts[#conflicts + 1] = group.f
   elseif group.s == 0 then
     -- Only observations to remember: one that was ignored before its symptom existed; and a due
@@ -97,7 +112,7 @@ for _, group in ipairs(groups) do
         if previousClass then redis.call('HINCRBY', KEYS[4], previousClass, -1) end
         redis.call('HINCRBY', KEYS[4], nc.k, 1)
       end
-      redis.call('HSET', ncKey, 'd', record, 's', nc.st, 'k', nc.k)
+      redis.call('HSET', ncKey, 'd', record, 's', nc.st, 'k', nc.k, 'th', nc.th)
       redis.call('ZADD', KEYS[3], nc.at, id)
       redis.call('ZADD', prefix .. ':ncs:state:' .. nc.st, nc.at, id)
       redis.call('ZADD', prefix .. ':ncs:family:' .. nc.fam, nc.at, id)
@@ -105,7 +120,7 @@ for _, group in ipairs(groups) do
         redis.call('ZADD', prefix .. ':ncs:control:' .. nc.ctl, nc.at, id)
       end
       for _, entry in ipairs(nc.tl) do
-        local entryId = redis.call('XADD', prefix .. ':tl:' .. id, '*', 'at', entry.at, 'type', entry.type, 'detail', entry.dt)
+        local entryId = redis.call('XADD', prefix .. ':tl:' .. id, '*', 'at', entry.at, 'type', entry.type, 'event', entry.ev, 'detail', entry.dt, 'prev', entry.pv, 'hash', entry.hs)
         if entry.ev ~= '' then
           redis.call('XADD', KEYS[2], '*', 'id', id .. '.' .. entryId, 'type', entry.ev, 'at', entry.at, 'nc', record)
         end
