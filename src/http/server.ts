@@ -92,6 +92,16 @@ const correctiveActionBody = z
   })
   .strict();
 
+const fixBody = z
+  .object({
+    actor: z.string().trim().min(1, 'name who recorded the fix, or leave actor out').max(200).optional(),
+    note: z.string().trim().min(1, 'say what was done, or leave note out').max(4000).optional(),
+  })
+  .strict();
+
+/** Who a fix recorded through the API is by, until API tokens have names. */
+const API_ACTOR = 'api';
+
 function invalid(error: z.ZodError, what: string): RecurdError {
   const issues = error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
   return new RecurdError('REQUEST_INVALID', `${what}: ${issues.map((issue) => `${issue.path || '(body)'}: ${issue.message}`).join('; ')}`, issues);
@@ -328,7 +338,9 @@ export function buildServer(options: HttpOptions) {
 
       api.post('/symptoms/:fingerprint/fix', async (request: FastifyRequest<{ Params: { fingerprint: string } }>) => {
         const { fingerprint } = request.params;
-        await options.engine.recordFix(fingerprint);
+        const body = fixBody.safeParse(jsonBody(request));
+        if (!body.success) throw invalid(body.error, 'fix');
+        await options.engine.recordFix(fingerprint, { actor: body.data.actor ?? API_ACTOR, note: body.data.note ?? null });
         const { symptoms } = await options.register.load([fingerprint]);
         const symptom = symptoms.get(fingerprint)?.symptom;
         return {
