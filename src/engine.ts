@@ -112,6 +112,11 @@ export class Engine {
     this.fieldsFor = fieldsChooser(options.fingerprintRules ?? [], options.fingerprintFields);
   }
 
+  /** The policy's detectors: how each shows what it keeps of a symptom. */
+  get detectors(): readonly Detector[] {
+    return this.options.policy.detectors;
+  }
+
   fingerprintOf(alert: ReceivedAlert): string {
     return fingerprint(alert, this.fieldsFor(alert));
   }

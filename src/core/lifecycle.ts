@@ -138,6 +138,11 @@ function withDefaults<T extends object>(record: T, defaults: Partial<T>): T {
   return record;
 }
 
+/** A symptom as read from the register, with what a record older than this version lacks filled in. */
+export function withSymptomDefaults(symptom: Symptom): Symptom {
+  return withDefaults({ ...symptom }, SYMPTOM_SINCE);
+}
+
 export function newDraft(fingerprint: string, symptom: Symptom | null, ncs: Nonconformity[], now: number, liveness: Liveness = new Map(), historyRead = true): SymptomDraft {
   return {
     now,
