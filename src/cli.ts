@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
- * recurd start | validate FILE | schema | nc list|show|verify|fix | replay FILE | dlq list|show|replay|drop
+ * recurd start | validate FILE | schema | nc list|show|verify|fix | symptoms list|show|fix | replay FILE | dlq list|show|replay|drop
  * Exit status: 0 done, 1 failed while running, 2 wrong usage or invalid config.
  */
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createConnector } from '../connectors/registry.js';
 import { MemoryConnectorState } from '../connectors/types.js';
@@ -11,29 +12,34 @@ import { engineSettings, loadConfig, resolveConfigPath } from './config/load.js'
 import type { Config } from './config/schema.js';
 import { renderConfigJsonSchema } from './config/write-schema.js';
 import { systemClock } from './core/clock.js';
-import { NC_STATES, type NcState, type Nonconformity } from './core/types.js';
+import { FAMILIES, NC_STATES, SYMPTOM_STATES, type Family, type NcState, type Nonconformity, type Symptom, type SymptomState } from './core/types.js';
 import { startDaemon } from './daemon.js';
 import { DeadLetterCommands } from './dead-letter-commands.js';
 import { Engine } from './engine.js';
 import { RecurdError } from './errors.js';
 import { createLogger } from './log.js';
 import { announceWorker, clusterScrape, isClusterWorker, processCount, runPrimary } from './cluster.js';
-import { chainSummary, chainView, ncView, symptomView, timelineView } from './present.js';
+import { chainSummary, chainView, ncView, symptomDetailView, symptomView, timelineView } from './present.js';
+import { verifyTimeline, type Page, type PageRequest } from './register.js';
 import { replay } from './replay.js';
 import { connectRedis } from './store/redis-check.js';
-import { verifyTimeline } from './register.js';
 import { RedisRegister } from './store/redis-register.js';
 
 const USAGE = `usage:
   recurd start [--config FILE]
   recurd validate FILE
   recurd schema
-  recurd nc list [--state open|verifying|reopened|closed] [--json] [--config FILE]
+  recurd nc list [--state open|verifying|reopened|closed] [--family F] [--limit N] [--cursor C] [--json] [--config FILE]
   recurd nc show ID [--json] [--config FILE]
   recurd nc verify ID [--json] [--config FILE]
   recurd nc fix ID --action TEXT --owner NAME [--root-cause TEXT] [--due YYYY-MM-DD] [--config FILE]
                  [--why TEXT (five times) --cause-category CATEGORY [--rca-summary TEXT]]
                  (the five whys and a cause category are required once an NC was reopened)
+  recurd symptoms list [--state active|fixed|verified] [--family F] [--check C] [--asset A] [--limit N] [--cursor C] [--json] [--config FILE]
+  recurd symptoms show FINGERPRINT [--json] [--config FILE]
+  recurd symptoms fix FINGERPRINT [--note TEXT] [--actor NAME] [--json] [--config FILE]
+                 (the actor is the OS user unless --actor names another)
+  (a list prints a page of --limit, 50 unless given; the next page is --cursor with the one it names)
   recurd replay FILE [--connector NAME] [--until TIME] [--json] [--config FILE]
   recurd dlq list [--json] [--config FILE]
   recurd dlq show ID [--config FILE]
@@ -60,6 +66,13 @@ const options = {
   'cause-category': { type: 'string' },
   'rca-summary': { type: 'string' },
   until: { type: 'string' },
+  family: { type: 'string' },
+  check: { type: 'string' },
+  asset: { type: 'string' },
+  limit: { type: 'string' },
+  cursor: { type: 'string' },
+  note: { type: 'string' },
+  actor: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -79,7 +92,40 @@ async function withRegister<T>(config: Config, work: (register: RedisRegister, e
 function table(ncs: Nonconformity[]): string {
   if (ncs.length === 0) return 'no nonconformities';
   const rows = ncs.map((nc) => [nc.id, nc.state, nc.family, nc.control ?? '-', String(nc.reopenCount), String(nc.occurrences), new Date(nc.openedAt).toISOString(), nc.title]);
-  const header = ['ID', 'STATE', 'FAMILY', 'CONTROL', 'REOPENED', 'OCCURRENCES', 'OPENED', 'TITLE'];
+  return columns(['ID', 'STATE', 'FAMILY', 'CONTROL', 'REOPENED', 'OCCURRENCES', 'OPENED', 'TITLE'], rows);
+}
+
+function symptomTable(symptoms: Symptom[]): string {
+  if (symptoms.length === 0) return 'no symptoms';
+  const rows = symptoms.map((symptom) => [
+    symptom.fingerprint,
+    symptom.state,
+    symptom.family,
+    String(symptom.episode),
+    symptom.nc ?? '-',
+    symptom.episode === 0 ? '-' : new Date(symptom.lastFiringAt).toISOString(),
+    `${symptom.check || '-'} @ ${symptom.asset || '-'}`,
+  ]);
+  return columns(['FINGERPRINT', 'STATE', 'FAMILY', 'EPISODE', 'NC', 'LAST FIRING', 'CHECK @ ASSET'], rows);
+}
+
+/** What follows a page that is not the last: how many match, and how to ask for the next. */
+function pageFooter(page: Page<unknown>): string[] {
+  return page.nextCursor === null ? [] : [`${page.items.length} of ${page.count} shown; the next page: --cursor ${page.nextCursor}`];
+}
+
+function pageRequest(values: Values): PageRequest {
+  const limit = values.limit === undefined ? 50 : Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError(`--limit "${values.limit}" must be a whole number from 1 to 10000`);
+  return { limit, ...(values.cursor === undefined ? {} : { cursor: values.cursor }) };
+}
+
+function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+  if (value !== undefined && !(allowed as readonly string[]).includes(value)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')}`);
+  return value as T | undefined;
+}
+
+function columns(header: string[], rows: string[][]): string {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
   return [header, ...rows].map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0))).join('  ')).join('\n');
 }
@@ -87,11 +133,12 @@ function table(ncs: Nonconformity[]): string {
 async function ncCommand(sub: string | undefined, args: string[], values: Values): Promise<number> {
   const config = loadConfig(resolveConfigPath(values.config));
   if (sub === 'list') {
-    if (values.state !== undefined && !(NC_STATES as readonly string[]).includes(values.state)) {
-      throw new UsageError(`--state must be one of ${NC_STATES.join(', ')}`);
-    }
-    const ncs = await withRegister(config, (register) => register.listNcs({ state: values.state as NcState | undefined }));
-    console.log(values.json ? JSON.stringify(ncs.map(ncView), null, 2) : table(ncs));
+    const state = oneOf<NcState>('--state', values.state, NC_STATES);
+    const family = oneOf<Family>('--family', values.family, FAMILIES);
+    const request = pageRequest(values);
+    const page = await withRegister(config, (register) => register.pageNcs({ ...(state === undefined ? {} : { state }), ...(family === undefined ? {} : { family }) }, request));
+    if (values.json) console.log(JSON.stringify({ nonconformities: page.items.map(ncView), count: page.count, nextCursor: page.nextCursor }, null, 2));
+    else console.log([table(page.items), ...pageFooter(page)].join('\n'));
     return 0;
   }
   const id = args[0];
@@ -142,6 +189,65 @@ async function ncCommand(sub: string | undefined, args: string[], values: Values
     return 0;
   }
   throw new UsageError(`unknown command: recurd nc ${sub ?? ''}`);
+}
+
+/** Whoever runs the CLI, as the OS knows them: the actor of what they record unless --actor says otherwise. */
+function osUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    // A uid without a passwd entry (some containers).
+    return process.env.USER ?? process.env.LOGNAME ?? `uid ${process.getuid?.() ?? 'unknown'}`;
+  }
+}
+
+async function symptomsCommand(sub: string | undefined, args: string[], values: Values): Promise<void> {
+  const config = loadConfig(resolveConfigPath(values.config));
+  if (sub === 'list') {
+    const state = oneOf<SymptomState>('--state', values.state, SYMPTOM_STATES);
+    const family = oneOf<Family>('--family', values.family, FAMILIES);
+    const filter = {
+      ...(state === undefined ? {} : { state }),
+      ...(family === undefined ? {} : { family }),
+      ...(values.check === undefined ? {} : { check: values.check }),
+      ...(values.asset === undefined ? {} : { asset: values.asset }),
+    };
+    const request = pageRequest(values);
+    const { page, detectors } = await withRegister(config, async (register, engine) => ({ page: await register.pageSymptoms(filter, request), detectors: engine.detectors }));
+    if (values.json) console.log(JSON.stringify({ symptoms: page.items.map((symptom) => symptomView(symptom, detectors)), count: page.count, nextCursor: page.nextCursor }, null, 2));
+    else console.log([symptomTable(page.items), ...pageFooter(page)].join('\n'));
+    return;
+  }
+  const fingerprint = args[0];
+  if (fingerprint === undefined) throw new UsageError(`recurd symptoms ${sub ?? ''} needs a FINGERPRINT`);
+  if (sub === 'fix') {
+    const actor = values.actor ?? osUser();
+    if (actor.trim() === '') throw new UsageError('--actor must name who recorded the fix');
+    if (values.note !== undefined && values.note.trim() === '') throw new UsageError('--note must say what was done, or be left out');
+    await withRegister(config, (_register, engine) => engine.recordFix(fingerprint, { actor: actor.trim(), note: values.note?.trim() ?? null }));
+  } else if (sub !== 'show') {
+    throw new UsageError(`unknown command: recurd symptoms ${sub ?? ''}`);
+  }
+  const { view } = await withRegister(config, async (register, engine) => {
+    const loaded = (await register.load([fingerprint], new Map(), new Set([fingerprint]))).symptoms.get(fingerprint);
+    if (loaded?.symptom == null) throw new RecurdError('SYMPTOM_NOT_FOUND', `no symptom has fingerprint ${fingerprint}`);
+    return { view: symptomDetailView(loaded.symptom, loaded.nc?.state ?? null, engine.detectors) };
+  });
+  if (values.json) {
+    console.log(JSON.stringify(view, null, 2));
+    return;
+  }
+  type EpisodeShown = { episode: number; firstFiringAt: string | null; occurrences: number; fixedAt: string | null; fixKind: string | null; fixedBy: string | null; note: string | null };
+  type ObservationShown = { observedAt: string | null; status: string; outcome: string; source: string; id: string };
+  const { episodes, recentObservations, ...fields } = view as { episodes: EpisodeShown[]; recentObservations: ObservationShown[] };
+  for (const [key, value] of Object.entries(fields)) console.log(`${key.padEnd(18)} ${typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value)}`);
+  console.log('\nepisodes:');
+  for (const episode of episodes) {
+    const fix = episode.fixedAt === null ? 'not fixed' : `fixed ${episode.fixedAt} (${episode.fixKind ?? '-'}${episode.fixedBy === null ? '' : ` by ${episode.fixedBy}`}${episode.note === null ? '' : `: ${episode.note}`})`;
+    console.log(`  ${String(episode.episode).padStart(4)}  ${episode.firstFiringAt ?? '-'}  ${episode.occurrences} firing  ${fix}`);
+  }
+  console.log('\nrecent observations:');
+  for (const observation of recentObservations) console.log(`  ${observation.observedAt ?? '-'}  ${observation.status.padEnd(8)}  ${observation.outcome.padEnd(10)}  ${observation.source}/${observation.id}`);
 }
 
 function counts(entries: Record<string, number>): string {
@@ -312,6 +418,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'nc':
         return await ncCommand(rest[0], rest.slice(1), values);
+      case 'symptoms':
+        await symptomsCommand(rest[0], rest.slice(1), values);
+        return 0;
       case 'replay':
         return await replayCommand(rest[0], values);
       case 'dlq':

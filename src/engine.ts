@@ -119,6 +119,11 @@ export class Engine {
     this.fieldsFor = fieldsChooser(options.fingerprintRules ?? [], options.fingerprintFields);
   }
 
+  /** The policy's detectors: how each shows what it keeps of a symptom. */
+  get detectors(): readonly Detector[] {
+    return this.options.policy.detectors;
+  }
+
   fingerprintOf(alert: ReceivedAlert): string {
     return fingerprint(alert, this.fieldsFor(alert));
   }
@@ -248,15 +253,15 @@ export class Engine {
     return result;
   }
 
-  /** A person records that a symptom is fixed. */
-  async recordFix(fingerprintId: string): Promise<BatchResult> {
+  /** A person (`actor`) records that a symptom is fixed, with an optional note of what they did. */
+  async recordFix(fingerprintId: string, by: { actor: string; note: string | null }): Promise<BatchResult> {
     const now = this.options.clock.now();
     const result: BatchResult = { decisions: [], effects: [], created: new Map() };
     let known = true;
     let active = true;
     await this.settle([fingerprintId], result, (draft) => {
       known = draft.symptom !== null;
-      active = recordFix(draft, now, this.options.policy);
+      active = recordFix(draft, now, this.options.policy, by.actor, by.note);
       return [];
     });
     if (!known) throw new RecurdError('SYMPTOM_NOT_FOUND', `no symptom has fingerprint ${fingerprintId}`);

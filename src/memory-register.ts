@@ -9,7 +9,26 @@ import type { SeenRecord } from './core/seen.js';
 import { NC_STATES, type NcEvent, type NcState, type Nonconformity, type SimilarSymptom, type Symptom } from './core/types.js';
 import type { Liveness, SourceLiveness } from './core/verification.js';
 import type { SourceLife } from './engine.js';
-import { checkKey, ncClass, ncStats, TALLY_SAMPLE, type CommitGroup, type NcStat, type TallyQuery, type CommitResult, type LoadedSymptom, type NcFilter, type Register, type TimelineRecord } from './register.js';
+import {
+  checkKey,
+  ncClass,
+  ncIndex,
+  ncStats,
+  pageOf,
+  symptomIndex,
+  TALLY_SAMPLE,
+  type CommitGroup,
+  type CommitResult,
+  type LoadedSymptom,
+  type NcFilter,
+  type NcStat,
+  type Page,
+  type PageRequest,
+  type Register,
+  type SymptomFilter,
+  type TallyQuery,
+  type TimelineRecord,
+} from './register.js';
 
 export interface StoredEvent {
   id: string;
@@ -37,6 +56,11 @@ function remember(seen: Map<string, Map<string, SeenRecord>>, fingerprint: strin
   seen.set(fingerprint, events);
 }
 
+/** What `work` returns, or its error, as the Redis register's promise would give them. */
+function settled<T>(work: () => T): Promise<T> {
+  return new Promise((resolve) => resolve(work()));
+}
+
 export class MemoryRegister implements Register {
   readonly symptoms = new Map<string, { symptom: Symptom; version: number }>();
   readonly ncs = new Map<string, Nonconformity>();
@@ -47,6 +71,9 @@ export class MemoryRegister implements Register {
   /** Each tally's members by the latest time each was counted. */
   private readonly tallies = new Map<string, Map<string, number>>();
   private readonly due = new Map<string, number>();
+  /** Each symptom's place in the lists, given when it is first written, as commit-4.lua numbers them. */
+  private readonly listed = new Map<string, number>();
+  private symptomSequence = 0;
   private readonly sequences = new Map<number, number>();
   private entrySequence = 0;
 
@@ -106,11 +133,13 @@ export class MemoryRegister implements Register {
       }
       if (group.forget) {
         this.symptoms.delete(group.fingerprint);
+        this.listed.delete(group.fingerprint);
         this.seen.delete(group.fingerprint);
         this.due.delete(group.fingerprint);
         continue;
       }
       this.symptoms.set(group.fingerprint, { symptom, version: version + 1 });
+      if (!this.listed.has(group.fingerprint)) this.listed.set(group.fingerprint, ++this.symptomSequence);
       if (group.due === null) this.due.delete(group.fingerprint);
       else this.due.set(group.fingerprint, group.due);
     }
@@ -133,6 +162,31 @@ export class MemoryRegister implements Register {
       )
       .sort((a, b) => b.openedAt - a.openedAt || b.id.localeCompare(a.id));
     return Promise.resolve(structuredClone(matches.slice(0, filter.limit ?? matches.length)));
+  }
+
+  pageNcs(filter: Omit<NcFilter, 'limit'>, page: PageRequest): Promise<Page<Nonconformity>> {
+    const matches = [...this.ncs.values()].filter(
+      (nc) =>
+        (filter.state === undefined || nc.state === filter.state) &&
+        (filter.family === undefined || nc.family === filter.family) &&
+        (filter.control === undefined || nc.control === filter.control) &&
+        (filter.since === undefined || nc.openedAt >= filter.since),
+    );
+    return settled(() => pageOf(ncIndex(filter), matches.map((nc) => ({ score: nc.openedAt, member: nc.id, item: structuredClone(nc) })), page));
+  }
+
+  pageSymptoms(filter: SymptomFilter, page: PageRequest): Promise<Page<Symptom>> {
+    const matches = [...this.symptoms.values()]
+      .map((entry) => entry.symptom)
+      .filter(
+        (symptom) =>
+          (filter.state === undefined || symptom.state === filter.state) &&
+          (filter.family === undefined || symptom.family === filter.family) &&
+          (filter.check === undefined || symptom.check === filter.check) &&
+          (filter.asset === undefined || symptom.asset === filter.asset),
+      );
+    const entries = matches.map((symptom) => ({ score: this.listed.get(symptom.fingerprint) ?? 0, member: symptom.fingerprint, item: { ...structuredClone(symptom), history: [], before: null } }));
+    return settled(() => pageOf(symptomIndex(filter), entries, page));
   }
 
   timeline(id: string): Promise<TimelineRecord[]> {

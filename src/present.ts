@@ -2,7 +2,9 @@
 import type { ChainVerdict } from './core/chain.js';
 import { stateViews, type Detector } from './core/detector.js';
 import { formatDuration } from './core/duration.js';
-import type { Nonconformity, ObservationRef, Span, Symptom, Verification } from './core/types.js';
+import type { HistoryEntry } from './core/history.js';
+import { withSymptomDefaults } from './core/lifecycle.js';
+import type { Episode, Nonconformity, ObservationRef, Span, Symptom, Verification } from './core/types.js';
 import type { TimelineRecord } from './register.js';
 
 /** Null also for a time no Date can hold: an edited timeline entry may carry one, and is still shown. */
@@ -52,7 +54,8 @@ function verificationView(verification: Verification): Record<string, unknown> {
  * A symptom as a person reads it: times in ISO 8601 (null where it never fired), without the
  * history kept to decide late observations again.
  */
-export function symptomView(symptom: Symptom, detectors: readonly Detector[] = []): Record<string, unknown> {
+export function symptomView(stored: Symptom, detectors: readonly Detector[] = []): Record<string, unknown> {
+  const symptom = withSymptomDefaults(stored);
   const fields: Partial<Symptom> = { ...symptom };
   delete fields.history;
   delete fields.before;
@@ -73,7 +76,58 @@ export function symptomView(symptom: Symptom, detectors: readonly Detector[] = [
     detectors: stateViews(symptom, detectors),
     firstFiring: symptom.firstFiring && refView(symptom.firstFiring),
     fixedBy: symptom.fixedBy && { ...symptom.fixedBy, observation: symptom.fixedBy.observation && refView(symptom.fixedBy.observation) },
+    lastFix: symptom.lastFix && { ...symptom.lastFix, at: iso(symptom.lastFix.at) },
+    episodes: symptom.episodes.map(episodeView),
   };
+}
+
+function episodeView(episode: Episode): Record<string, unknown> {
+  return { ...episode, firstFiringAt: iso(episode.firstFiringAt), lastFiringAt: iso(episode.lastFiringAt), fixedAt: iso(episode.fixedAt) };
+}
+
+/**
+ * One symptom in full, as `GET /api/v1/symptoms/{fingerprint}` and `recurd symptoms show` give it:
+ * its episodes (the earlier ones kept and the current one, oldest first), its recent observations
+ * (the bounded history kept to decide late ones, newest last) and the state of its NC.
+ */
+export function symptomDetailView(stored: Symptom, ncState: string | null, detectors: readonly Detector[] = []): Record<string, unknown> {
+  const symptom = withSymptomDefaults(stored);
+  const current: Episode | null =
+    symptom.episode === 0
+      ? null
+      : {
+          episode: symptom.episode,
+          firstFiringAt: symptom.firstFiring?.at ?? symptom.lastTransitionAt,
+          lastFiringAt: symptom.lastFiringAt,
+          occurrences: symptom.occurrences,
+          fixedAt: symptom.fixedAt,
+          fixKind: symptom.fixKind,
+          fixedBy: symptom.fixedBy?.by ?? null,
+          note: symptom.fixedBy?.note ?? null,
+        };
+  return {
+    ...symptomView(symptom, detectors),
+    ncState,
+    episodes: [...symptom.episodes, ...(current === null ? [] : [current])].map(episodeView),
+    recentObservations: symptom.history.flatMap((entry) => observationView(symptom, entry)),
+  };
+}
+
+function observationView(symptom: Symptom, entry: HistoryEntry): Array<Record<string, unknown>> {
+  if (entry.kind !== 'observation') return [];
+  const { alert } = entry;
+  return [
+    {
+      observedAt: iso(entry.at),
+      source: symptom.source,
+      id: alert.id,
+      status: alert.status,
+      outcome: entry.outcome,
+      message: alert.message ?? symptom.title,
+      severity: alert.severity ?? symptom.severity,
+      evidence: alert.evidence ?? {},
+    },
+  ];
 }
 
 export function timelineView(entries: TimelineRecord[]): Array<Record<string, unknown>> {

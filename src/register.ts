@@ -8,7 +8,7 @@ import { verifyChain, type ChainVerdict, type SealedNc, type StoredEntry } from 
 import { RecurdError } from './errors.js';
 import { hash } from 'node:crypto';
 import type { SeenRecord } from './core/seen.js';
-import type { NcState, Nonconformity, SimilarSymptom, Symptom, TimelineEntry } from './core/types.js';
+import type { NcState, Nonconformity, SimilarSymptom, Symptom, SymptomState, TimelineEntry } from './core/types.js';
 
 export interface LoadedSymptom {
   symptom: Symptom | null;
@@ -81,6 +81,130 @@ export interface NcFilter {
   limit?: number;
 }
 
+export interface SymptomFilter {
+  state?: SymptomState;
+  family?: string;
+  check?: string;
+  asset?: string;
+}
+
+/** One page of a list: `cursor` is what an earlier page returned as `nextCursor`. */
+export interface PageRequest {
+  cursor?: string;
+  limit: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** How many match the filter in all, not on this page. */
+  count: number;
+  /** Where the next page starts; null on the last page. */
+  nextCursor: string | null;
+}
+
+/**
+ * Where a page ends in its index: the score and member of its last item, and the index it was
+ * read from, so that a cursor given with another filter is refused rather than read wrongly.
+ */
+export interface PagePosition {
+  score: string;
+  member: string;
+}
+
+function indexTag(index: string): string {
+  return hash('sha256', index, 'hex').slice(0, 12);
+}
+
+/** An opaque cursor: the position after which the next page starts, in the index named by `index`. */
+export function encodeCursor(index: string, position: PagePosition): string {
+  return Buffer.from(JSON.stringify([position.score, position.member, indexTag(index)]), 'utf8').toString('base64url');
+}
+
+export function decodeCursor(index: string, cursor: string): PagePosition {
+  const refuse = (problem: string): RecurdError => new RecurdError('REQUEST_INVALID', `cursor: ${problem}`, [{ path: 'cursor', message: problem }]);
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw refuse('not a cursor this list returned (pass nextCursor as it came)');
+  }
+  if (!Array.isArray(decoded) || decoded.length !== 3 || !decoded.every((part) => typeof part === 'string') || !Number.isFinite(Number(decoded[0]))) {
+    throw refuse('not a cursor this list returned (pass nextCursor as it came)');
+  }
+  const [score, member, tag] = decoded as [string, string, string];
+  if (tag !== indexTag(index)) throw refuse('it was returned for another filter; page with the filter it came with');
+  return { score, member };
+}
+
+/**
+ * The key of the index of symptoms matching a filter: every symptom is in the index of each
+ * combination of its state, family, check and asset (16), so that any filter is one index and its
+ * count one ZCARD. Hashed, since a check or an asset may be long or hold any character.
+ */
+export function symptomIndex(filter: SymptomFilter): string {
+  return `syms:${hash('sha256', JSON.stringify([filter.state ?? null, filter.family ?? null, filter.check ?? null, filter.asset ?? null]), 'hex').slice(0, 32)}`;
+}
+
+export function symptomIndexes(symptom: Pick<Symptom, 'state' | 'family' | 'check' | 'asset'>): string[] {
+  const indexes: string[] = [];
+  for (let mask = 0; mask < 16; mask++) {
+    indexes.push(
+      symptomIndex({
+        ...(mask & 1 ? { state: symptom.state } : {}),
+        ...(mask & 2 ? { family: symptom.family } : {}),
+        ...(mask & 4 ? { check: symptom.check } : {}),
+        ...(mask & 8 ? { asset: symptom.asset } : {}),
+      }),
+    );
+  }
+  return indexes;
+}
+
+/**
+ * The key of the index of NCs matching a filter (without `since`, which is a range of its score,
+ * openedAt): one field has its own index (`ncs:state:open`), as the register always kept them;
+ * two or three have one per combination, kept beside them by the commit.
+ */
+export function ncIndex(filter: Pick<NcFilter, 'state' | 'family' | 'control'>): string {
+  const given = [filter.state, filter.family, filter.control].filter((value) => value !== undefined).length;
+  if (given === 0) return 'ncs';
+  if (given === 1) {
+    if (filter.state !== undefined) return `ncs:state:${filter.state}`;
+    if (filter.family !== undefined) return `ncs:family:${filter.family}`;
+    return `ncs:control:${filter.control ?? ''}`;
+  }
+  return `ncs:ix:${hash('sha256', JSON.stringify([filter.state ?? null, filter.family ?? null, filter.control ?? null]), 'hex').slice(0, 32)}`;
+}
+
+/** The combined indexes an NC is in (its single-field ones are written as they always were). */
+export function ncIndexes(nc: Pick<Nonconformity, 'state' | 'family' | 'control'>): string[] {
+  const { state, family } = nc;
+  const combinations: Array<Pick<NcFilter, 'state' | 'family' | 'control'>> = [{ state, family }];
+  if (nc.control !== null && nc.control !== '') {
+    const control = nc.control;
+    combinations.push({ state, control }, { family, control }, { state, family, control });
+  }
+  return combinations.map(ncIndex);
+}
+
+/**
+ * A page of entries sorted as the Redis indexes are read: by score, highest first, ties by member
+ * in reverse byte order; after the cursor's position, whether or not its entry is still there.
+ */
+export function pageOf<T>(index: string, entries: Array<{ score: number; member: string; item: T }>, page: PageRequest): Page<T> {
+  const after = page.cursor === undefined ? null : decodeCursor(index, page.cursor);
+  const order = (a: { score: number; member: string }, b: { score: number; member: string }): number => b.score - a.score || Buffer.compare(Buffer.from(b.member), Buffer.from(a.member));
+  const sorted = [...entries].sort(order);
+  const rest = after === null ? sorted : sorted.filter((entry) => order({ score: Number(after.score), member: after.member }, entry) < 0);
+  const items = rest.slice(0, page.limit);
+  const last = items.at(-1);
+  return {
+    items: items.map((entry) => entry.item),
+    count: entries.length,
+    nextCursor: rest.length > page.limit && last !== undefined ? encodeCursor(index, { score: String(last.score), member: last.member }) : null,
+  };
+}
+
 export interface TimelineRecord extends TimelineEntry {
   /** The entry's id in its stream: stable, ordered. */
   id: string;
@@ -129,6 +253,10 @@ export interface Register {
   commit(groups: CommitGroup[]): Promise<CommitResult>;
   getNc(id: string): Promise<Nonconformity | null>;
   listNcs(filter: NcFilter): Promise<Nonconformity[]>;
+  /** One page of the NCs matching the filter, newest first, with how many match in all. */
+  pageNcs(filter: Omit<NcFilter, 'limit'>, page: PageRequest): Promise<Page<Nonconformity>>;
+  /** One page of the symptoms matching the filter, the latest recurd first heard of first; without their history. */
+  pageSymptoms(filter: SymptomFilter, page: PageRequest): Promise<Page<Symptom>>;
   timeline(id: string): Promise<TimelineRecord[]>;
   /** The timeline's entries as stored, for verifying its chain. */
   storedTimeline(id: string): Promise<StoredEntry[]>;

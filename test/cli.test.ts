@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
@@ -590,7 +590,7 @@ describe('recurd CLI', () => {
 
       const listed = await nc(['list', '--json']);
       expect(listed.code).toBe(0);
-      expect(JSON.parse(listed.stdout)).toMatchObject([{ id, state: 'open', occurrences: 2, family: 'backup', control: 'A.8.13' }]);
+      expect(JSON.parse(listed.stdout)).toMatchObject({ nonconformities: [{ id, state: 'open', occurrences: 2, family: 'backup', control: 'A.8.13' }], count: 1, nextCursor: null });
 
       const bogus = await nc(['list', '--state', 'bogus']);
       expect(bogus.code).toBe(2);
@@ -633,7 +633,7 @@ describe('recurd CLI', () => {
       });
       expect(after.timeline?.map((entry) => entry.type)).toEqual(['raised', 'corrective-action']);
 
-      expect(JSON.parse((await nc(['list', '--state', 'verifying', '--json'])).stdout)).toMatchObject([{ id, state: 'verifying' }]);
+      expect(JSON.parse((await nc(['list', '--state', 'verifying', '--json'])).stdout)).toMatchObject({ nonconformities: [{ id, state: 'verifying' }], count: 1 });
       expect((await nc(['list', '--state', 'open'])).stdout.trim()).toBe('no nonconformities');
     }, 60_000);
 
@@ -663,6 +663,68 @@ describe('recurd CLI', () => {
       const missing = await nc(['verify', 'NC-2099-0001']);
       expect(missing.code).toBe(1);
       expect(missing.stderr).toContain('RECURD_ERR_NC_NOT_FOUND: no nonconformity NC-2099-0001');
+    }, 60_000);
+
+    function symptoms(args: string[], env: Record<string, string> = {}): Promise<Finished> {
+      return run(['symptoms', ...args, '--config', writeConfig()], { ...daemonEnv(redis.url), ...env });
+    }
+
+    it('lists symptoms page by page, shows one with its episodes, and records who fixed it and why', async () => {
+      prefix = testPrefix();
+      const id = await raiseNc();
+      const engine = new Engine({ register: new RedisRegister(redis.client, prefix, 35 * DAY), policy: DEFAULT_POLICY, clock: systemClock, fingerprintFields: ['family', 'source', 'check', 'asset'] });
+      const now = Date.now();
+      const hosts = ['srv-app-01', 'srv-app-02', 'srv-app-03'];
+      await engine.ingest(
+        hosts.map((asset) => ({ id: asset, source: 'alertmanager', family: 'backup', status: 'firing', observedAt: now - DAY, receivedAt: now - DAY, asset, check: 'BackupJobFailed', message: `backup of ${asset} failed`, severity: 'high', labels: {}, evidence: {} })),
+      );
+
+      const first = await symptoms(['list', '--check', 'BackupJobFailed', '--limit', '2']);
+      expect(first.stderr).toBe('');
+      expect(first.code).toBe(0);
+      const lines = first.stdout.trim().split('\n');
+      expect(lines[0]).toMatch(/^FINGERPRINT\s+STATE\s+FAMILY\s+EPISODE\s+NC\s+LAST FIRING\s+CHECK @ ASSET$/);
+      expect(lines).toHaveLength(4);
+      const cursor = /^2 of 4 shown; the next page: --cursor (\S+)$/.exec(lines[3] ?? '')?.[1];
+      expect(cursor).toBeDefined();
+      const rest = JSON.parse((await symptoms(['list', '--check', 'BackupJobFailed', '--limit', '2', '--cursor', cursor ?? '', '--json'])).stdout) as { symptoms: Array<{ asset: string; fingerprint: string; nc: string | null }>; count: number; nextCursor: string | null };
+      expect(rest).toMatchObject({ count: 4, nextCursor: null });
+      const listed = [...lines.slice(1, 3).map((line) => /@ (\S+)$/.exec(line)?.[1]), ...rest.symptoms.map((symptom) => symptom.asset)];
+      expect(listed.sort()).toEqual([...hosts, 'srv-db-01'].sort());
+
+      const bad = await symptoms(['list', '--state', 'open']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('--state must be one of active, fixed, verified');
+      const badCursor = await symptoms(['list', '--cursor', 'garbage']);
+      expect(badCursor.code).toBe(1);
+      expect(badCursor.stderr).toMatch(/RECURD_ERR_REQUEST_INVALID: cursor: /);
+
+      const all = JSON.parse((await symptoms(['list', '--asset', 'srv-db-01', '--json'])).stdout) as typeof rest;
+      const withNc = all.symptoms[0];
+      expect(withNc?.nc).toBe(id);
+      const shown = await symptoms(['show', withNc?.fingerprint ?? '']);
+      expect(shown.code).toBe(0);
+      expect(shown.stdout).toMatch(new RegExp(`^ncState\\s+open$`, 'm'));
+      expect(shown.stdout).toMatch(/^episodes:\n +1 {2}\S+Z {2}1 firing {2}fixed \S+Z \(resolved\)\n +2 {2}\S+Z {2}1 firing {2}not fixed$/m);
+      expect(shown.stdout).toMatch(/^recent observations:\n(.*\n){2}.*firing\s+recurrence\s+alertmanager\/c$/m);
+
+      const fixed = await symptoms(['fix', withNc?.fingerprint ?? '', '--note', 'rotated the repository key', '--json']);
+      expect(fixed.stderr).toBe('');
+      const fixedView = JSON.parse(fixed.stdout) as { state: string; lastFix: { actor: string; note: string } };
+      expect(fixedView).toMatchObject({ state: 'fixed', lastFix: { note: 'rotated the repository key' } });
+      // The OS user who ran the command, unless --actor names someone.
+      expect(fixedView.lastFix.actor).toBe(userInfo().username);
+      const timeline = await new RedisRegister(redis.client, prefix, 35 * DAY).timeline(id);
+      expect(timeline.find((entry) => entry.type === 'fix-recorded')?.detail).toMatchObject({ by: userInfo().username, note: 'rotated the repository key' });
+
+      const app = (JSON.parse((await symptoms(['list', '--asset', 'srv-app-01', '--json'])).stdout) as typeof rest).symptoms[0];
+      const byActor = await symptoms(['fix', app?.fingerprint ?? '', '--actor', 'dana']);
+      expect(byActor.stderr).toBe('');
+      expect(byActor.stdout).toMatch(/^lastFix\s+\{.*"actor":"dana","note":null\}$/m);
+      expect(byActor.stdout).toMatch(/^state\s+fixed$/m);
+      const notFound = await symptoms(['show', '0123']);
+      expect(notFound.code).toBe(1);
+      expect(notFound.stderr).toContain('RECURD_ERR_SYMPTOM_NOT_FOUND');
     }, 60_000);
   });
 });

@@ -27,8 +27,8 @@ export type HistoryEntry =
    * after the window that was counted as one more occurrence of an NC never corrected.
    */
   | { kind: 'observation'; at: number; alert: LoggedAlert; outcome: string; proves?: number; counted?: true }
-  /** A person recorded the fix. */
-  | { kind: 'fix'; at: number; by: string }
+  /** A person recorded the fix, with a note when they gave one. */
+  | { kind: 'fix'; at: number; by: string; note?: string }
   /** A corrective action whose window (ms) counts for the symptom from `at`, unless it was firing. */
   | { kind: 'action'; at: number; window: number };
 

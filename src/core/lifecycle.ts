@@ -21,7 +21,9 @@ import { checkRootCauseAnalysis, classifyAction, missingForReopenedAction, reope
 import {
   SEVERITIES,
   type AlertStatus,
+  EPISODES_KEPT,
   type CorrectiveActionInput,
+  type Episode,
   type NcEvent,
   type Nonconformity,
   type ObservationRef,
@@ -108,7 +110,7 @@ function requireHistory(draft: SymptomDraft): void {
 }
 
 /** Fields added to stored records since they were first written, with the value an old record means. */
-const SYMPTOM_SINCE: Pick<Symptom, 'detectors' | 'recentReports' | 'firstFiring' | 'fixedBy' | 'repeats' | 'lastRepeatAt' | 'history' | 'before' | 'historyCount' | 'historyFirstAt' | 'historyLastAt'> = {
+const SYMPTOM_SINCE: Pick<Symptom, 'detectors' | 'recentReports' | 'firstFiring' | 'fixedBy' | 'lastFix' | 'episodes' | 'repeats' | 'lastRepeatAt' | 'history' | 'before' | 'historyCount' | 'historyFirstAt' | 'historyLastAt'> = {
   detectors: {},
   history: [],
   before: null,
@@ -118,6 +120,8 @@ const SYMPTOM_SINCE: Pick<Symptom, 'detectors' | 'recentReports' | 'firstFiring'
   recentReports: [],
   firstFiring: null,
   fixedBy: null,
+  lastFix: null,
+  episodes: [],
   repeats: 0,
   lastRepeatAt: null,
 };
@@ -138,6 +142,11 @@ function withDefaults<T extends object>(record: T, defaults: Partial<T>): T {
     if (record[field] === undefined) record[field] = structuredClone(value);
   }
   return record;
+}
+
+/** A symptom as read from the register, with what a record older than this version lacks filled in. */
+export function withSymptomDefaults(symptom: Symptom): Symptom {
+  return withDefaults({ ...symptom }, SYMPTOM_SINCE);
 }
 
 export function newDraft(fingerprint: string, symptom: Symptom | null, ncs: Nonconformity[], now: number, liveness: Liveness = new Map(), historyRead = true): SymptomDraft {
@@ -332,6 +341,20 @@ function controlNotes(from: { controlAsReported?: string; controlUnknown?: true 
   };
 }
 
+/** What is kept of the episode a return (or a new start) ended. */
+function endedEpisode(symptom: Symptom): Episode {
+  return {
+    episode: symptom.episode,
+    firstFiringAt: symptom.firstFiring?.at ?? symptom.lastTransitionAt,
+    lastFiringAt: symptom.lastFiringAt,
+    occurrences: symptom.occurrences,
+    fixedAt: symptom.fixedAt,
+    fixKind: symptom.fixKind,
+    fixedBy: symptom.fixedBy?.by ?? null,
+    note: symptom.fixedBy?.note ?? null,
+  };
+}
+
 export function startEpisode(draft: SymptomDraft, alert: ReceivedAlert, at: number): void {
   const previous = draft.symptom;
   const kept: Partial<Symptom> = { ...previous };
@@ -359,6 +382,8 @@ export function startEpisode(draft: SymptomDraft, alert: ReceivedAlert, at: numb
     recentReports: previous !== null && previous.recentReports.at(-1) === at ? previous.recentReports : [...(previous?.recentReports ?? []), at].slice(-RECENT_REPORTS),
     firstFiring: { ...refOf(alert, at), message: alert.message },
     fixedBy: null,
+    lastFix: previous?.lastFix ?? null,
+    episodes: previous === null ? [] : previous.episode === 0 ? previous.episodes : [...previous.episodes, endedEpisode(previous)].slice(-EPISODES_KEPT),
     repeats: 0,
     lastRepeatAt: null,
     lastTransitionAt: at,
@@ -848,7 +873,7 @@ function returnedAfterWindow(draft: SymptomDraft, alert: ReceivedAlert, at: numb
 /** A person's fix or corrective action, as it acts on the symptom when its history is decided again. */
 function applyPersonEntry(draft: SymptomDraft, entry: HistoryEntry & { kind: 'fix' | 'action' }, policy: Policy): void {
   if (entry.kind === 'fix') {
-    recordFix(draft, entry.at, policy, entry.by);
+    recordFix(draft, entry.at, policy, entry.by, entry.note ?? null);
     return;
   }
   advance(draft, entry.at, policy);
@@ -909,17 +934,18 @@ function afterFiring(draft: SymptomDraft, alert: ReceivedAlert, at: number, poli
   for (const detector of detectorsFor(policy, alert)) detector.onFiring?.(draft, alert, at, policy);
 }
 
-/** A person records that the symptom is fixed (API or CLI), at wall-clock time `at`. */
-export function recordFix(draft: SymptomDraft, at: number, policy: Policy, by = 'a person, through the API or CLI'): boolean {
+/** A person (`by`, the actor) records that the symptom is fixed (API or CLI), at wall-clock time `at`, with an optional note. */
+export function recordFix(draft: SymptomDraft, at: number, policy: Policy, by: string, note: string | null): boolean {
   const symptom = draft.symptom;
   if (symptom === null) return false;
   advance(draft, at, policy);
   if (symptom.state !== 'active') return false;
-  logPersonEntry(draft, symptom, { kind: 'fix', at, by });
-  fix(draft, at, 'recorded', windowPolicyFor(policy, symptom).window, policy, { observation: null, by });
+  logPersonEntry(draft, symptom, { kind: 'fix', at, by, ...(note === null ? {} : { note }) });
+  fix(draft, at, 'recorded', windowPolicyFor(policy, symptom).window, policy, { observation: null, by, note });
+  symptom.lastFix = { at, actor: by, note };
   // A person's act on a symptom whose NC is being handled belongs on that NC's record.
   const current = openNc(draft);
-  if (current !== undefined) appendTimeline(current, at, 'fix-recorded', null, { by, fixedAt: iso(at), windowEndsAt: iso(symptom.windowEndsAt ?? at) });
+  if (current !== undefined) appendTimeline(current, at, 'fix-recorded', null, { by, note, fixedAt: iso(at), windowEndsAt: iso(symptom.windowEndsAt ?? at) });
   return true;
 }
 

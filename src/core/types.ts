@@ -132,7 +132,11 @@ export interface Symptom {
   /** The first failure of the current episode: the incident an NC's story starts from. */
   firstFiring: (ObservationRef & { message: string }) | null;
   /** What ended the last episode: the observation that said resolved, or who recorded the fix; both null for a quiet fix. */
-  fixedBy: { observation: ObservationRef | null; by: string | null } | null;
+  fixedBy: { observation: ObservationRef | null; by: string | null; note?: string | null } | null;
+  /** The latest fix a person recorded (API or CLI), kept across episodes: when, who and why. */
+  lastFix: RecordedFix | null;
+  /** The symptom's earlier episodes, oldest first: the latest {@link EPISODES_KEPT} of them. */
+  episodes: Episode[];
   /** Repeats of a firing state already known in the current episode (notifications that it persists). */
   repeats: number;
   /** Receipt of the latest such repeat: the failure was still reported then, so it is not quiet. */
@@ -153,6 +157,29 @@ export interface Symptom {
   detectors: Record<string, unknown>;
   /** The detector whose aggregate this is (a systemic symptom across assets), or null. */
   aggregate: string | null;
+}
+
+/** A fix a person recorded: `actor` is the API token's name or the CLI's user. */
+export interface RecordedFix {
+  at: number;
+  actor: string;
+  note: string | null;
+}
+
+/** How many earlier episodes a symptom keeps: its record is rewritten with each alert. */
+export const EPISODES_KEPT = 8;
+
+/** One ended episode of a symptom: from its first firing to the fix its return proved ineffective. */
+export interface Episode {
+  episode: number;
+  firstFiringAt: number;
+  lastFiringAt: number;
+  occurrences: number;
+  fixedAt: number | null;
+  fixKind: FixKind | null;
+  /** Who recorded the fix, and why; null for a fix the source reported or a quiet one. */
+  fixedBy: string | null;
+  note: string | null;
 }
 
 export interface CorrectiveAction {

@@ -15,12 +15,12 @@ import { verifyIntakeAuth } from '../../connectors/auth.js';
 import { nestedDeeperThan, parseIntakeBody } from '../../connectors/payload.js';
 import type { Connector, PayloadError } from '../../connectors/types.js';
 import type { Clock } from '../core/clock.js';
-import { FAMILIES, NC_STATES, type CanonicalAlert, type ReceivedAlert } from '../core/types.js';
+import { FAMILIES, NC_STATES, SYMPTOM_STATES, type CanonicalAlert, type ReceivedAlert } from '../core/types.js';
 import type { Engine } from '../engine.js';
 import { RecurdError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { chainView, ncView, timelineView } from '../present.js';
+import { chainView, ncView, symptomDetailView, symptomView, timelineView } from '../present.js';
 import { verifyTimeline, type Register } from '../register.js';
 import { RefusalLog, type Refusal } from './refusals.js';
 
@@ -78,6 +78,19 @@ const listQuery = z
     control: z.string().min(1).optional(),
     since: z.iso.datetime({ offset: true }).optional(),
     limit: z.coerce.number().int().min(1).max(10_000).default(500),
+    cursor: z.string().min(1).optional(),
+  })
+  .strict();
+
+const symptomQuery = z
+  .object({
+    state: z.enum(SYMPTOM_STATES).optional(),
+    family: z.enum(FAMILIES).optional(),
+    // Empty is a value: the symptoms whose alerts named no check, or no asset.
+    check: z.string().max(512).optional(),
+    asset: z.string().max(512).optional(),
+    limit: z.coerce.number().int().min(1).max(10_000).default(500),
+    cursor: z.string().min(1).optional(),
   })
   .strict();
 
@@ -91,6 +104,16 @@ const correctiveActionBody = z
     rootCauseAnalysis: z.unknown().optional(),
   })
   .strict();
+
+const fixBody = z
+  .object({
+    actor: z.string().trim().min(1, 'name who recorded the fix, or leave actor out').max(200).optional(),
+    note: z.string().trim().min(1, 'say what was done, or leave note out').max(4000).optional(),
+  })
+  .strict();
+
+/** Who a fix recorded through the API is by, until API tokens have names. */
+const API_ACTOR = 'api';
 
 function invalid(error: z.ZodError, what: string): RecurdError {
   const issues = error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
@@ -303,9 +326,24 @@ export function buildServer(options: HttpOptions) {
       api.get('/nonconformities', async (request) => {
         const query = listQuery.safeParse(request.query);
         if (!query.success) throw invalid(query.error, 'query');
-        const { since, ...filter } = query.data;
-        const ncs = await options.register.listNcs({ ...filter, since: since === undefined ? undefined : Date.parse(since) });
-        return { nonconformities: ncs.map(ncView), count: ncs.length };
+        const { since, limit, cursor, ...filter } = query.data;
+        const page = await options.register.pageNcs({ ...filter, ...(since === undefined ? {} : { since: Date.parse(since) }) }, { limit, ...(cursor === undefined ? {} : { cursor }) });
+        return { nonconformities: page.items.map(ncView), count: page.count, nextCursor: page.nextCursor };
+      });
+
+      api.get('/symptoms', async (request) => {
+        const query = symptomQuery.safeParse(request.query);
+        if (!query.success) throw invalid(query.error, 'query');
+        const { limit, cursor, ...filter } = query.data;
+        const page = await options.register.pageSymptoms(filter, { limit, ...(cursor === undefined ? {} : { cursor }) });
+        return { symptoms: page.items.map((symptom) => symptomView(symptom, options.engine.detectors)), count: page.count, nextCursor: page.nextCursor };
+      });
+
+      api.get('/symptoms/:fingerprint', async (request: FastifyRequest<{ Params: { fingerprint: string } }>) => {
+        const { fingerprint } = request.params;
+        const loaded = (await options.register.load([fingerprint], new Map(), new Set([fingerprint]))).symptoms.get(fingerprint);
+        if (loaded?.symptom == null) throw new RecurdError('SYMPTOM_NOT_FOUND', `no symptom has fingerprint ${fingerprint}`);
+        return symptomDetailView(loaded.symptom, loaded.nc?.state ?? null, options.engine.detectors);
       });
 
       api.get('/nonconformities/:id', async (request: FastifyRequest<{ Params: { id: string } }>) => {
@@ -334,7 +372,9 @@ export function buildServer(options: HttpOptions) {
 
       api.post('/symptoms/:fingerprint/fix', async (request: FastifyRequest<{ Params: { fingerprint: string } }>) => {
         const { fingerprint } = request.params;
-        await options.engine.recordFix(fingerprint);
+        const body = fixBody.safeParse(jsonBody(request));
+        if (!body.success) throw invalid(body.error, 'fix');
+        await options.engine.recordFix(fingerprint, { actor: body.data.actor ?? API_ACTOR, note: body.data.note ?? null });
         const { symptoms } = await options.register.load([fingerprint]);
         const symptom = symptoms.get(fingerprint)?.symptom;
         return {
@@ -342,6 +382,7 @@ export function buildServer(options: HttpOptions) {
           state: symptom?.state,
           fixedAt: symptom?.fixedAt ? new Date(symptom.fixedAt).toISOString() : null,
           windowEndsAt: symptom?.windowEndsAt ? new Date(symptom.windowEndsAt).toISOString() : null,
+          lastFix: symptom?.lastFix ? { ...symptom.lastFix, at: new Date(symptom.lastFix.at).toISOString() } : null,
         };
       });
       done();

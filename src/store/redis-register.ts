@@ -8,11 +8,35 @@ import type { TallyReading } from '../core/detector.js';
 import type { HistoryEntry, SymptomSnapshot } from '../core/history.js';
 import { parseSeen, serializeSeen, type SeenRecord } from '../core/seen.js';
 import { NC_STATES, type NcState, type Nonconformity, type SimilarSymptom, type Symptom, type SymptomState } from '../core/types.js';
-import { checkKey, ncClass, ncStats, TALLY_SAMPLE, type CommitGroup, type NcStat, type TallyQuery, type CommitResult, type LoadedSymptom, type NcFilter, type Register, type TimelineRecord, timelineRecord } from '../register.js';
+import {
+  checkKey,
+  decodeCursor,
+  encodeCursor,
+  ncClass,
+  ncIndex,
+  ncIndexes,
+  ncStats,
+  symptomIndex,
+  symptomIndexes,
+  TALLY_SAMPLE,
+  timelineRecord,
+  type CommitGroup,
+  type CommitResult,
+  type LoadedSymptom,
+  type NcFilter,
+  type NcStat,
+  type Page,
+  type PageRequest,
+  type Register,
+  type SymptomFilter,
+  type TallyQuery,
+  type TimelineRecord,
+} from '../register.js';
 import { LuaScript } from './scripts.js';
 
 const commitScript = new LuaScript('commit-4');
 const countNcScript = new LuaScript('count-nc-2');
+const pageScript = new LuaScript('page-1');
 
 export class RedisKeys {
   constructor(readonly prefix: string) {}
@@ -219,6 +243,7 @@ export class RedisRegister implements Register {
       f: group.fingerprint,
       v: group.expectVersion,
       s: group.symptom === null ? 0 : argument(symptomDocument(group.symptom)),
+      ix: group.symptom === null ? '' : symptomIndexes(group.symptom).join(' '),
       ...historyWrite(group, argument),
       ...elsewhereIndex(group.symptom),
       fg: group.forget ? 1 : 0,
@@ -236,6 +261,7 @@ export class RedisRegister implements Register {
         ctl: nc.control ?? '',
         at: String(nc.openedAt),
         yr: String(new Date(nc.openedAt).getUTCFullYear()),
+        ix: ncIndexes(nc).join(' '),
         tl: timeline.map((entry) => {
           const fields = storedFields(entry);
           return { at: fields.at, type: fields.type, ev: fields.event, dt: fields.detail, pv: fields.prev, hs: fields.hash };
@@ -351,6 +377,44 @@ export class RedisRegister implements Register {
       }
     }
     return result;
+  }
+
+  async pageNcs(filter: Omit<NcFilter, 'limit'>, page: PageRequest): Promise<Page<Nonconformity>> {
+    const { members, count, nextCursor } = await this.page(ncIndex(filter), page, filter.since);
+    const pipeline = this.redis.pipeline();
+    for (const id of members) pipeline.hmget(this.keys.nc(id), 'd', 'e');
+    const items: Nonconformity[] = [];
+    for (const [error, value] of (await pipeline.exec()) ?? []) {
+      if (error) throw error;
+      const [document, elsewhere] = value as [string | null, string | null];
+      const nc = parseNc(document, elsewhere);
+      if (nc !== null) items.push(nc);
+    }
+    return { items, count, nextCursor };
+  }
+
+  async pageSymptoms(filter: SymptomFilter, page: PageRequest): Promise<Page<Symptom>> {
+    const { members, count, nextCursor } = await this.page(symptomIndex(filter), page);
+    const items: Symptom[] = [];
+    (await this.hashFields(members, 'd')).forEach((document) => {
+      if (document === null) return;
+      const symptom = JSON.parse(document) as Symptom;
+      symptom.history = [];
+      symptom.before = null;
+      items.push(symptom);
+    });
+    return { items, count, nextCursor };
+  }
+
+  /** One page of an index (page-1.lua), and the cursor after it. */
+  private async page(index: string, page: PageRequest, since?: number): Promise<{ members: string[]; count: number; nextCursor: string | null }> {
+    const after = page.cursor === undefined ? null : decodeCursor(index, page.cursor);
+    const [count, read] = (await pageScript.run(this.redis, [`${this.keys.prefix}:${index}`], [after?.score ?? '', after?.member ?? '', page.limit, since === undefined ? '-inf' : since])) as [number, string[]];
+    const members: string[] = [];
+    for (let at = 0; at + 1 < read.length && members.length < page.limit; at += 2) members.push(read[at] as string);
+    const last = members.length * 2 - 2;
+    const more = read.length > page.limit * 2;
+    return { members, count, nextCursor: more && last >= 0 ? encodeCursor(index, { score: read[last + 1] as string, member: read[last] as string }) : null };
   }
 
   async timeline(id: string): Promise<TimelineRecord[]> {

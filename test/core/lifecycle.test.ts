@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ACTION, BASE_ALERT, DAY, HOUR, MINUTE, ms, timeline, type Timeline } from '../helpers/timeline.js';
+import { EPISODES_KEPT } from '../../src/core/types.js';
 
 const T0 = ms('2026-03-02T08:00Z');
 const iso = (at: number): string => new Date(at).toISOString();
@@ -98,14 +99,32 @@ describe('symptom: active → fixed', () => {
     expect(t.symptom()).toMatchObject({ state: 'fixed', fixKind: 'recorded', fixedAt: T0 + 3 * HOUR, windowEndsAt: T0 + 3 * HOUR + 30 * DAY });
   });
 
-  it('notes a recorded fix on the NC of the symptom, and names who recorded it in the next return', async () => {
+  it('notes a recorded fix with its actor and note on the NC of the symptom, and names who recorded it in the next return', async () => {
     const t = timeline();
     const id = await raised(t);
-    await t.at(T0 + 2 * DAY + HOUR).recordFix();
+    await t.at(T0 + 2 * DAY + HOUR).recordFix({}, { actor: 'bob', note: 'restarted the agent' });
     expect(t.entries(id).map((entry) => entry.type)).toEqual(['raised', 'fix-recorded']);
-    expect(t.entries(id)[1]?.detail).toMatchObject({ by: 'a person, through the API or CLI', fixedAt: iso(T0 + 2 * DAY + HOUR) });
+    expect(t.entries(id)[1]?.detail).toMatchObject({ by: 'bob', note: 'restarted the agent', fixedAt: iso(T0 + 2 * DAY + HOUR) });
+    expect(t.symptom()?.lastFix).toEqual({ at: T0 + 2 * DAY + HOUR, actor: 'bob', note: 'restarted the agent' });
     await t.at(T0 + 3 * DAY).fire();
-    expect(t.entries(id)[2]?.detail).toMatchObject({ previousEpisode: { fix: { kind: 'recorded', by: 'a person, through the API or CLI', observation: null } } });
+    expect(t.entries(id)[2]?.detail).toMatchObject({ previousEpisode: { fix: { kind: 'recorded', by: 'bob', observation: null } } });
+    expect(t.symptom()?.lastFix).toMatchObject({ actor: 'bob' });
+    expect(t.symptom()?.episodes.at(-1)).toMatchObject({ fixKind: 'recorded', fixedAt: T0 + 2 * DAY + HOUR, fixedBy: 'bob', note: 'restarted the agent' });
+  });
+
+  it('keeps the latest ended episodes of a symptom, oldest first, at most EPISODES_KEPT', async () => {
+    const t = timeline();
+    for (let episode = 0; episode < EPISODES_KEPT + 3; episode++) {
+      await t.at(T0 + episode * DAY).fire();
+      await t.at(T0 + episode * DAY + HOUR).resolve();
+    }
+    await t.at(T0 + (EPISODES_KEPT + 3) * DAY).fire();
+    const { episodes } = t.symptom() ?? { episodes: [] };
+    expect(episodes.map((episode) => episode.episode)).toEqual(Array.from({ length: EPISODES_KEPT }, (_, index) => index + 4));
+    expect(episodes.at(-1)).toEqual({
+      episode: EPISODES_KEPT + 3, firstFiringAt: T0 + (EPISODES_KEPT + 2) * DAY, lastFiringAt: T0 + (EPISODES_KEPT + 2) * DAY, occurrences: 1,
+      fixedAt: T0 + (EPISODES_KEPT + 2) * DAY + HOUR, fixKind: 'resolved', fixedBy: null, note: null,
+    });
   });
 
   it('refuses to record a fix for a symptom that is not firing, or unknown', async () => {

@@ -140,7 +140,7 @@ async function play(t: Timeline, items: readonly Item[], after: (t: Timeline) =>
     await flush();
     t.clock.set(item.at);
     if (item.kind === 'sweep') await t.engine.sweep();
-    if (item.kind === 'fix') await unlessRefused(t.engine.recordFix(item.fingerprint));
+    if (item.kind === 'fix') await unlessRefused(t.engine.recordFix(item.fingerprint, { actor: 'alice', note: null }));
     if (item.kind === 'action') {
       const nc = t.register.symptoms.get(item.fingerprint)?.symptom.nc;
       if (nc != null) await unlessRefused(t.engine.recordCorrectiveAction(nc, ACTION));

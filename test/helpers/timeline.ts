@@ -165,9 +165,9 @@ export class Step {
     return this.t.engine.sweep();
   }
 
-  recordFix(overrides: AlertOverrides = {}): Promise<BatchResult> {
+  recordFix(overrides: AlertOverrides = {}, by: { actor: string; note: string | null } = { actor: 'alice', note: null }): Promise<BatchResult> {
     this.t.clock.set(this.time);
-    return this.t.engine.recordFix(this.t.fingerprint(overrides));
+    return this.t.engine.recordFix(this.t.fingerprint(overrides), by);
   }
 
   correctiveAction(ncId: string, action: Partial<CorrectiveActionInput> = {}): Promise<Nonconformity> {

@@ -7,8 +7,12 @@
 --   KEYS[3] index of every NC (zset by openedAt)
 --   KEYS[4] count of NCs per class (hash: class -> count), for the gauges
 --   ARGV[1] key prefix
---   ARGV[2] groups, JSON: [{ f, v, s, ck, lf, x, fg, due, hm, h, b, seen: [[key, seen]], ty: [[key, member, at, floor, keepFor]],
---           ncs: [{ id, d, st, k, fam, ctl, at, yr, ph, th, tl: [{ at, type, ev, dt, pv, hs }] }] }]
+--   ARGV[2] groups, JSON: [{ f, v, s, ix, ck, lf, x, fg, due, hm, h, b, seen: [[key, seen]], ty: [[key, member, at, floor, keepFor]],
+--           ncs: [{ id, d, st, k, fam, ctl, at, yr, ph, th, ix, tl: [{ at, type, ev, dt, pv, hs }] }] }]
+--           ix (space-separated) names the list indexes (zsets, under the prefix) the symptom or
+--           NC is in; kept in its hash, so that it leaves the ones it is no longer in. A symptom's
+--           score there is its sequence number (field is), given when it is first listed; an NC's
+--           its openedAt
 --           hm says how the symptom's history is written: 'r' replaces field h with ARGV[h] (0:
 --           delete) and field b, the state before it, with ARGV[b] (0: delete); 'a' appends the
 --           entries ARGV[h] (JSON objects, comma-separated; 0: none) to the array in h and writes
@@ -77,6 +81,20 @@ local function remember(fingerprint, seen)
   redis.call('PEXPIRE', dedupeKey, seenTtl)
 end
 
+-- Moves a record between list indexes: out of those it was in and is not, into the new ones.
+local function reindex(recordKey, member, indexes, score)
+  local old = redis.call('HGET', recordKey, 'ix') or ''
+  if old == indexes then return end
+  local keep = {}
+  for index in string.gmatch(indexes, '%S+') do keep[index] = true end
+  for index in string.gmatch(old, '%S+') do
+    if not keep[index] then redis.call('ZREM', prefix .. ':' .. index, member) end
+  end
+  local value = score()
+  for index in string.gmatch(indexes, '%S+') do redis.call('ZADD', prefix .. ':' .. index, value, member) end
+  if indexes == '' then redis.call('HDEL', recordKey, 'ix') else redis.call('HSET', recordKey, 'ix', indexes) end
+end
+
 for _, group in ipairs(groups) do
   local symptomKey = prefix .. ':sym:' .. group.f
   local version = tonumber(redis.call('HGET', symptomKey, 'v') or '0')
@@ -113,6 +131,7 @@ for _, group in ipairs(groups) do
         redis.call('HINCRBY', KEYS[4], nc.k, 1)
       end
       redis.call('HSET', ncKey, 'd', record, 's', nc.st, 'k', nc.k, 'th', nc.th)
+      reindex(ncKey, id, nc.ix, function() return nc.at end)
       redis.call('ZADD', KEYS[3], nc.at, id)
       redis.call('ZADD', prefix .. ':ncs:state:' .. nc.st, nc.at, id)
       redis.call('ZADD', prefix .. ':ncs:family:' .. nc.fam, nc.at, id)
@@ -127,11 +146,20 @@ for _, group in ipairs(groups) do
       end
     end
     if group.fg == 1 then
+      reindex(symptomKey, group.f, '', function() return 0 end)
       redis.call('DEL', symptomKey, prefix .. ':dedupe:' .. group.f)
       redis.call('ZREM', KEYS[1], group.f)
       if group.ck ~= '' then redis.call('ZREM', prefix .. ':elsewhere:' .. group.ck, group.f) end
     else
       redis.call('HSET', symptomKey, 'v', version + 1, 'd', symptom)
+      reindex(symptomKey, group.f, group.ix, function()
+        local sequence = redis.call('HGET', symptomKey, 'is')
+        if not sequence then
+          sequence = redis.call('INCR', prefix .. ':symseq')
+          redis.call('HSET', symptomKey, 'is', sequence)
+        end
+        return sequence
+      end)
       if group.hm == 'r' then
         if group.h == 0 then redis.call('HDEL', symptomKey, 'h') else redis.call('HSET', symptomKey, 'h', ARGV[group.h]) end
         if group.b == 0 then redis.call('HDEL', symptomKey, 'b') else redis.call('HSET', symptomKey, 'b', ARGV[group.b]) end
