@@ -11,17 +11,8 @@
  * (protection against malware); its EDR detections (suspicious behaviour, lateral movement)
  * are A.8.16 (monitoring activities).
  */
+import { eachAlert, isRecord, present } from './microsoft-api.js';
 import type { Preset } from './types.js';
-
-type Json = Record<string, unknown>;
-
-function isRecord(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function present(value: unknown): unknown {
-  return value === null || value === '' ? undefined : value;
-}
 
 function alertItem(alert: unknown): unknown {
   if (!isRecord(alert)) return alert;
@@ -43,11 +34,7 @@ export const defenderEndpointPreset: Preset = {
   family: 'av',
   control: 'A.8.7',
   severity: 'medium',
-  // A page becomes its alerts (named [n]), one alert stays the body; each keeps its own fields.
-  reshape: (document) => {
-    if (isRecord(document) && Array.isArray(document.value)) return document.value.map(alertItem);
-    return Array.isArray(document) ? document.map(alertItem) : alertItem(document);
-  },
+  reshape: eachAlert(alertItem),
   mapping: {
     id: 'id',
     // Unknown is an open alert from before the status values were fixed: still a detection.

@@ -10,17 +10,8 @@
  * behind it, which may raise many detections; `resolved` is the fix; antivirus detections and
  * malware are A.8.7, the others A.8.16.
  */
+import { eachAlert, isRecord, present, type Json } from './microsoft-api.js';
 import type { Preset } from './types.js';
-
-type Json = Record<string, unknown>;
-
-function isRecord(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function present(value: unknown): unknown {
-  return value === null || value === '' ? undefined : value;
-}
 
 const EVIDENCE = '#microsoft.graph.security.';
 
@@ -62,11 +53,7 @@ export const defenderGraphPreset: Preset = {
   family: 'av',
   control: 'A.8.7',
   severity: 'medium',
-  // A page becomes its alerts (named [n]), one alert stays the body; each keeps its own fields.
-  reshape: (document) => {
-    if (isRecord(document) && Array.isArray(document.value)) return document.value.map(alertItem);
-    return Array.isArray(document) ? document.map(alertItem) : alertItem(document);
-  },
+  reshape: eachAlert(alertItem),
   mapping: {
     id: 'id',
     // unknownFutureValue is Graph's placeholder for values added later: still an open alert.
