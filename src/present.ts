@@ -3,7 +3,7 @@ import type { ChainVerdict } from './core/chain.js';
 import { stateViews, type Detector } from './core/detector.js';
 import { formatDuration } from './core/duration.js';
 import type { HistoryEntry } from './core/history.js';
-import { withSymptomDefaults } from './core/lifecycle.js';
+import { episodeOf, withSymptomDefaults } from './core/lifecycle.js';
 import type { Episode, Nonconformity, ObservationRef, Span, Symptom, Verification } from './core/types.js';
 import type { TimelineRecord } from './register.js';
 
@@ -92,19 +92,7 @@ function episodeView(episode: Episode): Record<string, unknown> {
  */
 export function symptomDetailView(stored: Symptom, ncState: string | null, detectors: readonly Detector[] = []): Record<string, unknown> {
   const symptom = withSymptomDefaults(stored);
-  const current: Episode | null =
-    symptom.episode === 0
-      ? null
-      : {
-          episode: symptom.episode,
-          firstFiringAt: symptom.firstFiring?.at ?? symptom.lastTransitionAt,
-          lastFiringAt: symptom.lastFiringAt,
-          occurrences: symptom.occurrences,
-          fixedAt: symptom.fixedAt,
-          fixKind: symptom.fixKind,
-          fixedBy: symptom.fixedBy?.by ?? null,
-          note: symptom.fixedBy?.note ?? null,
-        };
+  const current = symptom.episode === 0 ? null : episodeOf(symptom);
   return {
     ...symptomView(symptom, detectors),
     ncState,

@@ -341,8 +341,8 @@ function controlNotes(from: { controlAsReported?: string; controlUnknown?: true 
   };
 }
 
-/** What is kept of the episode a return (or a new start) ended. */
-function endedEpisode(symptom: Symptom): Episode {
+/** A symptom's current episode as the record of it kept when a return (or a new start) ends it. */
+export function episodeOf(symptom: Symptom): Episode {
   return {
     episode: symptom.episode,
     firstFiringAt: symptom.firstFiring?.at ?? symptom.lastTransitionAt,
@@ -383,7 +383,7 @@ export function startEpisode(draft: SymptomDraft, alert: ReceivedAlert, at: numb
     firstFiring: { ...refOf(alert, at), message: alert.message },
     fixedBy: null,
     lastFix: previous?.lastFix ?? null,
-    episodes: previous === null ? [] : previous.episode === 0 ? previous.episodes : [...previous.episodes, endedEpisode(previous)].slice(-EPISODES_KEPT),
+    episodes: previous === null ? [] : previous.episode === 0 ? previous.episodes : [...previous.episodes, episodeOf(previous)].slice(-EPISODES_KEPT),
     repeats: 0,
     lastRepeatAt: null,
     lastTransitionAt: at,
