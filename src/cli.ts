@@ -3,6 +3,7 @@
  * recurd start | validate FILE | schema | nc list|show|verify|fix | replay FILE | dlq list|show|replay|drop
  * Exit status: 0 done, 1 failed while running, 2 wrong usage or invalid config.
  */
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createConnector } from '../connectors/registry.js';
 import { MemoryConnectorState } from '../connectors/types.js';
@@ -11,7 +12,8 @@ import { engineSettings, loadConfig, resolveConfigPath } from './config/load.js'
 import type { Config } from './config/schema.js';
 import { renderConfigJsonSchema } from './config/write-schema.js';
 import { systemClock } from './core/clock.js';
-import { NC_STATES, type NcState, type Nonconformity } from './core/types.js';
+import { deadline } from './core/dispositions.js';
+import { NC_STATES, VOID_REASONS, type NcState, type Nonconformity, type VoidReason } from './core/types.js';
 import { startDaemon } from './daemon.js';
 import { DeadLetterCommands } from './dead-letter-commands.js';
 import { Engine } from './engine.js';
@@ -28,12 +30,15 @@ const USAGE = `usage:
   recurd start [--config FILE]
   recurd validate FILE
   recurd schema
-  recurd nc list [--state open|verifying|reopened|closed] [--json] [--config FILE]
+  recurd nc list [--state open|verifying|reopened|closed|void|risk-accepted] [--overdue] [--json] [--config FILE]
   recurd nc show ID [--json] [--config FILE]
   recurd nc verify ID [--json] [--config FILE]
   recurd nc fix ID --action TEXT --owner NAME [--root-cause TEXT] [--due YYYY-MM-DD] [--config FILE]
                  [--why TEXT (five times) --cause-category CATEGORY [--rca-summary TEXT]]
                  (the five whys and a cause category are required once an NC was reopened)
+  recurd nc void ID --reason false-positive|duplicate|test-data --note TEXT [--actor NAME] [--json] [--config FILE]
+  recurd nc accept-risk ID --approver NAME --reason TEXT --until DATE [--actor NAME] [--json] [--config FILE]
+                 (--actor defaults to the OS user)
   recurd replay FILE [--connector NAME] [--until TIME] [--json] [--config FILE]
   recurd dlq list [--json] [--config FILE]
   recurd dlq show ID [--config FILE]
@@ -60,6 +65,11 @@ const options = {
   'cause-category': { type: 'string' },
   'rca-summary': { type: 'string' },
   until: { type: 'string' },
+  overdue: { type: 'boolean', default: false },
+  reason: { type: 'string' },
+  note: { type: 'string' },
+  approver: { type: 'string' },
+  actor: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -90,7 +100,7 @@ async function ncCommand(sub: string | undefined, args: string[], values: Values
     if (values.state !== undefined && !(NC_STATES as readonly string[]).includes(values.state)) {
       throw new UsageError(`--state must be one of ${NC_STATES.join(', ')}`);
     }
-    const ncs = await withRegister(config, (register) => register.listNcs({ state: values.state as NcState | undefined }));
+    const ncs = await withRegister(config, (register) => register.listNcs({ state: values.state as NcState | undefined, ...(values.overdue ? { overdue: true } : {}) }));
     console.log(values.json ? JSON.stringify(ncs.map(ncView), null, 2) : table(ncs));
     return 0;
   }
@@ -141,7 +151,39 @@ async function ncCommand(sub: string | undefined, args: string[], values: Values
     if (nc.correctiveAction !== null) console.log(`strength: ${nc.correctiveAction.strength}: ${nc.correctiveAction.strengthReason}`);
     return 0;
   }
+  if (sub === 'void') {
+    if (values.reason === undefined || !(VOID_REASONS as readonly string[]).includes(values.reason)) {
+      throw new UsageError(`recurd nc void needs --reason ${VOID_REASONS.join('|')}`);
+    }
+    if (!values.note?.trim()) throw new UsageError('recurd nc void needs --note TEXT: say why the NC is void');
+    const reason = values.reason as VoidReason;
+    const note = values.note.trim();
+    const nc = await withRegister(config, (_register, engine) => engine.voidNc(id, { reason, note }, actorOf(values)));
+    console.log(values.json ? JSON.stringify(ncView(nc), null, 2) : `${nc.id} is void (${reason})`);
+    return 0;
+  }
+  if (sub === 'accept-risk') {
+    const approver = values.approver?.trim();
+    const reason = values.reason?.trim();
+    if (!approver || !reason || values.until === undefined) throw new UsageError('recurd nc accept-risk needs --approver NAME, --reason TEXT and --until DATE');
+    if (deadline(values.until) === null) throw new UsageError(`--until "${values.until}" is not a date (YYYY-MM-DD) or an ISO 8601 time`);
+    const until = values.until;
+    const nc = await withRegister(config, (_register, engine) => engine.acceptRisk(id, { approver, reason, until }, actorOf(values)));
+    if (values.json) {
+      console.log(JSON.stringify(ncView(nc), null, 2));
+      return 0;
+    }
+    console.log(`${nc.id} is risk-accepted until ${new Date(nc.riskAcceptance?.until ?? 0).toISOString()}; it returns to open then`);
+    return 0;
+  }
   throw new UsageError(`unknown command: recurd nc ${sub ?? ''}`);
+}
+
+/** Who acts: --actor, else the user running the command. */
+function actorOf(values: Values): string {
+  const given = values.actor?.trim();
+  if (given) return given;
+  return userInfo().username;
 }
 
 function counts(entries: Record<string, number>): string {

@@ -15,7 +15,7 @@ import { verifyIntakeAuth } from '../../connectors/auth.js';
 import { nestedDeeperThan, parseIntakeBody } from '../../connectors/payload.js';
 import type { Connector, PayloadError } from '../../connectors/types.js';
 import type { Clock } from '../core/clock.js';
-import { FAMILIES, NC_STATES, type CanonicalAlert, type ReceivedAlert } from '../core/types.js';
+import { FAMILIES, NC_STATES, VOID_REASONS, type CanonicalAlert, type ReceivedAlert } from '../core/types.js';
 import type { Engine } from '../engine.js';
 import { RecurdError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -78,6 +78,10 @@ const listQuery = z
     control: z.string().min(1).optional(),
     since: z.iso.datetime({ offset: true }).optional(),
     limit: z.coerce.number().int().min(1).max(10_000).default(500),
+    overdue: z
+      .enum(['true', 'false'], { message: 'overdue is true or false' })
+      .transform((value) => value === 'true')
+      .optional(),
   })
   .strict();
 
@@ -89,6 +93,26 @@ const correctiveActionBody = z
     dueDate: z.union([z.iso.date(), z.iso.datetime({ offset: true })]).optional(),
     // Checked by the core, which says exactly what is missing for the NC at hand.
     rootCauseAnalysis: z.unknown().optional(),
+  })
+  .strict();
+
+/** Who acted: until API tokens carry names, the body says, else `api`. */
+const actor = z.string().trim().min(1, 'name who acts, or leave actor out').max(128).default('api');
+
+const voidBody = z
+  .object({
+    reason: z.enum(VOID_REASONS, { message: `reason is one of ${VOID_REASONS.join(', ')}` }),
+    note: z.string().trim().min(1, 'say why the NC is void').max(4096),
+    actor,
+  })
+  .strict();
+
+const acceptRiskBody = z
+  .object({
+    approver: z.string().trim().min(1, 'name who approved accepting the risk').max(256),
+    reason: z.string().trim().min(1, 'say why the risk is accepted').max(4096),
+    until: z.union([z.iso.date(), z.iso.datetime({ offset: true })], { message: 'until is a date (YYYY-MM-DD) or an ISO 8601 time with offset' }),
+    actor,
   })
   .strict();
 
@@ -330,6 +354,21 @@ export function buildServer(options: HttpOptions) {
         });
         if (nc.correctiveAction !== null) options.metrics.correctiveActions.inc({ strength: nc.correctiveAction.strength });
         return ncView(nc);
+      });
+
+      // Dispositions are an admin's decision once API tokens carry roles.
+      api.post('/nonconformities/:id/void', async (request: FastifyRequest<{ Params: { id: string } }>) => {
+        const body = voidBody.safeParse(jsonBody(request));
+        if (!body.success) throw invalid(body.error, 'void');
+        const { actor: by, ...input } = body.data;
+        return ncView(await options.engine.voidNc(request.params.id, input, by));
+      });
+
+      api.post('/nonconformities/:id/accept-risk', async (request: FastifyRequest<{ Params: { id: string } }>) => {
+        const body = acceptRiskBody.safeParse(jsonBody(request));
+        if (!body.success) throw invalid(body.error, 'risk acceptance');
+        const { actor: by, ...input } = body.data;
+        return ncView(await options.engine.acceptRisk(request.params.id, input, by));
       });
 
       api.post('/symptoms/:fingerprint/fix', async (request: FastifyRequest<{ Params: { fingerprint: string } }>) => {

@@ -8,7 +8,7 @@
 --   KEYS[4] count of NCs per class (hash: class -> count), for the gauges
 --   ARGV[1] key prefix
 --   ARGV[2] groups, JSON: [{ f, v, s, ck, lf, x, fg, due, hm, h, b, seen: [[key, seen]], ty: [[key, member, at, floor, keepFor]],
---           ncs: [{ id, d, st, k, fam, ctl, at, yr, ph, th, tl: [{ at, type, ev, dt, pv, hs }] }] }]
+--           ncs: [{ id, d, st, k, od, fam, ctl, at, yr, ph, th, tl: [{ at, type, ev, dt, pv, hs }] }] }]
 --           hm says how the symptom's history is written: 'r' replaces field h with ARGV[h] (0:
 --           delete) and field b, the state before it, with ARGV[b] (0: delete); 'a' appends the
 --           entries ARGV[h] (JSON objects, comma-separated; 0: none) to the array in h and writes
@@ -20,6 +20,7 @@
 --           ty counts members in tallies (zset member -> latest time), each trimmed to what came
 --           after its floor and kept keepFor ms after its latest count
 --           k is the NC's class (family, control and flags): its count moves from the old class
+--           od is 1 while the NC is overdue: it is listed in the index of overdue NCs, else taken out
 --           s and d are the ARGV index of the symptom's and the NC's JSON (s is 0 when the group
 --           only remembers seen observations): passed apart so that they are not escaped twice
 --           ph is the head of the NC's timeline (hash of its latest entry, '' for none) the decision
@@ -118,6 +119,11 @@ for _, group in ipairs(groups) do
       redis.call('ZADD', prefix .. ':ncs:family:' .. nc.fam, nc.at, id)
       if nc.ctl ~= '' then
         redis.call('ZADD', prefix .. ':ncs:control:' .. nc.ctl, nc.at, id)
+      end
+      if nc.od == 1 then
+        redis.call('ZADD', prefix .. ':ncs:overdue', nc.at, id)
+      else
+        redis.call('ZREM', prefix .. ':ncs:overdue', id)
       end
       for _, entry in ipairs(nc.tl) do
         local entryId = redis.call('XADD', prefix .. ':tl:' .. id, '*', 'at', entry.at, 'type', entry.type, 'event', entry.ev, 'detail', entry.dt, 'prev', entry.pv, 'hash', entry.hs)
