@@ -12,7 +12,8 @@ import { engineSettings, loadConfig, resolveConfigPath } from './config/load.js'
 import type { Config } from './config/schema.js';
 import { renderConfigJsonSchema } from './config/write-schema.js';
 import { systemClock } from './core/clock.js';
-import { FAMILIES, NC_STATES, SYMPTOM_STATES, type Family, type NcState, type Nonconformity, type Symptom, type SymptomState } from './core/types.js';
+import { deadline } from './core/dispositions.js';
+import { FAMILIES, NC_STATES, SYMPTOM_STATES, VOID_REASONS, type Family, type NcState, type Nonconformity, type Symptom, type SymptomState, type VoidReason } from './core/types.js';
 import { startDaemon } from './daemon.js';
 import { DeadLetterCommands } from './dead-letter-commands.js';
 import { Engine } from './engine.js';
@@ -29,7 +30,7 @@ const USAGE = `usage:
   recurd start [--config FILE]
   recurd validate FILE
   recurd schema
-  recurd nc list [--state open|verifying|reopened|closed] [--family F] [--limit N] [--cursor C] [--json] [--config FILE]
+  recurd nc list [--state open|verifying|reopened|closed|void|risk-accepted] [--family F] [--limit N] [--cursor C] [--overdue] [--json] [--config FILE]
   recurd nc show ID [--json] [--config FILE]
   recurd nc verify ID [--json] [--config FILE]
   recurd nc fix ID --action TEXT --owner NAME [--root-cause TEXT] [--due YYYY-MM-DD] [--config FILE]
@@ -40,6 +41,9 @@ const USAGE = `usage:
   recurd symptoms fix FINGERPRINT [--note TEXT] [--actor NAME] [--json] [--config FILE]
                  (the actor is the OS user unless --actor names another)
   (a list prints a page of --limit, 50 unless given; the next page is --cursor with the one it names)
+  recurd nc void ID --reason false-positive|duplicate|test-data --note TEXT [--actor NAME] [--json] [--config FILE]
+  recurd nc accept-risk ID --approver NAME --reason TEXT --until DATE [--actor NAME] [--json] [--config FILE]
+                 (--actor defaults to the OS user)
   recurd replay FILE [--connector NAME] [--until TIME] [--json] [--config FILE]
   recurd dlq list [--json] [--config FILE]
   recurd dlq show ID [--config FILE]
@@ -72,6 +76,9 @@ const options = {
   limit: { type: 'string' },
   cursor: { type: 'string' },
   note: { type: 'string' },
+  overdue: { type: 'boolean', default: false },
+  reason: { type: 'string' },
+  approver: { type: 'string' },
   actor: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -135,6 +142,12 @@ async function ncCommand(sub: string | undefined, args: string[], values: Values
   if (sub === 'list') {
     const state = oneOf<NcState>('--state', values.state, NC_STATES);
     const family = oneOf<Family>('--family', values.family, FAMILIES);
+    if (values.overdue) {
+      // Overdue NCs are few and change with time: one page, as the API gives them.
+      const ncs = await withRegister(config, (register) => register.listNcs({ ...(state === undefined ? {} : { state }), ...(family === undefined ? {} : { family }), overdue: true }));
+      console.log(values.json ? JSON.stringify({ nonconformities: ncs.map(ncView), count: ncs.length, nextCursor: null }, null, 2) : table(ncs));
+      return 0;
+    }
     const request = pageRequest(values);
     const page = await withRegister(config, (register) => register.pageNcs({ ...(state === undefined ? {} : { state }), ...(family === undefined ? {} : { family }) }, request));
     if (values.json) console.log(JSON.stringify({ nonconformities: page.items.map(ncView), count: page.count, nextCursor: page.nextCursor }, null, 2));
@@ -186,6 +199,31 @@ async function ncCommand(sub: string | undefined, args: string[], values: Values
     }
     console.log(`${nc.id} is ${nc.state}; its effectiveness window ends ${new Date(nc.windowEndsAt ?? 0).toISOString()}`);
     if (nc.correctiveAction !== null) console.log(`strength: ${nc.correctiveAction.strength}: ${nc.correctiveAction.strengthReason}`);
+    return 0;
+  }
+  if (sub === 'void') {
+    if (values.reason === undefined || !(VOID_REASONS as readonly string[]).includes(values.reason)) {
+      throw new UsageError(`recurd nc void needs --reason ${VOID_REASONS.join('|')}`);
+    }
+    if (!values.note?.trim()) throw new UsageError('recurd nc void needs --note TEXT: say why the NC is void');
+    const reason = values.reason as VoidReason;
+    const note = values.note.trim();
+    const nc = await withRegister(config, (_register, engine) => engine.voidNc(id, { reason, note }, actorOf(values)));
+    console.log(values.json ? JSON.stringify(ncView(nc), null, 2) : `${nc.id} is void (${reason})`);
+    return 0;
+  }
+  if (sub === 'accept-risk') {
+    const approver = values.approver?.trim();
+    const reason = values.reason?.trim();
+    if (!approver || !reason || values.until === undefined) throw new UsageError('recurd nc accept-risk needs --approver NAME, --reason TEXT and --until DATE');
+    if (deadline(values.until) === null) throw new UsageError(`--until "${values.until}" is not a date (YYYY-MM-DD) or an ISO 8601 time`);
+    const until = values.until;
+    const nc = await withRegister(config, (_register, engine) => engine.acceptRisk(id, { approver, reason, until }, actorOf(values)));
+    if (values.json) {
+      console.log(JSON.stringify(ncView(nc), null, 2));
+      return 0;
+    }
+    console.log(`${nc.id} is risk-accepted until ${new Date(nc.riskAcceptance?.until ?? 0).toISOString()}; it returns to open then`);
     return 0;
   }
   throw new UsageError(`unknown command: recurd nc ${sub ?? ''}`);
@@ -248,6 +286,13 @@ async function symptomsCommand(sub: string | undefined, args: string[], values: 
   }
   console.log('\nrecent observations:');
   for (const observation of recentObservations) console.log(`  ${observation.observedAt ?? '-'}  ${observation.status.padEnd(8)}  ${observation.outcome.padEnd(10)}  ${observation.source}/${observation.id}`);
+}
+
+/** Who acts: --actor, else the user running the command. */
+function actorOf(values: Values): string {
+  const given = values.actor?.trim();
+  if (given) return given;
+  return osUser();
 }
 
 function counts(entries: Record<string, number>): string {

@@ -24,9 +24,10 @@ import {
   type EffectKind,
   type SymptomDraft,
 } from './core/lifecycle.js';
+import { acceptRisk, pastDate, voidNc, type DispositionRefusal } from './core/dispositions.js';
 import type { Policy } from './core/policy.js';
 import type { SeenRecord } from './core/seen.js';
-import type { CorrectiveActionInput, Nonconformity, ReceivedAlert } from './core/types.js';
+import type { CorrectiveActionInput, Nonconformity, ReceivedAlert, RiskAcceptanceInput, VoidInput } from './core/types.js';
 import type { Liveness } from './core/verification.js';
 import { RecurdError } from './errors.js';
 import type { CommitGroup, LoadedSymptom, Register, TallyCount } from './register.js';
@@ -274,6 +275,8 @@ export class Engine {
     const nc = await this.options.register.getNc(ncId);
     if (nc === null) throw new RecurdError('NC_NOT_FOUND', `no nonconformity ${ncId}`);
     const now = this.options.clock.now();
+    const lateDue = action.dueDate === null ? null : pastDate(action.dueDate, now);
+    if (lateDue !== null) throw new RecurdError('DATE_IN_PAST', `dueDate: ${lateDue}`, [{ path: 'dueDate', message: lateDue }]);
     const result: BatchResult = { decisions: [], effects: [], created: new Map() };
     let refusal: CorrectiveActionRefusal | null = null;
     // An NC that is not its symptom's current one is read again on each attempt, beside the symptom:
@@ -299,9 +302,49 @@ export class Engine {
     if (refused === 'verifying') {
       throw new RecurdError('NC_VERIFYING', `${ncId} already has a corrective action whose effectiveness window is running`);
     }
+    if (refused === 'void' || refused === 'risk-accepted') throw dispositionError(ncId, refused, current);
     if (refused !== null && typeof refused === 'object') {
       throw new RecurdError('ROOT_CAUSE_ANALYSIS_REQUIRED', `${ncId} cannot take this corrective action: ${refused.missing.join('; ')}`, { missing: refused.missing });
     }
+    return (await this.options.register.getNc(ncId)) ?? nc;
+  }
+
+  /** Declare an NC void (a false positive, a duplicate, test data); `actor` is who did it. */
+  async voidNc(ncId: string, input: VoidInput, actor: string): Promise<Nonconformity> {
+    const now = this.options.clock.now();
+    return this.dispose(ncId, (draft) => voidNc(draft, ncId, input, actor, now, this.options.policy));
+  }
+
+  /** Accept an NC's risk until a date, on an approver's word; `actor` is who recorded it. */
+  async acceptRisk(ncId: string, input: RiskAcceptanceInput, actor: string): Promise<Nonconformity> {
+    const now = this.options.clock.now();
+    return this.dispose(ncId, (draft) => acceptRisk(draft, ncId, input, actor, now, this.options.policy));
+  }
+
+  /** Decides a disposition on one NC, read beside its symptom as a corrective action is. */
+  private async dispose(ncId: string, decide: (draft: SymptomDraft) => DispositionRefusal | null): Promise<Nonconformity> {
+    const nc = await this.options.register.getNc(ncId);
+    if (nc === null) throw new RecurdError('NC_NOT_FOUND', `no nonconformity ${ncId}`);
+    const result: BatchResult = { decisions: [], effects: [], created: new Map() };
+    let refusal: DispositionRefusal | null = null;
+    let current = nc;
+    await this.settle(
+      [nc.fingerprint],
+      result,
+      (draft) => {
+        if (!draft.ncs.some((entry) => entry.nc.id === ncId)) draft.ncs.push({ nc: { ...current }, timeline: [] });
+        refusal = decide(draft);
+        return [];
+      },
+      {
+        prepare: async (loaded) => {
+          if (loaded.get(nc.fingerprint)?.nc?.id !== ncId) current = (await this.options.register.getNc(ncId)) ?? current;
+        },
+      },
+    );
+    // Assigned inside the callback, which the compiler does not follow.
+    const refused = refusal as DispositionRefusal | null;
+    if (refused !== null) throw dispositionError(ncId, refused, current);
     return (await this.options.register.getNc(ncId)) ?? nc;
   }
 
@@ -370,5 +413,24 @@ export class Engine {
       for (const [key, id] of created) result.created.set(key, id);
       pending = [...conflicts, ...again];
     }
+  }
+}
+
+/** What a person is told when an NC's state or a date stands in the way of what they asked. */
+function dispositionError(ncId: string, refused: DispositionRefusal, nc: Nonconformity): RecurdError {
+  if (typeof refused === 'object') return new RecurdError('DATE_IN_PAST', `${refused.past}: ${refused.problem}`, [{ path: refused.past, message: refused.problem }]);
+  switch (refused) {
+    case 'unknown':
+      return new RecurdError('NC_NOT_FOUND', `no nonconformity ${ncId}`);
+    case 'closed':
+      return new RecurdError('NC_CLOSED', `${ncId} is closed (verified effective): nothing more can be recorded on it`);
+    case 'void':
+      return new RecurdError('NC_VOID', `${ncId} is void (${nc.voided?.reason ?? 'no reason kept'}): nothing more can be recorded on it`);
+    case 'risk-accepted': {
+      const until = (nc.riskAcceptance ?? null) === null ? 'its expiry' : new Date(nc.riskAcceptance?.until ?? 0).toISOString();
+      return new RecurdError('NC_RISK_ACCEPTED', `${ncId} has its risk accepted until ${until}; it returns to open then`);
+    }
+    case 'verifying':
+      return new RecurdError('NC_VERIFYING', `${ncId} has a corrective action whose effectiveness is being verified; its risk can be accepted once the window ends or it is reopened`);
   }
 }

@@ -4,6 +4,7 @@
  */
 import { storedFields, type StoredEntry } from './core/chain.js';
 import type { TallyReading } from './core/detector.js';
+import { isOverdue } from './core/dispositions.js';
 import { NEW_NC } from './core/lifecycle.js';
 import type { SeenRecord } from './core/seen.js';
 import { NC_STATES, type NcEvent, type NcState, type Nonconformity, type SimilarSymptom, type Symptom } from './core/types.js';
@@ -158,7 +159,8 @@ export class MemoryRegister implements Register {
           (filter.state === undefined || nc.state === filter.state) &&
           (filter.family === undefined || nc.family === filter.family) &&
           (filter.control === undefined || nc.control === filter.control) &&
-          (filter.since === undefined || nc.openedAt >= filter.since),
+          (filter.since === undefined || nc.openedAt >= filter.since) &&
+          (filter.overdue === undefined || isOverdue(nc) === filter.overdue),
       )
       .sort((a, b) => b.openedAt - a.openedAt || b.id.localeCompare(a.id));
     return Promise.resolve(structuredClone(matches.slice(0, filter.limit ?? matches.length)));

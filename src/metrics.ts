@@ -174,6 +174,17 @@ export class Metrics {
       },
     });
     new Gauge({
+      name: 'recurd_corrective_actions_overdue',
+      aggregator: 'first',
+      help: 'NCs still open, verifying or reopened after the due date of their corrective action.',
+      labelNames: ['family', 'control'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const stat of await stats()) this.set({ family: stat.family, control: stat.control }, stat.overdue);
+      },
+    });
+    new Gauge({
       name: 'recurd_redis_up',
       help: 'Whether Redis answers this process (1) or not (0); while it does not, the gauges read from Redis are left out.',
       aggregator: 'min',

@@ -1,6 +1,7 @@
 /** How NCs and timelines look outside recurd (API, CLI, notifications): times as ISO 8601. */
 import type { ChainVerdict } from './core/chain.js';
 import { stateViews, type Detector } from './core/detector.js';
+import { isOverdue } from './core/dispositions.js';
 import { formatDuration } from './core/duration.js';
 import type { HistoryEntry } from './core/history.js';
 import { episodeOf, withSymptomDefaults } from './core/lifecycle.js';
@@ -26,6 +27,10 @@ export function ncView(nc: Nonconformity): Record<string, unknown> {
     closedAt: iso(nc.closedAt),
     correctiveAction: nc.correctiveAction && { ...nc.correctiveAction, recordedAt: iso(nc.correctiveAction.recordedAt) },
     elsewhere: nc.elsewhere.map((similar) => ({ ...similar, lastFiringAt: iso(similar.lastFiringAt) })),
+    voided: nc.voided && { ...nc.voided, at: iso(nc.voided.at) },
+    riskAcceptance: nc.riskAcceptance && { ...nc.riskAcceptance, until: iso(nc.riskAcceptance.until), at: iso(nc.riskAcceptance.at) },
+    overdue: isOverdue(nc),
+    overdueSince: iso(nc.overdueSince),
   };
 }
 

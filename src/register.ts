@@ -7,6 +7,7 @@ import type { TallyReading } from './core/detector.js';
 import { verifyChain, type ChainVerdict, type SealedNc, type StoredEntry } from './core/chain.js';
 import { RecurdError } from './errors.js';
 import { hash } from 'node:crypto';
+import { isOverdue } from './core/dispositions.js';
 import type { SeenRecord } from './core/seen.js';
 import type { NcState, Nonconformity, SimilarSymptom, Symptom, SymptomState, TimelineEntry } from './core/types.js';
 
@@ -78,6 +79,8 @@ export interface NcFilter {
   control?: string;
   /** Only NCs opened at or after this time (epoch ms). */
   since?: number;
+  /** Only NCs overdue now (true), or only those that are not (false). */
+  overdue?: boolean;
   limit?: number;
 }
 
@@ -291,6 +294,8 @@ export interface NcStat {
   closed: number;
   /** Verifying after a window that ended without the evidence to close them. */
   blocked: number;
+  /** Still handled after their corrective action's due date passed. */
+  overdue: number;
 }
 
 /**
@@ -299,8 +304,10 @@ export interface NcStat {
  * reading the gauges costs the same with 10 NCs or 1,000,000.
  */
 export function ncClass(nc: Nonconformity): string {
+  // A void NC was never a nonconformity: it counts in none of the figures.
+  if (nc.state === 'void') return JSON.stringify([nc.family, nc.control ?? '', '']);
   const acted = nc.correctiveAction !== null || nc.reopenCount > 0;
-  const flags = `${acted ? 'a' : ''}${nc.reopenCount > 0 ? 'r' : ''}${nc.state === 'closed' ? 'c' : ''}${nc.state === 'verifying' && nc.verification?.blocked != null ? 'b' : ''}`;
+  const flags = `${acted ? 'a' : ''}${nc.reopenCount > 0 ? 'r' : ''}${nc.state === 'closed' ? 'c' : ''}${nc.state === 'verifying' && nc.verification?.blocked != null ? 'b' : ''}${isOverdue(nc) ? 'o' : ''}`;
   return JSON.stringify([nc.family, nc.control ?? '', flags]);
 }
 
@@ -311,11 +318,12 @@ export function ncStats(counts: Iterable<[string, number]>): NcStat[] {
     if (count <= 0) continue;
     const [family, control, flags] = JSON.parse(key) as [string, string, string];
     const group = `${family}\u0000${control}`;
-    const stat = stats.get(group) ?? { family, control, acted: 0, reopened: 0, closed: 0, blocked: 0 };
+    const stat = stats.get(group) ?? { family, control, acted: 0, reopened: 0, closed: 0, blocked: 0, overdue: 0 };
     if (flags.includes('a')) stat.acted += count;
     if (flags.includes('r')) stat.reopened += count;
     if (flags.includes('c')) stat.closed += count;
     if (flags.includes('b')) stat.blocked += count;
+    if (flags.includes('o')) stat.overdue += count;
     stats.set(group, stat);
   }
   return [...stats.values()];

@@ -16,7 +16,7 @@ const dashboard = JSON.parse(readFileSync(`${dir}grafana/recurd-dashboard.json`,
 const exported = new Set(
   new Metrics({
     redisUp: () => true,
-    countNcsByState: () => Promise.resolve({ open: 0, verifying: 0, reopened: 0, closed: 0 }),
+    countNcsByState: () => Promise.resolve({ open: 0, verifying: 0, reopened: 0, closed: 0, void: 0, 'risk-accepted': 0 }),
     queueJobCounts: () => Promise.resolve({}),
     connectorLastSuccess: () => Promise.resolve({}),
     ncStats: () => Promise.resolve([]),
@@ -48,7 +48,7 @@ describe('a scrape', () => {
     let reads = 0;
     const metrics = new Metrics({
       redisUp: () => true,
-      countNcsByState: () => Promise.resolve({ open: 0, verifying: 0, reopened: 0, closed: 0 }),
+      countNcsByState: () => Promise.resolve({ open: 0, verifying: 0, reopened: 0, closed: 0, void: 0, 'risk-accepted': 0 }),
       queueJobCounts: () => Promise.resolve({}),
       connectorLastSuccess: () => Promise.resolve({}),
       ncStats: () => {

@@ -18,6 +18,7 @@ import { isDuplicate, lastStatusFor, remember, type SeenRecord } from './seen.js
 import { examine, noteReport, RECENT_REPORTS, runWindow, startVerification, type Liveness } from './verification.js';
 import { verificationPolicyFor, windowPolicyFor } from './windows.js';
 import { checkRootCauseAnalysis, classifyAction, missingForReopenedAction, reopenNote } from './corrective-action.js';
+import { advanceDispositions, dispositionDue, settled } from './dispositions.js';
 import {
   SEVERITIES,
   type AlertStatus,
@@ -66,6 +67,10 @@ type LifecycleEffectKind =
   | 'nc-occurrence'
   | 'nc-verified-effective'
   | 'nc-verification-blocked'
+  | 'nc-voided'
+  | 'nc-risk-accepted'
+  | 'nc-risk-expired'
+  | 'nc-overdue'
   | 'heartbeat';
 
 export interface Effect {
@@ -125,12 +130,15 @@ const SYMPTOM_SINCE: Pick<Symptom, 'detectors' | 'recentReports' | 'firstFiring'
   repeats: 0,
   lastRepeatAt: null,
 };
-const NC_SINCE: Pick<Nonconformity, 'windowStartsAt' | 'verification' | 'assetCount' | 'elsewhereCount' | 'timelineHead'> = {
+const NC_SINCE: Pick<Nonconformity, 'windowStartsAt' | 'verification' | 'assetCount' | 'elsewhereCount' | 'timelineHead' | 'voided' | 'riskAcceptance' | 'overdueSince'> = {
   windowStartsAt: null,
   verification: null,
   assetCount: 0,
   elsewhereCount: 0,
   timelineHead: null,
+  voided: null,
+  riskAcceptance: null,
+  overdueSince: null,
 };
 
 /**
@@ -215,6 +223,7 @@ export function advance(draft: SymptomDraft, t: number, policy: Policy): void {
   }
   for (const entry of draft.ncs) {
     if (entry.nc.state === 'verifying' && entry.nc.windowEndsAt !== null && entry.nc.windowEndsAt <= t) verify(draft, entry, t, policy);
+    advanceDispositions(draft, entry, t);
   }
   if (symptom.state === 'fixed' && symptom.windowEndsAt !== null && symptom.windowEndsAt <= t) {
     symptom.state = 'verified';
@@ -236,7 +245,7 @@ export function advance(draft: SymptomDraft, t: number, policy: Policy): void {
 function retentionEnds(draft: SymptomDraft, policy: Policy): number {
   const symptom = draft.symptom;
   if (symptom === null || symptom.state !== 'verified' || openNc(draft) !== undefined) return Number.POSITIVE_INFINITY;
-  if (draft.ncs.some((entry) => entry.nc.state !== 'closed')) return Number.POSITIVE_INFINITY;
+  if (draft.ncs.some((entry) => !settled(entry.nc))) return Number.POSITIVE_INFINITY;
   return Math.max(symptom.lastReportAt, symptom.lastTransitionAt) + policy.symptomRetention;
 }
 
@@ -467,6 +476,9 @@ export function raiseNc(draft: SymptomDraft, options: RaiseOptions): NcDraft {
     elsewhere: [],
     elsewhereCount: 0,
     timelineHead: null,
+    voided: null,
+    riskAcceptance: null,
+    overdueSince: null,
   };
   const entry: NcDraft = { nc, timeline: [] };
   draft.ncs.push(entry);
@@ -478,10 +490,10 @@ export function raiseNc(draft: SymptomDraft, options: RaiseOptions): NcDraft {
   return entry;
 }
 
-/** The symptom's current NC, unless it is closed (a closed NC is history: a new one is raised). */
+/** The symptom's current NC, unless it is closed or void (history: a new one is raised). */
 export function openNc(draft: SymptomDraft): NcDraft | undefined {
   const entry = ncDraft(draft, draft.symptom?.nc ?? null);
-  return entry === undefined || entry.nc.state === 'closed' ? undefined : entry;
+  return entry === undefined || settled(entry.nc) ? undefined : entry;
 }
 
 /**
@@ -563,7 +575,7 @@ export function returnProof(event: SymptomReturn, episode: number): Record<strin
 function returnAfterWindow(draft: SymptomDraft, alert: ReceivedAlert, at: number, policy: Policy): boolean {
   const symptom = draft.symptom;
   const current = ncDraft(draft, symptom?.nc ?? null);
-  if (current !== undefined && current.nc.state !== 'closed') {
+  if (current !== undefined && !settled(current.nc)) {
     // The NC was never corrected: the symptom returning is one more occurrence of it.
     startEpisode(draft, alert, at);
     addOccurrence(draft, current, at, { alert: { source: alert.source, id: alert.id, observedAt: iso(at) }, afterWindow: true });
@@ -860,7 +872,7 @@ function returnedAfterWindow(draft: SymptomDraft, alert: ReceivedAlert, at: numb
   const current = ncDraft(draft, symptom.nc);
   // An NC whose every occurrence came later did not exist yet at this return.
   if (current === undefined || current.nc.lastOccurrenceAt > at) return false;
-  if (current.nc.state !== 'closed') {
+  if (!settled(current.nc)) {
     addOccurrence(draft, current, at, { alert: { source: alert.source, id: alert.id, observedAt: iso(at) }, afterWindow: true });
     return true;
   }
@@ -961,7 +973,7 @@ function logPersonEntry(draft: SymptomDraft, symptom: Symptom, entry: HistoryEnt
 }
 
 /** Why a corrective action was not recorded; `missing` names what a reopened NC's analysis lacks. */
-export type CorrectiveActionRefusal = 'closed' | 'verifying' | 'unknown' | { missing: string[] };
+export type CorrectiveActionRefusal = 'closed' | 'verifying' | 'void' | 'risk-accepted' | 'unknown' | { missing: string[] };
 
 /**
  * A corrective action recorded on an NC starts the NC's own effectiveness window; the symptom
@@ -978,7 +990,7 @@ export function recordCorrectiveAction(
   const entry = ncDraft(draft, ncId);
   if (entry === undefined) return 'unknown';
   const nc = entry.nc;
-  if (nc.state === 'closed' || nc.state === 'verifying') return nc.state;
+  if (nc.state === 'closed' || nc.state === 'verifying' || nc.state === 'void' || nc.state === 'risk-accepted') return nc.state;
   // An NC that came back needs its cause understood before another action is taken on it.
   const missing = missingForReopenedAction(nc, action.rootCauseAnalysis);
   if (missing.length > 0) return { missing };
@@ -1001,6 +1013,8 @@ export function recordCorrectiveAction(
     rootCauseAnalysis: analysis?.analysis ?? null,
   };
   nc.state = 'verifying';
+  // A new action brings its own due date: an overdue one before it is on the timeline.
+  nc.overdueSince = null;
   nc.verification = startVerification(verifyBy, maxGap, firing ? 'clear' : null);
   if (firing) {
     nc.windowStartsAt = null;
@@ -1039,6 +1053,10 @@ export function nextDue(draft: SymptomDraft, policy: Policy, floor = Number.NEGA
   const oldest = symptom?.historyFirstAt ?? null;
   if (oldest !== null) dues.push(oldest + policy.maxLateness);
   for (const { nc } of draft.ncs) if (nc.state === 'verifying' && nc.windowEndsAt !== null) dues.push(nc.windowEndsAt);
+  for (const { nc } of draft.ncs) {
+    const due = dispositionDue(nc);
+    if (due !== null) dues.push(due);
+  }
   const forgetAt = retentionEnds(draft, policy);
   if (Number.isFinite(forgetAt)) dues.push(forgetAt);
   if (symptom !== null) {

@@ -87,8 +87,47 @@ export type SymptomState = (typeof SYMPTOM_STATES)[number];
 
 export type FixKind = 'resolved' | 'recorded' | 'quiet';
 
-export const NC_STATES = ['open', 'verifying', 'reopened', 'closed'] as const;
+/**
+ * `void` (a false positive, a duplicate or test data) and `risk-accepted` (an approver accepted the
+ * risk until a date) are dispositions beyond `closed`: see core/dispositions.ts.
+ */
+export const NC_STATES = ['open', 'verifying', 'reopened', 'closed', 'void', 'risk-accepted'] as const;
 export type NcState = (typeof NC_STATES)[number];
+
+/** Why an NC is void: what it turned out to be. */
+export const VOID_REASONS = ['false-positive', 'duplicate', 'test-data'] as const;
+export type VoidReason = (typeof VOID_REASONS)[number];
+
+/** Who declared an NC void, why and when. */
+export interface Voided {
+  reason: VoidReason;
+  note: string;
+  actor: string;
+  at: number;
+}
+
+/** Who accepted an NC's risk, on whose approval, why, and until when (epoch ms). */
+export interface RiskAcceptance {
+  approver: string;
+  reason: string;
+  /** When the acceptance expires and the NC returns to `open`. */
+  until: number;
+  actor: string;
+  at: number;
+}
+
+/** What a person gives to void an NC. */
+export interface VoidInput {
+  reason: VoidReason;
+  note: string;
+}
+
+/** What a person gives to accept an NC's risk; `until` is a date or an ISO time (core/dispositions.ts `deadline`). */
+export interface RiskAcceptanceInput {
+  approver: string;
+  reason: string;
+  until: string;
+}
 
 /** Everything recurd knows about one symptom; stored as one record, versioned for compare-and-set. */
 export interface Symptom {
@@ -291,6 +330,15 @@ export interface Nonconformity {
   elsewhereCount: number;
   /** The hash of the latest entry of its timeline (core/chain.ts); null before its first chained entry. */
   timelineHead: string | null;
+  /** Set when the NC was declared void. */
+  voided: Voided | null;
+  /** Set while the NC's risk is accepted; cleared when the acceptance expires (the timeline keeps it). */
+  riskAcceptance: RiskAcceptance | null;
+  /**
+   * When the corrective action's due date passed with the NC not closed (epoch ms): `nc.overdue`
+   * was sent for that due date. Cleared by a new corrective action.
+   */
+  overdueSince: number | null;
 }
 
 export interface SimilarSymptom {
@@ -319,9 +367,24 @@ export type LifecycleEntryType =
   | 'fix-recorded'
   | 'window-started'
   | 'verification-blocked'
-  | 'contradicted';
+  | 'contradicted'
+  | 'voided'
+  | 'risk-accepted'
+  | 'risk-expired'
+  | 'overdue';
 
-export const NC_EVENT_TYPES = ['nc.opened', 'nc.occurrence', 'nc.reopened', 'nc.corrective-action', 'nc.verified-effective', 'nc.verification-blocked'] as const;
+export const NC_EVENT_TYPES = [
+  'nc.opened',
+  'nc.occurrence',
+  'nc.reopened',
+  'nc.corrective-action',
+  'nc.verified-effective',
+  'nc.verification-blocked',
+  'nc.voided',
+  'nc.risk-accepted',
+  'nc.risk-expired',
+  'nc.overdue',
+] as const;
 export type NcEventType = (typeof NC_EVENT_TYPES)[number];
 
 /** What the outbox delivers to notifiers; `id` is stable across redeliveries. */

@@ -15,7 +15,7 @@ import { verifyIntakeAuth } from '../../connectors/auth.js';
 import { nestedDeeperThan, parseIntakeBody } from '../../connectors/payload.js';
 import type { Connector, PayloadError } from '../../connectors/types.js';
 import type { Clock } from '../core/clock.js';
-import { FAMILIES, NC_STATES, SYMPTOM_STATES, type CanonicalAlert, type ReceivedAlert } from '../core/types.js';
+import { FAMILIES, NC_STATES, SYMPTOM_STATES, VOID_REASONS, type CanonicalAlert, type ReceivedAlert } from '../core/types.js';
 import type { Engine } from '../engine.js';
 import { RecurdError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -79,6 +79,10 @@ const listQuery = z
     since: z.iso.datetime({ offset: true }).optional(),
     limit: z.coerce.number().int().min(1).max(10_000).default(500),
     cursor: z.string().min(1).optional(),
+    overdue: z
+      .enum(['true', 'false'], { message: 'overdue is true or false' })
+      .transform((value) => value === 'true')
+      .optional(),
   })
   .strict();
 
@@ -114,6 +118,26 @@ const fixBody = z
 
 /** Who a fix recorded through the API is by, until API tokens have names. */
 const API_ACTOR = 'api';
+
+/** Who acted: until API tokens carry names, the body says, else `api`. */
+const actor = z.string().trim().min(1, 'name who acts, or leave actor out').max(128).default(API_ACTOR);
+
+const voidBody = z
+  .object({
+    reason: z.enum(VOID_REASONS, { message: `reason is one of ${VOID_REASONS.join(', ')}` }),
+    note: z.string().trim().min(1, 'say why the NC is void').max(4096),
+    actor,
+  })
+  .strict();
+
+const acceptRiskBody = z
+  .object({
+    approver: z.string().trim().min(1, 'name who approved accepting the risk').max(256),
+    reason: z.string().trim().min(1, 'say why the risk is accepted').max(4096),
+    until: z.union([z.iso.date(), z.iso.datetime({ offset: true })], { message: 'until is a date (YYYY-MM-DD) or an ISO 8601 time with offset' }),
+    actor,
+  })
+  .strict();
 
 function invalid(error: z.ZodError, what: string): RecurdError {
   const issues = error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
@@ -326,8 +350,15 @@ export function buildServer(options: HttpOptions) {
       api.get('/nonconformities', async (request) => {
         const query = listQuery.safeParse(request.query);
         if (!query.success) throw invalid(query.error, 'query');
-        const { since, limit, cursor, ...filter } = query.data;
-        const page = await options.register.pageNcs({ ...filter, ...(since === undefined ? {} : { since: Date.parse(since) }) }, { limit, ...(cursor === undefined ? {} : { cursor }) });
+        const { since, limit, cursor, overdue, ...filter } = query.data;
+        const from = since === undefined ? {} : { since: Date.parse(since) };
+        if (overdue !== undefined) {
+          // Overdue NCs are few and change with time, so they are read in one page, not paged.
+          if (cursor !== undefined) throw new RecurdError('REQUEST_INVALID', 'query: cursor: overdue lists are one page; leave cursor out', [{ path: 'cursor', message: 'not with overdue' }]);
+          const ncs = await options.register.listNcs({ ...filter, ...from, overdue, limit });
+          return { nonconformities: ncs.map(ncView), count: ncs.length, nextCursor: null };
+        }
+        const page = await options.register.pageNcs({ ...filter, ...from }, { limit, ...(cursor === undefined ? {} : { cursor }) });
         return { nonconformities: page.items.map(ncView), count: page.count, nextCursor: page.nextCursor };
       });
 
@@ -368,6 +399,21 @@ export function buildServer(options: HttpOptions) {
         });
         if (nc.correctiveAction !== null) options.metrics.correctiveActions.inc({ strength: nc.correctiveAction.strength });
         return ncView(nc);
+      });
+
+      // Dispositions are an admin's decision once API tokens carry roles.
+      api.post('/nonconformities/:id/void', async (request: FastifyRequest<{ Params: { id: string } }>) => {
+        const body = voidBody.safeParse(jsonBody(request));
+        if (!body.success) throw invalid(body.error, 'void');
+        const { actor: by, ...input } = body.data;
+        return ncView(await options.engine.voidNc(request.params.id, input, by));
+      });
+
+      api.post('/nonconformities/:id/accept-risk', async (request: FastifyRequest<{ Params: { id: string } }>) => {
+        const body = acceptRiskBody.safeParse(jsonBody(request));
+        if (!body.success) throw invalid(body.error, 'risk acceptance');
+        const { actor: by, ...input } = body.data;
+        return ncView(await options.engine.acceptRisk(request.params.id, input, by));
       });
 
       api.post('/symptoms/:fingerprint/fix', async (request: FastifyRequest<{ Params: { fingerprint: string } }>) => {

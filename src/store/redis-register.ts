@@ -4,6 +4,7 @@
  */
 import type { Redis } from 'ioredis';
 import { storedFields, type StoredEntry } from '../core/chain.js';
+import { isOverdue } from '../core/dispositions.js';
 import type { TallyReading } from '../core/detector.js';
 import type { HistoryEntry, SymptomSnapshot } from '../core/history.js';
 import { parseSeen, serializeSeen, type SeenRecord } from '../core/seen.js';
@@ -89,6 +90,10 @@ export class RedisKeys {
   tally(key: string): string {
     return `${this.prefix}:tally:${key}`;
   }
+  /** NCs overdue now, by openedAt: kept by the commits. */
+  get overdueNcs(): string {
+    return `${this.prefix}:ncs:overdue`;
+  }
   ncsBy(field: 'state' | 'family' | 'control', value: string): string {
     return `${this.prefix}:ncs:${field}:${value}`;
   }
@@ -148,6 +153,9 @@ function parseNc(raw: string | null, elsewhere: string | null = null): Nonconfor
   const nc = JSON.parse(raw) as Nonconformity;
   nc.elsewhereCount ??= 0;
   nc.timelineHead ??= null;
+  nc.voided ??= null;
+  nc.riskAcceptance ??= null;
+  nc.overdueSince ??= null;
   if (elsewhere === null) return nc;
   // Kept as the list alone before the count was.
   const noted = JSON.parse(elsewhere) as SimilarSymptom[] | { count: number; symptoms: SimilarSymptom[] };
@@ -257,6 +265,7 @@ export class RedisRegister implements Register {
         d: argument(JSON.stringify(nc)),
         st: nc.state,
         k: ncClass(nc),
+        od: isOverdue(nc) ? 1 : 0,
         fam: nc.family,
         ctl: nc.control ?? '',
         at: String(nc.openedAt),
@@ -347,7 +356,9 @@ export class RedisRegister implements Register {
 
   async listNcs(filter: NcFilter): Promise<Nonconformity[]> {
     const index =
-      filter.state !== undefined
+      filter.overdue === true
+        ? this.keys.overdueNcs
+        : filter.state !== undefined
         ? this.keys.ncsBy('state', filter.state)
         : filter.control !== undefined
           ? this.keys.ncsBy('control', filter.control)
@@ -370,6 +381,7 @@ export class RedisRegister implements Register {
           (filter.state === undefined || nc.state === filter.state) &&
           (filter.family === undefined || nc.family === filter.family) &&
           (filter.control === undefined || nc.control === filter.control) &&
+          (filter.overdue === undefined || isOverdue(nc) === filter.overdue) &&
           result.length < limit
         ) {
           result.push(nc);

@@ -350,6 +350,8 @@ describe('properties of the lifecycle over generated streams', () => {
       verifying: ['verifying', 'reopened', 'closed'],
       reopened: ['reopened', 'verifying'],
       closed: ['closed'],
+      void: ['void'],
+      'risk-accepted': ['risk-accepted', 'open', 'void'],
     };
     await fc.assert(
       fc.asyncProperty(programArb, async (items) => {

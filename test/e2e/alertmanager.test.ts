@@ -80,7 +80,7 @@ describe('recurd behind a real Alertmanager', () => {
   async function correctiveAction(id: string): Promise<NcJson> {
     const { status, body } = await api<NcJson>(daemon.address, `/api/v1/nonconformities/${id}/corrective-action`, {
       method: 'POST',
-      body: JSON.stringify({ action: 'moved the repository to a monitored volume', owner: 'backup team', rootCause: 'full disk', dueDate: '2026-12-31' }),
+      body: JSON.stringify({ action: 'moved the repository to a monitored volume', owner: 'backup team', rootCause: 'full disk', dueDate: new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10) }),
     });
     expect(status).toBe(200);
     return body;

@@ -12,7 +12,7 @@ import { ManualClock } from '../../src/core/clock.js';
 import { DEFAULT_FINGERPRINT_FIELDS } from '../../src/core/fingerprint.js';
 import type { EffectKind } from '../../src/core/lifecycle.js';
 import { DEFAULT_POLICY, type Policy } from '../../src/core/policy.js';
-import type { CorrectiveActionInput, Nonconformity, ReceivedAlert, Symptom } from '../../src/core/types.js';
+import type { CorrectiveActionInput, Nonconformity, ReceivedAlert, RiskAcceptanceInput, Symptom, VoidInput } from '../../src/core/types.js';
 import { Engine, type BatchResult } from '../../src/engine.js';
 import { MemoryRegister, MemorySourceLife } from '../../src/memory-register.js';
 import type { TimelineRecord } from '../../src/register.js';
@@ -173,6 +173,16 @@ export class Step {
   correctiveAction(ncId: string, action: Partial<CorrectiveActionInput> = {}): Promise<Nonconformity> {
     this.t.clock.set(this.time);
     return this.t.engine.recordCorrectiveAction(ncId, { ...ACTION, ...action });
+  }
+
+  voidNc(ncId: string, input: VoidInput, actor = 'auditor'): Promise<Nonconformity> {
+    this.t.clock.set(this.time);
+    return this.t.engine.voidNc(ncId, input, actor);
+  }
+
+  acceptRisk(ncId: string, input: RiskAcceptanceInput, actor = 'ciso-office'): Promise<Nonconformity> {
+    this.t.clock.set(this.time);
+    return this.t.engine.acceptRisk(ncId, input, actor);
   }
 }
 

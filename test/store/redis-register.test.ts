@@ -65,7 +65,7 @@ describe('Redis register', () => {
     expect((await register.timeline(id as string)).map((entry) => entry.type)).toEqual(['raised']);
     expect(await register.listNcs({ state: 'open' })).toHaveLength(1);
     expect(await register.listNcs({ control: 'A.8.13', since: T0 + 4 * DAY })).toHaveLength(0);
-    expect(await register.countNcsByState()).toEqual({ open: 1, verifying: 0, reopened: 0, closed: 0 });
+    expect(await register.countNcsByState()).toEqual({ open: 1, verifying: 0, reopened: 0, closed: 0, void: 0, 'risk-accepted': 0 });
     const events = await redis.client.xrange(`${prefix}:events`, '-', '+');
     expect(events).toHaveLength(1);
     expect(events[0]?.[1]).toContain('nc.opened');

@@ -167,7 +167,7 @@ describe('a scrape of /metrics', () => {
     const { prefix } = await registerWith(10);
     const register = new RedisRegister(redis.client, prefix, 35 * 86_400_000);
     const expected = await register.ncStats();
-    expect(expected).toEqual([{ family: 'siem', control: 'A.8.16', acted: 5, reopened: 0, closed: 0, blocked: 0 }]);
+    expect(expected).toEqual([{ family: 'siem', control: 'A.8.16', acted: 5, reopened: 0, closed: 0, blocked: 0, overdue: 0 }]);
     // As an older version left it: no counts, no class on any NC.
     await redis.client.del(`${prefix}:ncstats`);
     for (const nc of await register.listNcs({})) await redis.client.hdel(`${prefix}:nc:${nc.id}`, 'k');

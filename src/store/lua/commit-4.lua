@@ -8,7 +8,7 @@
 --   KEYS[4] count of NCs per class (hash: class -> count), for the gauges
 --   ARGV[1] key prefix
 --   ARGV[2] groups, JSON: [{ f, v, s, ix, ck, lf, x, fg, due, hm, h, b, seen: [[key, seen]], ty: [[key, member, at, floor, keepFor]],
---           ncs: [{ id, d, st, k, fam, ctl, at, yr, ph, th, ix, tl: [{ at, type, ev, dt, pv, hs }] }] }]
+--           ncs: [{ id, d, st, k, od, fam, ctl, at, yr, ph, th, ix, tl: [{ at, type, ev, dt, pv, hs }] }] }]
 --           ix (space-separated) names the list indexes (zsets, under the prefix) the symptom or
 --           NC is in; kept in its hash, so that it leaves the ones it is no longer in. A symptom's
 --           score there is its sequence number (field is), given when it is first listed; an NC's
@@ -24,6 +24,7 @@
 --           ty counts members in tallies (zset member -> latest time), each trimmed to what came
 --           after its floor and kept keepFor ms after its latest count
 --           k is the NC's class (family, control and flags): its count moves from the old class
+--           od is 1 while the NC is overdue: it is listed in the index of overdue NCs, else taken out
 --           s and d are the ARGV index of the symptom's and the NC's JSON (s is 0 when the group
 --           only remembers seen observations): passed apart so that they are not escaped twice
 --           ph is the head of the NC's timeline (hash of its latest entry, '' for none) the decision
@@ -137,6 +138,11 @@ for _, group in ipairs(groups) do
       redis.call('ZADD', prefix .. ':ncs:family:' .. nc.fam, nc.at, id)
       if nc.ctl ~= '' then
         redis.call('ZADD', prefix .. ':ncs:control:' .. nc.ctl, nc.at, id)
+      end
+      if nc.od == 1 then
+        redis.call('ZADD', prefix .. ':ncs:overdue', nc.at, id)
+      else
+        redis.call('ZREM', prefix .. ':ncs:overdue', id)
       end
       for _, entry in ipairs(nc.tl) do
         local entryId = redis.call('XADD', prefix .. ':tl:' .. id, '*', 'at', entry.at, 'type', entry.type, 'event', entry.ev, 'detail', entry.dt, 'prev', entry.pv, 'hash', entry.hs)
