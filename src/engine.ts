@@ -24,6 +24,7 @@ import {
   type EffectKind,
   type SymptomDraft,
 } from './core/lifecycle.js';
+import { dueDateProblem, recordOwnership, type OwnershipChange, type OwnershipRefusal } from './core/ownership.js';
 import type { Policy } from './core/policy.js';
 import type { SeenRecord } from './core/seen.js';
 import type { CorrectiveActionInput, Nonconformity, ReceivedAlert } from './core/types.js';
@@ -248,15 +249,15 @@ export class Engine {
     return result;
   }
 
-  /** A person records that a symptom is fixed. */
-  async recordFix(fingerprintId: string): Promise<BatchResult> {
+  /** A person (`actor`: an API token's name, the CLI's --actor) records that a symptom is fixed. */
+  async recordFix(fingerprintId: string, actor?: string): Promise<BatchResult> {
     const now = this.options.clock.now();
     const result: BatchResult = { decisions: [], effects: [], created: new Map() };
     let known = true;
     let active = true;
     await this.settle([fingerprintId], result, (draft) => {
       known = draft.symptom !== null;
-      active = recordFix(draft, now, this.options.policy);
+      active = recordFix(draft, now, this.options.policy, undefined, actor);
       return [];
     });
     if (!known) throw new RecurdError('SYMPTOM_NOT_FOUND', `no symptom has fingerprint ${fingerprintId}`);
@@ -269,6 +270,7 @@ export class Engine {
     const nc = await this.options.register.getNc(ncId);
     if (nc === null) throw new RecurdError('NC_NOT_FOUND', `no nonconformity ${ncId}`);
     const now = this.options.clock.now();
+    if (action.dueDate !== null) this.checkDueDate(action.dueDate, now);
     const result: BatchResult = { decisions: [], effects: [], created: new Map() };
     let refusal: CorrectiveActionRefusal | null = null;
     // An NC that is not its symptom's current one is read again on each attempt, beside the symptom:
@@ -296,6 +298,51 @@ export class Engine {
     }
     if (refused !== null && typeof refused === 'object') {
       throw new RecurdError('ROOT_CAUSE_ANALYSIS_REQUIRED', `${ncId} cannot take this corrective action: ${refused.missing.join('; ')}`, { missing: refused.missing });
+    }
+    return (await this.options.register.getNc(ncId)) ?? nc;
+  }
+
+  /** A due date that has passed, or is no date, is refused, naming `dueDate`. */
+  private checkDueDate(dueDate: string, now: number): void {
+    const problem = dueDateProblem(dueDate, now);
+    if (problem === null) return;
+    const details = [{ path: 'dueDate', message: problem.message }];
+    if (problem.reason === 'past') throw new RecurdError('DUE_DATE_PAST', `dueDate: ${problem.message}`, details);
+    throw new RecurdError('REQUEST_INVALID', `dueDate: ${problem.message}`, details);
+  }
+
+  /**
+   * A person (`actor`) changes an NC's owner or due date, or adds a comment or an attachment: a new
+   * entry on its timeline, written through the same guarded commit as a corrective action, so that
+   * it is chained onto the real latest entry whatever else is written meanwhile.
+   */
+  async recordOwnership(ncId: string, change: OwnershipChange, actor: string): Promise<Nonconformity> {
+    const nc = await this.options.register.getNc(ncId);
+    if (nc === null) throw new RecurdError('NC_NOT_FOUND', `no nonconformity ${ncId}`);
+    const now = this.options.clock.now();
+    if (change.kind === 'due-date') this.checkDueDate(change.dueDate, now);
+    const result: BatchResult = { decisions: [], effects: [], created: new Map() };
+    let refusal: OwnershipRefusal | null = null;
+    // As for a corrective action: an NC that is not its symptom's current one is read again on each attempt.
+    let current = nc;
+    await this.settle(
+      [nc.fingerprint],
+      result,
+      (draft) => {
+        if (!draft.ncs.some((entry) => entry.nc.id === ncId)) draft.ncs.push({ nc: { ...current }, timeline: [] });
+        advance(draft, now, this.options.policy);
+        refusal = recordOwnership(draft, ncId, change, actor, now);
+        return [];
+      },
+      {
+        prepare: async (loaded) => {
+          if (loaded.get(nc.fingerprint)?.nc?.id !== ncId) current = (await this.options.register.getNc(ncId)) ?? current;
+        },
+      },
+    );
+    // Assigned inside the callback, which the compiler does not follow.
+    if ((refusal as OwnershipRefusal | null) === 'closed') {
+      throw new RecurdError('NC_CLOSED', `${ncId} is closed (verified effective): its ${change.kind === 'owner' ? 'owner' : 'due date'} cannot change; comments and attachments can still be added`);
     }
     return (await this.options.register.getNc(ncId)) ?? nc;
   }

@@ -7,6 +7,7 @@ export const ERRORS = {
   REDIS_UNREACHABLE: { status: 503, retryable: true, title: 'Redis cannot be reached' },
   REDIS_MISCONFIGURED: { status: 500, retryable: false, title: 'Redis is configured in a way recurd cannot work with' },
   UNAUTHORIZED: { status: 401, retryable: false, title: 'missing or wrong credentials' },
+  FORBIDDEN: { status: 403, retryable: false, title: "the token's role may not do this" },
   RATE_LIMITED: { status: 429, retryable: true, title: 'too many requests from this address; Retry-After says when to send again' },
   CONNECTOR_NOT_FOUND: { status: 404, retryable: false, title: 'no such connector' },
   PAYLOAD_INVALID: { status: 400, retryable: false, title: 'the payload does not fit' },
@@ -24,6 +25,7 @@ export const ERRORS = {
   ENQUEUE_FAILED: { status: 503, retryable: true, title: 'the batch could not be stored durably' },
   NOT_READY: { status: 503, retryable: true, title: 'recurd is not ready' },
   NOT_FOUND: { status: 404, retryable: false, title: 'no such entry' },
+  DUE_DATE_PAST: { status: 422, retryable: false, title: 'the due date is in the past' },
   ROOT_CAUSE_ANALYSIS_REQUIRED: { status: 422, retryable: false, title: 'a reopened nonconformity needs a root-cause analysis before a new corrective action' },
   FILE_UNREADABLE: { status: 400, retryable: false, title: 'the file cannot be read' },
 } as const;

@@ -28,7 +28,7 @@ export type HistoryEntry =
    */
   | { kind: 'observation'; at: number; alert: LoggedAlert; outcome: string; proves?: number; counted?: true }
   /** A person recorded the fix. */
-  | { kind: 'fix'; at: number; by: string }
+  | { kind: 'fix'; at: number; by: string; actor?: string }
   /** A corrective action whose window (ms) counts for the symptom from `at`, unless it was firing. */
   | { kind: 'action'; at: number; window: number };
 

@@ -121,12 +121,16 @@ const SYMPTOM_SINCE: Pick<Symptom, 'detectors' | 'recentReports' | 'firstFiring'
   repeats: 0,
   lastRepeatAt: null,
 };
-const NC_SINCE: Pick<Nonconformity, 'windowStartsAt' | 'verification' | 'assetCount' | 'elsewhereCount' | 'timelineHead'> = {
+const NC_SINCE: Pick<Nonconformity, 'windowStartsAt' | 'verification' | 'assetCount' | 'elsewhereCount' | 'timelineHead' | 'owner' | 'dueDate' | 'comments' | 'attachments'> = {
   windowStartsAt: null,
   verification: null,
   assetCount: 0,
   elsewhereCount: 0,
   timelineHead: null,
+  owner: null,
+  dueDate: null,
+  comments: 0,
+  attachments: 0,
 };
 
 /**
@@ -442,6 +446,10 @@ export function raiseNc(draft: SymptomDraft, options: RaiseOptions): NcDraft {
     elsewhere: [],
     elsewhereCount: 0,
     timelineHead: null,
+    owner: null,
+    dueDate: null,
+    comments: 0,
+    attachments: 0,
   };
   const entry: NcDraft = { nc, timeline: [] };
   draft.ncs.push(entry);
@@ -848,7 +856,7 @@ function returnedAfterWindow(draft: SymptomDraft, alert: ReceivedAlert, at: numb
 /** A person's fix or corrective action, as it acts on the symptom when its history is decided again. */
 function applyPersonEntry(draft: SymptomDraft, entry: HistoryEntry & { kind: 'fix' | 'action' }, policy: Policy): void {
   if (entry.kind === 'fix') {
-    recordFix(draft, entry.at, policy, entry.by);
+    recordFix(draft, entry.at, policy, entry.by, entry.actor);
     return;
   }
   advance(draft, entry.at, policy);
@@ -909,17 +917,20 @@ function afterFiring(draft: SymptomDraft, alert: ReceivedAlert, at: number, poli
   for (const detector of detectorsFor(policy, alert)) detector.onFiring?.(draft, alert, at, policy);
 }
 
-/** A person records that the symptom is fixed (API or CLI), at wall-clock time `at`. */
-export function recordFix(draft: SymptomDraft, at: number, policy: Policy, by = 'a person, through the API or CLI'): boolean {
+/**
+ * A person records that the symptom is fixed (API or CLI), at wall-clock time `at`; `actor` is who
+ * (an API token's name, the CLI's --actor).
+ */
+export function recordFix(draft: SymptomDraft, at: number, policy: Policy, by = 'a person, through the API or CLI', actor?: string): boolean {
   const symptom = draft.symptom;
   if (symptom === null) return false;
   advance(draft, at, policy);
   if (symptom.state !== 'active') return false;
-  logPersonEntry(draft, symptom, { kind: 'fix', at, by });
+  logPersonEntry(draft, symptom, { kind: 'fix', at, by, ...(actor === undefined ? {} : { actor }) });
   fix(draft, at, 'recorded', windowPolicyFor(policy, symptom).window, policy, { observation: null, by });
   // A person's act on a symptom whose NC is being handled belongs on that NC's record.
   const current = openNc(draft);
-  if (current !== undefined) appendTimeline(current, at, 'fix-recorded', null, { by, fixedAt: iso(at), windowEndsAt: iso(symptom.windowEndsAt ?? at) });
+  if (current !== undefined) appendTimeline(current, at, 'fix-recorded', null, { by, actor, fixedAt: iso(at), windowEndsAt: iso(symptom.windowEndsAt ?? at) });
   return true;
 }
 
@@ -973,7 +984,11 @@ export function recordCorrectiveAction(
     strength: quality.strength,
     strengthReason: quality.reason,
     rootCauseAnalysis: analysis?.analysis ?? null,
+    ...(action.actor === undefined ? {} : { actor: action.actor }),
   };
+  // The NC's current owner and due date are the action's; a later change is a new timeline entry.
+  nc.owner = action.owner;
+  if (action.dueDate !== null) nc.dueDate = action.dueDate;
   nc.state = 'verifying';
   nc.verification = startVerification(verifyBy, maxGap, firing ? 'clear' : null);
   if (firing) {

@@ -166,6 +166,8 @@ export interface CorrectiveAction {
   strengthReason: string;
   /** The five whys and a cause category: required before a new action on a reopened NC. */
   rootCauseAnalysis: RootCauseAnalysis | null;
+  /** Who recorded it (an API token's name, the CLI's --actor); absent on actions recorded before recurd knew. */
+  actor?: string;
 }
 
 /** What a person records; recurd classifies the action and checks the analysis. */
@@ -175,6 +177,8 @@ export interface CorrectiveActionInput {
   rootCause: string | null;
   dueDate: string | null;
   rootCauseAnalysis?: unknown;
+  /** Who records it: an API token's name, the CLI's --actor (the API and CLI always say). */
+  actor?: string;
 }
 
 export const VERIFY_BY = ['evidence', 'silence'] as const;
@@ -264,6 +268,13 @@ export interface Nonconformity {
   elsewhereCount: number;
   /** The hash of the latest entry of its timeline (core/chain.ts); null before its first chained entry. */
   timelineHead: string | null;
+  /** Who owns the NC's handling now: set by a corrective action or an owner change; the timeline keeps each earlier one. */
+  owner: string | null;
+  /** When its corrective action is due now (YYYY-MM-DD or an ISO time): set by a corrective action or a due-date change. */
+  dueDate: string | null;
+  /** How many comments and attachment references its timeline holds. */
+  comments: number;
+  attachments: number;
 }
 
 export interface SimilarSymptom {
@@ -292,7 +303,11 @@ export type LifecycleEntryType =
   | 'fix-recorded'
   | 'window-started'
   | 'verification-blocked'
-  | 'contradicted';
+  | 'contradicted'
+  | 'owner-changed'
+  | 'due-date-changed'
+  | 'comment'
+  | 'attachment';
 
 export const NC_EVENT_TYPES = ['nc.opened', 'nc.occurrence', 'nc.reopened', 'nc.corrective-action', 'nc.verified-effective', 'nc.verification-blocked'] as const;
 export type NcEventType = (typeof NC_EVENT_TYPES)[number];

@@ -124,6 +124,11 @@ function parseNc(raw: string | null, elsewhere: string | null = null): Nonconfor
   const nc = JSON.parse(raw) as Nonconformity;
   nc.elsewhereCount ??= 0;
   nc.timelineHead ??= null;
+  // Written before the NC kept its own: the corrective action's were the current ones.
+  nc.owner ??= nc.correctiveAction?.owner ?? null;
+  nc.dueDate ??= nc.correctiveAction?.dueDate ?? null;
+  nc.comments ??= 0;
+  nc.attachments ??= 0;
   if (elsewhere === null) return nc;
   // Kept as the list alone before the count was.
   const noted = JSON.parse(elsewhere) as SimilarSymptom[] | { count: number; symptoms: SimilarSymptom[] };
