@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
- * recurd start | validate FILE | schema | nc list|show|verify|fix | replay FILE | dlq list|show|replay|drop
+ * recurd start | validate FILE | schema | nc list|show|verify|fix|owner|due|comment|attach | replay FILE | dlq list|show|replay|drop
  * Exit status: 0 done, 1 failed while running, 2 wrong usage or invalid config.
  */
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createConnector } from '../connectors/registry.js';
 import { MemoryConnectorState } from '../connectors/types.js';
@@ -11,6 +12,7 @@ import { engineSettings, loadConfig, resolveConfigPath } from './config/load.js'
 import type { Config } from './config/schema.js';
 import { renderConfigJsonSchema } from './config/write-schema.js';
 import { systemClock } from './core/clock.js';
+import type { OwnershipChange } from './core/ownership.js';
 import { NC_STATES, type NcState, type Nonconformity } from './core/types.js';
 import { startDaemon } from './daemon.js';
 import { DeadLetterCommands } from './dead-letter-commands.js';
@@ -31,9 +33,13 @@ const USAGE = `usage:
   recurd nc list [--state open|verifying|reopened|closed] [--json] [--config FILE]
   recurd nc show ID [--json] [--config FILE]
   recurd nc verify ID [--json] [--config FILE]
-  recurd nc fix ID --action TEXT --owner NAME [--root-cause TEXT] [--due YYYY-MM-DD] [--config FILE]
+  recurd nc fix ID --action TEXT --owner NAME [--root-cause TEXT] [--due YYYY-MM-DD] [--actor NAME] [--config FILE]
                  [--why TEXT (five times) --cause-category CATEGORY [--rca-summary TEXT]]
                  (the five whys and a cause category are required once an NC was reopened)
+  recurd nc owner ID NAME [--actor NAME] [--json] [--config FILE]
+  recurd nc due ID YYYY-MM-DD|TIME [--actor NAME] [--json] [--config FILE]
+  recurd nc comment ID TEXT [--actor NAME] [--json] [--config FILE]
+  recurd nc attach ID (--url URL | --path PATH) --sha256 HEX [--name NAME] [--actor NAME] [--json] [--config FILE]
   recurd replay FILE [--connector NAME] [--until TIME] [--json] [--config FILE]
   recurd dlq list [--json] [--config FILE]
   recurd dlq show ID [--config FILE]
@@ -41,6 +47,7 @@ const USAGE = `usage:
   recurd dlq drop ID [--config FILE]
 
 The config file is --config FILE, else $RECURD_CONFIG, else config/recurd.yaml.
+--actor names who acts, on the NC's timeline; by default the user running the command.
 Exit status: 0 done, 1 failed (replay: some input lines were invalid; they are listed on stderr
 and the report of the others is still printed; nc verify: the timeline's hash chain does not
 hold), 2 wrong usage or invalid config.`;
@@ -60,6 +67,11 @@ const options = {
   'cause-category': { type: 'string' },
   'rca-summary': { type: 'string' },
   until: { type: 'string' },
+  actor: { type: 'string' },
+  url: { type: 'string' },
+  path: { type: 'string' },
+  sha256: { type: 'string' },
+  name: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -75,6 +87,43 @@ async function withRegister<T>(config: Config, work: (register: RedisRegister, e
     await redis.quit();
   }
 }
+
+/** Who acts: --actor, else the user running the command. */
+function actorOf(values: Values): string {
+  if (values.actor !== undefined) {
+    if (values.actor.trim() === '') throw new UsageError('--actor is empty: name who acts');
+    return values.actor.trim();
+  }
+  try {
+    return userInfo().username;
+  } catch {
+    throw new UsageError('--actor NAME is needed: the user running this command has no name on this system');
+  }
+}
+
+/** `nc owner|due|comment|attach`: the change each asks for, from its arguments. */
+function ownershipChange(sub: string, args: string[], values: Values): OwnershipChange {
+  const value = args[1];
+  if (sub === 'owner') {
+    if (value === undefined || value.trim() === '') throw new UsageError('recurd nc owner needs ID NAME');
+    return { kind: 'owner', owner: value.trim() };
+  }
+  if (sub === 'due') {
+    if (value === undefined) throw new UsageError('recurd nc due needs ID DATE (YYYY-MM-DD or an ISO 8601 time with an offset)');
+    return { kind: 'due-date', dueDate: value };
+  }
+  if (sub === 'comment') {
+    if (value === undefined || value.trim() === '') throw new UsageError('recurd nc comment needs ID TEXT');
+    return { kind: 'comment', text: value.trim() };
+  }
+  const { url, path, sha256, name } = values;
+  if ((url === undefined) === (path === undefined)) throw new UsageError('recurd nc attach needs either --url URL or --path PATH');
+  if (url !== undefined && !URL.canParse(url)) throw new UsageError(`--url "${url}" is not a URL`);
+  if (sha256 === undefined || !/^[0-9a-fA-F]{64}$/.test(sha256)) throw new UsageError('recurd nc attach needs --sha256 HEX: the SHA-256 of the file, 64 hex characters');
+  return { kind: 'attachment', ...(url === undefined ? {} : { url }), ...(path === undefined ? {} : { path }), sha256, ...(name === undefined ? {} : { name }) };
+}
+
+const CHANGED: Record<OwnershipChange['kind'], string> = { owner: 'owner set', 'due-date': 'due date set', comment: 'comment added', attachment: 'attachment added' };
 
 function table(ncs: Nonconformity[]): string {
   if (ncs.length === 0) return 'no nonconformities';
@@ -131,6 +180,7 @@ async function ncCommand(sub: string | undefined, args: string[], values: Values
         rootCause: values['root-cause'] ?? null,
         dueDate: values.due ?? null,
         rootCauseAnalysis: analysis,
+        actor: actorOf(values),
       }),
     );
     if (values.json) {
@@ -139,6 +189,13 @@ async function ncCommand(sub: string | undefined, args: string[], values: Values
     }
     console.log(`${nc.id} is ${nc.state}; its effectiveness window ends ${new Date(nc.windowEndsAt ?? 0).toISOString()}`);
     if (nc.correctiveAction !== null) console.log(`strength: ${nc.correctiveAction.strength}: ${nc.correctiveAction.strengthReason}`);
+    return 0;
+  }
+  if (sub === 'owner' || sub === 'due' || sub === 'comment' || sub === 'attach') {
+    const change = ownershipChange(sub, args, values);
+    const actor = actorOf(values);
+    const nc = await withRegister(config, (_register, engine) => engine.recordOwnership(id, change, actor));
+    console.log(values.json ? JSON.stringify(ncView(nc), null, 2) : `${nc.id}: ${CHANGED[change.kind]} by ${actor}; owner ${nc.owner ?? 'none'}, due ${nc.dueDate ?? 'none'}, ${nc.comments} comment(s), ${nc.attachments} attachment(s)`);
     return 0;
   }
   throw new UsageError(`unknown command: recurd nc ${sub ?? ''}`);
