@@ -188,7 +188,9 @@ describe('roles and ownership', () => {
     const past = await call<ErrorJson>(WRITER, `/nonconformities/${nc.id}/due-date`, { dueDate: nextMonth });
     expect(past.status).toBe(422);
     expect(past.body.error.code).toBe('RECURD_ERR_DUE_DATE_PAST');
-    expect(past.body.error.details).toEqual([{ path: 'dueDate', message: expect.stringContaining(`${nextMonth} is in the past`) }]);
+    const [problem] = past.body.error.details as Array<{ path: string; message: string }>;
+    expect(problem?.path).toBe('dueDate');
+    expect(problem?.message).toContain(`${nextMonth} is in the past`);
     const dueDate = new Date(Date.now() + AHEAD + 30 * DAY).toISOString().slice(0, 10);
     expect((await call<NcJson>(WRITER, `/nonconformities/${nc.id}/due-date`, { dueDate })).body.dueDate).toBe(dueDate);
     const notADate = await call<ErrorJson>(WRITER, `/nonconformities/${nc.id}/due-date`, { dueDate: 'soon' });
