@@ -200,6 +200,10 @@ describe('symptom: fixed → active by recurrence', () => {
         elsewhere: [],
         elsewhereCount: 0,
         timelineHead: t.entries('NC-2026-0001')[0]?.hash,
+        owner: null,
+        dueDate: null,
+        comments: 0,
+        attachments: 0,
       },
     ]);
     expect(t.symptom()).toMatchObject({ state: 'active', episode: 2, occurrences: 1, nc: 'NC-2026-0001', fixedAt: null, lastTransitionAt: T0 + 3 * DAY });
