@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * recurd start | validate FILE | schema | nc list|show|verify|fix | symptoms list|show|fix | replay FILE | dlq list|show|replay|drop
+ * recurd start | validate FILE | schema | nc list|show|verify|fix|owner|due|comment|attach|void|accept-risk | symptoms list|show|fix | replay FILE | dlq list|show|replay|drop
  * Exit status: 0 done, 1 failed while running, 2 wrong usage or invalid config.
  */
 import { userInfo } from 'node:os';
@@ -12,7 +12,7 @@ import { engineSettings, loadConfig, resolveConfigPath } from './config/load.js'
 import type { Config } from './config/schema.js';
 import { renderConfigJsonSchema } from './config/write-schema.js';
 import { systemClock } from './core/clock.js';
-import { deadline } from './core/dispositions.js';
+import { dueDateEnds, type OwnershipChange } from './core/ownership.js';
 import { FAMILIES, NC_STATES, SYMPTOM_STATES, VOID_REASONS, type Family, type NcState, type Nonconformity, type Symptom, type SymptomState, type VoidReason } from './core/types.js';
 import { startDaemon } from './daemon.js';
 import { DeadLetterCommands } from './dead-letter-commands.js';
@@ -33,9 +33,13 @@ const USAGE = `usage:
   recurd nc list [--state open|verifying|reopened|closed|void|risk-accepted] [--family F] [--limit N] [--cursor C] [--overdue] [--json] [--config FILE]
   recurd nc show ID [--json] [--config FILE]
   recurd nc verify ID [--json] [--config FILE]
-  recurd nc fix ID --action TEXT --owner NAME [--root-cause TEXT] [--due YYYY-MM-DD] [--config FILE]
+  recurd nc fix ID --action TEXT --owner NAME [--root-cause TEXT] [--due YYYY-MM-DD] [--actor NAME] [--config FILE]
                  [--why TEXT (five times) --cause-category CATEGORY [--rca-summary TEXT]]
                  (the five whys and a cause category are required once an NC was reopened)
+  recurd nc owner ID NAME [--actor NAME] [--json] [--config FILE]
+  recurd nc due ID YYYY-MM-DD|TIME [--actor NAME] [--json] [--config FILE]
+  recurd nc comment ID TEXT [--actor NAME] [--json] [--config FILE]
+  recurd nc attach ID (--url URL | --path PATH) --sha256 HEX [--name NAME] [--actor NAME] [--json] [--config FILE]
   recurd symptoms list [--state active|fixed|verified] [--family F] [--check C] [--asset A] [--limit N] [--cursor C] [--json] [--config FILE]
   recurd symptoms show FINGERPRINT [--json] [--config FILE]
   recurd symptoms fix FINGERPRINT [--note TEXT] [--actor NAME] [--json] [--config FILE]
@@ -51,6 +55,7 @@ const USAGE = `usage:
   recurd dlq drop ID [--config FILE]
 
 The config file is --config FILE, else $RECURD_CONFIG, else config/recurd.yaml.
+--actor names who acts, on the NC's timeline; by default the user running the command.
 Exit status: 0 done, 1 failed (replay: some input lines were invalid; they are listed on stderr
 and the report of the others is still printed; nc verify: the timeline's hash chain does not
 hold), 2 wrong usage or invalid config.`;
@@ -80,6 +85,10 @@ const options = {
   reason: { type: 'string' },
   approver: { type: 'string' },
   actor: { type: 'string' },
+  url: { type: 'string' },
+  path: { type: 'string' },
+  sha256: { type: 'string' },
+  name: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -95,6 +104,39 @@ async function withRegister<T>(config: Config, work: (register: RedisRegister, e
     await redis.quit();
   }
 }
+
+/** Who acts: --actor, else the user running the command. */
+function actorOf(values: Values): string {
+  if (values.actor !== undefined) {
+    if (values.actor.trim() === '') throw new UsageError('--actor is empty: name who acts');
+    return values.actor.trim();
+  }
+  return osUser();
+}
+
+/** `nc owner|due|comment|attach`: the change each asks for, from its arguments. */
+function ownershipChange(sub: string, args: string[], values: Values): OwnershipChange {
+  const value = args[1];
+  if (sub === 'owner') {
+    if (value === undefined || value.trim() === '') throw new UsageError('recurd nc owner needs ID NAME');
+    return { kind: 'owner', owner: value.trim() };
+  }
+  if (sub === 'due') {
+    if (value === undefined) throw new UsageError('recurd nc due needs ID DATE (YYYY-MM-DD or an ISO 8601 time with an offset)');
+    return { kind: 'due-date', dueDate: value };
+  }
+  if (sub === 'comment') {
+    if (value === undefined || value.trim() === '') throw new UsageError('recurd nc comment needs ID TEXT');
+    return { kind: 'comment', text: value.trim() };
+  }
+  const { url, path, sha256, name } = values;
+  if ((url === undefined) === (path === undefined)) throw new UsageError('recurd nc attach needs either --url URL or --path PATH');
+  if (url !== undefined && !URL.canParse(url)) throw new UsageError(`--url "${url}" is not a URL`);
+  if (sha256 === undefined || !/^[0-9a-fA-F]{64}$/.test(sha256)) throw new UsageError('recurd nc attach needs --sha256 HEX: the SHA-256 of the file, 64 hex characters');
+  return { kind: 'attachment', ...(url === undefined ? {} : { url }), ...(path === undefined ? {} : { path }), sha256, ...(name === undefined ? {} : { name }) };
+}
+
+const CHANGED: Record<OwnershipChange['kind'], string> = { owner: 'owner set', 'due-date': 'due date set', comment: 'comment added', attachment: 'attachment added' };
 
 function table(ncs: Nonconformity[]): string {
   if (ncs.length === 0) return 'no nonconformities';
@@ -191,6 +233,7 @@ async function ncCommand(sub: string | undefined, args: string[], values: Values
         rootCause: values['root-cause'] ?? null,
         dueDate: values.due ?? null,
         rootCauseAnalysis: analysis,
+        actor: actorOf(values),
       }),
     );
     if (values.json) {
@@ -216,7 +259,7 @@ async function ncCommand(sub: string | undefined, args: string[], values: Values
     const approver = values.approver?.trim();
     const reason = values.reason?.trim();
     if (!approver || !reason || values.until === undefined) throw new UsageError('recurd nc accept-risk needs --approver NAME, --reason TEXT and --until DATE');
-    if (deadline(values.until) === null) throw new UsageError(`--until "${values.until}" is not a date (YYYY-MM-DD) or an ISO 8601 time`);
+    if (dueDateEnds(values.until) === null) throw new UsageError(`--until "${values.until}" is not a date (YYYY-MM-DD) or an ISO 8601 time`);
     const until = values.until;
     const nc = await withRegister(config, (_register, engine) => engine.acceptRisk(id, { approver, reason, until }, actorOf(values)));
     if (values.json) {
@@ -224,6 +267,13 @@ async function ncCommand(sub: string | undefined, args: string[], values: Values
       return 0;
     }
     console.log(`${nc.id} is risk-accepted until ${new Date(nc.riskAcceptance?.until ?? 0).toISOString()}; it returns to open then`);
+    return 0;
+  }
+  if (sub === 'owner' || sub === 'due' || sub === 'comment' || sub === 'attach') {
+    const change = ownershipChange(sub, args, values);
+    const actor = actorOf(values);
+    const nc = await withRegister(config, (_register, engine) => engine.recordOwnership(id, change, actor));
+    console.log(values.json ? JSON.stringify(ncView(nc), null, 2) : `${nc.id}: ${CHANGED[change.kind]} by ${actor}; owner ${nc.owner ?? 'none'}, due ${nc.dueDate ?? 'none'}, ${nc.comments} comment(s), ${nc.attachments} attachment(s)`);
     return 0;
   }
   throw new UsageError(`unknown command: recurd nc ${sub ?? ''}`);
@@ -259,10 +309,9 @@ async function symptomsCommand(sub: string | undefined, args: string[], values: 
   const fingerprint = args[0];
   if (fingerprint === undefined) throw new UsageError(`recurd symptoms ${sub ?? ''} needs a FINGERPRINT`);
   if (sub === 'fix') {
-    const actor = values.actor ?? osUser();
-    if (actor.trim() === '') throw new UsageError('--actor must name who recorded the fix');
+    const actor = actorOf(values);
     if (values.note !== undefined && values.note.trim() === '') throw new UsageError('--note must say what was done, or be left out');
-    await withRegister(config, (_register, engine) => engine.recordFix(fingerprint, { actor: actor.trim(), note: values.note?.trim() ?? null }));
+    await withRegister(config, (_register, engine) => engine.recordFix(fingerprint, { actor, note: values.note?.trim() ?? null }));
   } else if (sub !== 'show') {
     throw new UsageError(`unknown command: recurd symptoms ${sub ?? ''}`);
   }
@@ -286,13 +335,6 @@ async function symptomsCommand(sub: string | undefined, args: string[], values: 
   }
   console.log('\nrecent observations:');
   for (const observation of recentObservations) console.log(`  ${observation.observedAt ?? '-'}  ${observation.status.padEnd(8)}  ${observation.outcome.padEnd(10)}  ${observation.source}/${observation.id}`);
-}
-
-/** Who acts: --actor, else the user running the command. */
-function actorOf(values: Values): string {
-  const given = values.actor?.trim();
-  if (given) return given;
-  return osUser();
 }
 
 function counts(entries: Record<string, number>): string {

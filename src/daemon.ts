@@ -7,9 +7,11 @@ import { engineSettings } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { ConnectorStatus, type ConnectorHealth } from './connector-status.js';
+import { DeadLetterCommands } from './dead-letter-commands.js';
 import { DeadLetters } from './dead-letters.js';
 import { Engine } from './engine.js';
 import { buildServer, type ReadyReport, type RecurdServer } from './http/server.js';
+import { apiTokens } from './http/roles.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { createNotifier } from './notifiers/registry.js';
@@ -112,7 +114,7 @@ export async function startDaemon(config: Config, { logger, clock = systemClock,
   const app = buildServer({
     bodyLimit: config.http.bodyLimit,
     limits: { maxDepth: config.http.maxDepth, maxItems: config.http.maxItems },
-    apiToken: config.api.token,
+    apiTokens: apiTokens(config.api),
     metricsToken: config.http.metricsToken,
     intakeLimits: new Map(config.connectors.map((connector) => [connector.name, intakeLimitsOf(connector)])),
     connectors,
@@ -135,6 +137,7 @@ export async function startDaemon(config: Config, { logger, clock = systemClock,
     },
     register,
     engine,
+    deadLetters: new DeadLetterCommands(config, redis),
     metrics,
     scrape: scrape ?? (() => metrics.registry.metrics()),
     logger,

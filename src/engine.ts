@@ -24,7 +24,8 @@ import {
   type EffectKind,
   type SymptomDraft,
 } from './core/lifecycle.js';
-import { acceptRisk, pastDate, voidNc, type DispositionRefusal } from './core/dispositions.js';
+import { acceptRisk, voidNc, type DispositionRefusal } from './core/dispositions.js';
+import { dueDateProblem, recordOwnership, type OwnershipChange } from './core/ownership.js';
 import type { Policy } from './core/policy.js';
 import type { SeenRecord } from './core/seen.js';
 import type { CorrectiveActionInput, Nonconformity, ReceivedAlert, RiskAcceptanceInput, VoidInput } from './core/types.js';
@@ -275,8 +276,7 @@ export class Engine {
     const nc = await this.options.register.getNc(ncId);
     if (nc === null) throw new RecurdError('NC_NOT_FOUND', `no nonconformity ${ncId}`);
     const now = this.options.clock.now();
-    const lateDue = action.dueDate === null ? null : pastDate(action.dueDate, now);
-    if (lateDue !== null) throw new RecurdError('DATE_IN_PAST', `dueDate: ${lateDue}`, [{ path: 'dueDate', message: lateDue }]);
+    if (action.dueDate !== null) this.checkDueDate(action.dueDate, now);
     const result: BatchResult = { decisions: [], effects: [], created: new Map() };
     let refusal: CorrectiveActionRefusal | null = null;
     // An NC that is not its symptom's current one is read again on each attempt, beside the symptom:
@@ -312,21 +312,56 @@ export class Engine {
   /** Declare an NC void (a false positive, a duplicate, test data); `actor` is who did it. */
   async voidNc(ncId: string, input: VoidInput, actor: string): Promise<Nonconformity> {
     const now = this.options.clock.now();
-    return this.dispose(ncId, (draft) => voidNc(draft, ncId, input, actor, now, this.options.policy));
+    const { refusal, nc } = await this.onNc(ncId, (draft) => voidNc(draft, ncId, input, actor, now, this.options.policy));
+    if (refusal !== null) throw dispositionError(ncId, refusal, nc);
+    return (await this.options.register.getNc(ncId)) ?? nc;
   }
 
   /** Accept an NC's risk until a date, on an approver's word; `actor` is who recorded it. */
   async acceptRisk(ncId: string, input: RiskAcceptanceInput, actor: string): Promise<Nonconformity> {
     const now = this.options.clock.now();
-    return this.dispose(ncId, (draft) => acceptRisk(draft, ncId, input, actor, now, this.options.policy));
+    const { refusal, nc } = await this.onNc(ncId, (draft) => acceptRisk(draft, ncId, input, actor, now, this.options.policy));
+    if (refusal !== null) throw dispositionError(ncId, refusal, nc);
+    return (await this.options.register.getNc(ncId)) ?? nc;
   }
 
-  /** Decides a disposition on one NC, read beside its symptom as a corrective action is. */
-  private async dispose(ncId: string, decide: (draft: SymptomDraft) => DispositionRefusal | null): Promise<Nonconformity> {
+  /** A due date that has passed, or is no date, is refused, naming `dueDate`. */
+  private checkDueDate(dueDate: string, now: number): void {
+    const problem = dueDateProblem(dueDate, now);
+    if (problem === null) return;
+    const details = [{ path: 'dueDate', message: problem.message }];
+    if (problem.reason === 'past') throw new RecurdError('DATE_IN_PAST', `dueDate: ${problem.message}`, details);
+    throw new RecurdError('REQUEST_INVALID', `dueDate: ${problem.message}`, details);
+  }
+
+  /**
+   * A person (`actor`) changes an NC's owner or due date, or adds a comment or an attachment: a new
+   * entry on its timeline, written through the same guarded commit as a corrective action, so that
+   * it is chained onto the real latest entry whatever else is written meanwhile.
+   */
+  async recordOwnership(ncId: string, change: OwnershipChange, actor: string): Promise<Nonconformity> {
+    const now = this.options.clock.now();
+    if (change.kind === 'due-date') this.checkDueDate(change.dueDate, now);
+    const { refusal, nc } = await this.onNc(ncId, (draft) => {
+      advance(draft, now, this.options.policy);
+      return recordOwnership(draft, ncId, change, actor, now);
+    });
+    if (refusal === 'closed') {
+      throw new RecurdError('NC_CLOSED', `${ncId} is closed (verified effective): its ${change.kind === 'owner' ? 'owner' : 'due date'} cannot change; comments and attachments can still be added`);
+    }
+    return (await this.options.register.getNc(ncId)) ?? nc;
+  }
+
+  /**
+   * Decides a person's change to one NC, read beside its symptom as a corrective action is (an NC
+   * that is not its symptom's current one is read again on each attempt); what `decide` refused,
+   * if anything, and the NC as last read.
+   */
+  private async onNc<Refusal>(ncId: string, decide: (draft: SymptomDraft) => Refusal | null): Promise<{ refusal: Refusal | null; nc: Nonconformity }> {
     const nc = await this.options.register.getNc(ncId);
     if (nc === null) throw new RecurdError('NC_NOT_FOUND', `no nonconformity ${ncId}`);
     const result: BatchResult = { decisions: [], effects: [], created: new Map() };
-    let refusal: DispositionRefusal | null = null;
+    let refusal: Refusal | null = null;
     let current = nc;
     await this.settle(
       [nc.fingerprint],
@@ -343,9 +378,7 @@ export class Engine {
       },
     );
     // Assigned inside the callback, which the compiler does not follow.
-    const refused = refusal as DispositionRefusal | null;
-    if (refused !== null) throw dispositionError(ncId, refused, current);
-    return (await this.options.register.getNc(ncId)) ?? nc;
+    return { refusal, nc: current };
   }
 
   /**

@@ -7,6 +7,7 @@ export const ERRORS = {
   REDIS_UNREACHABLE: { status: 503, retryable: true, title: 'Redis cannot be reached' },
   REDIS_MISCONFIGURED: { status: 500, retryable: false, title: 'Redis is configured in a way recurd cannot work with' },
   UNAUTHORIZED: { status: 401, retryable: false, title: 'missing or wrong credentials' },
+  FORBIDDEN: { status: 403, retryable: false, title: "the token's role may not do this" },
   RATE_LIMITED: { status: 429, retryable: true, title: 'too many requests from this address; Retry-After says when to send again' },
   CONNECTOR_NOT_FOUND: { status: 404, retryable: false, title: 'no such connector' },
   PAYLOAD_INVALID: { status: 400, retryable: false, title: 'the payload does not fit' },

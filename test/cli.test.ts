@@ -637,6 +637,46 @@ describe('recurd CLI', () => {
       expect((await nc(['list', '--state', 'open'])).stdout.trim()).toBe('no nonconformities');
     }, 60_000);
 
+    it('changes owner and due date, adds comments and attachments, each a chained entry with its actor', async () => {
+      prefix = testPrefix();
+      const id = await raiseNc();
+      const osUser = userInfo().username;
+      const owner = await nc(['owner', id, 'alice', '--actor', 'carol']);
+      expect(owner.stderr).toBe('');
+      expect(owner.stdout.trim()).toBe(`${id}: owner set by carol; owner alice, due none, 0 comment(s), 0 attachment(s)`);
+      expect((await nc(['owner', id, 'bob'])).code).toBe(0);
+      const dueDate = new Date(Date.now() + 30 * DAY).toISOString().slice(0, 10);
+      expect((await nc(['due', id, dueDate, '--actor', 'carol'])).code).toBe(0);
+      const past = await nc(['due', id, '2020-01-01']);
+      expect(past.code).toBe(1);
+      expect(past.stderr).toContain('RECURD_ERR_DATE_IN_PAST: dueDate: 2020-01-01 is in the past');
+      expect((await nc(['comment', id, 'the repository was deleted by a cleanup job', '--actor', 'carol'])).code).toBe(0);
+      const sha = createHash('sha256').update('evidence').digest('hex');
+      expect((await nc(['attach', id, '--path', '/srv/evidence/restic.log', '--sha256', sha, '--actor', 'carol'])).code).toBe(0);
+      const noHash = await nc(['attach', id, '--url', 'https://wiki.example/x']);
+      expect(noHash.code).toBe(2);
+      expect(noHash.stderr).toContain('--sha256 HEX');
+      const pastAction = await nc(['fix', id, '--action', 'monitor the repository', '--owner', 'dave', '--due', '2020-01-01']);
+      expect(pastAction.code).toBe(1);
+      expect(pastAction.stderr).toContain('RECURD_ERR_DATE_IN_PAST');
+      expect((await nc(['fix', id, '--action', 'monitor the repository with an alert', '--owner', 'dave', '--actor', 'erin'])).code).toBe(0);
+
+      const view = JSON.parse((await nc(['show', id, '--json'])).stdout) as Omit<NcJson, 'timeline'> & { owner: string; dueDate: string; comments: number; attachments: number; timeline: Array<{ type: string; detail: Record<string, unknown> }> };
+      expect(view).toMatchObject({ owner: 'dave', dueDate, comments: 1, attachments: 1 });
+      expect(view.timeline.map((entry) => [entry.type, entry.detail.actor, entry.detail.previous])).toEqual([
+        ['raised', undefined, undefined],
+        ['owner-changed', 'carol', null],
+        ['owner-changed', osUser, 'alice'],
+        ['due-date-changed', 'carol', null],
+        ['comment', 'carol', undefined],
+        ['attachment', 'carol', undefined],
+        ['corrective-action', 'erin', undefined],
+      ]);
+      const holds = await nc(['verify', id]);
+      expect(holds.code).toBe(0);
+      expect(holds.stdout).toContain('the chain holds: 7 of 7 entries checked');
+    }, 60_000);
+
     it('verifies an NC\'s hash chain, and exits 1 naming the entry edited in Redis', async () => {
       prefix = testPrefix();
       const id = await raiseNc();

@@ -162,15 +162,15 @@ describe('dispositions and overdue actions through the daemon', () => {
     const noNote = await send(`/api/v1/nonconformities/${id}/void`, { reason: 'test-data' });
     expect((noNote.body as ErrorJson).error.details).toEqual([expect.objectContaining({ path: 'note' })]);
 
-    const voided = await send(`/api/v1/nonconformities/${id}/void`, { reason: 'test-data', note: 'alerts of the restore drill', actor: 'jane' });
-    expect(voided).toMatchObject({ status: 200, body: { state: 'void', overdue: false, voided: { reason: 'test-data', note: 'alerts of the restore drill', actor: 'jane' } } });
+    const voided = await send(`/api/v1/nonconformities/${id}/void`, { reason: 'test-data', note: 'alerts of the restore drill' });
+    expect(voided).toMatchObject({ status: 200, body: { state: 'void', overdue: false, voided: { reason: 'test-data', note: 'alerts of the restore drill', actor: 'admin' } } });
     await eventually(() => (received('nc.voided').length > 0 ? true : undefined), 10_000, 'nc.voided');
     const metrics = await metricsOf(daemon!);
     expect(metrics).toContain('recurd_corrective_actions_overdue{family="av",control=""} 0');
     expect(metrics).toContain('recurd_nonconformities{state="void"} 1');
     expect(metrics).toContain('recurd_nonconformities{state="verifying"} 0');
     expect(metrics).not.toMatch(/recurd_corrective_action_reopen_ratio\{/);
-    expect((await show(id)).timeline.at(-1)).toMatchObject({ type: 'voided', event: 'nc.voided', detail: { actor: 'jane', reason: 'test-data', previousState: 'verifying' } });
+    expect((await show(id)).timeline.at(-1)).toMatchObject({ type: 'voided', event: 'nc.voided', detail: { actor: 'admin', reason: 'test-data', previousState: 'verifying' } });
     const again = await send(`/api/v1/nonconformities/${id}/void`, { reason: 'duplicate', note: 'again' });
     expect(again).toMatchObject({ status: 409, body: { error: { code: 'RECURD_ERR_NC_VOID' } } });
 
@@ -195,7 +195,7 @@ describe('dispositions and overdue actions through the daemon', () => {
 
     const until = new Date(clock.now() + 2 * DAY).toISOString();
     const ok = await send(`/api/v1/nonconformities/${id}/accept-risk`, { approver: 'CISO', reason: 'host retired soon', until });
-    expect(ok).toMatchObject({ status: 200, body: { state: 'risk-accepted', riskAcceptance: { approver: 'CISO', reason: 'host retired soon', actor: 'api', until } } });
+    expect(ok).toMatchObject({ status: 200, body: { state: 'risk-accepted', riskAcceptance: { approver: 'CISO', reason: 'host retired soon', actor: 'admin', until } } });
     await eventually(() => (received('nc.risk-accepted').length > 0 ? true : undefined), 10_000, 'nc.risk-accepted');
 
     // A return while accepted: one more occurrence; the NC stays accepted.

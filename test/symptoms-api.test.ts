@@ -142,21 +142,21 @@ describe('symptoms API', () => {
 
     const fixed = await api<{ state: string; lastFix: SymptomJson['lastFix'] }>(daemon.address, `/api/v1/symptoms/${fingerprint}/fix`, {
       method: 'POST',
-      body: JSON.stringify({ actor: 'carol', note: 'freed space on the repository volume' }),
+      body: JSON.stringify({ note: 'freed space on the repository volume' }),
     });
     expect(fixed.status).toBe(200);
-    expect(fixed.body).toMatchObject({ state: 'fixed', lastFix: { actor: 'carol', note: 'freed space on the repository volume' } });
+    expect(fixed.body).toMatchObject({ state: 'fixed', lastFix: { actor: 'admin', note: 'freed space on the repository volume' } });
 
     const after = (await api<SymptomJson>(daemon.address, `/api/v1/symptoms/${fingerprint}`)).body;
-    expect(after.lastFix).toMatchObject({ actor: 'carol', note: 'freed space on the repository volume' });
+    expect(after.lastFix).toMatchObject({ actor: 'admin', note: 'freed space on the repository volume' });
     expect(after.episodes.at(-1)).toMatchObject({ episode: 2, fixKind: 'recorded', fixedBy: 'carol', note: 'freed space on the repository volume' });
     const nc = await api<{ timeline: Array<{ type: string; detail: Record<string, unknown> }> }>(daemon.address, `/api/v1/nonconformities/${ncId ?? ''}`);
-    expect(nc.body.timeline.find((entry) => entry.type === 'fix-recorded')?.detail).toMatchObject({ by: 'carol', note: 'freed space on the repository volume' });
+    expect(nc.body.timeline.find((entry) => entry.type === 'fix-recorded')?.detail).toMatchObject({ actor: 'admin', note: 'freed space on the repository volume' });
 
-    // Without a body: the API's actor, no note.
+    // Without a body: the token's name, no note.
     const other = (await api<ListJson>(daemon.address, '/api/v1/symptoms?asset=srv-db-02')).body.symptoms[0]?.fingerprint ?? '';
     const plain = await api<{ lastFix: SymptomJson['lastFix'] }>(daemon.address, `/api/v1/symptoms/${other}/fix`, { method: 'POST', headers: { authorization: `Bearer ${API_TOKEN}` } });
-    expect(plain.body.lastFix).toMatchObject({ actor: 'api', note: null });
+    expect(plain.body.lastFix).toMatchObject({ actor: 'admin', note: null });
     expect((await api<ListJson>(daemon.address, '/api/v1/symptoms?state=fixed')).body.count).toBe(2);
   });
 });

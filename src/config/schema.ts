@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { connectorConfigSchema } from '../../connectors/registry.js';
 import { DEFAULT_DETECTORS, detectorConfigSchema } from '../../detectors/registry.js';
 import { FAMILIES, NC_EVENT_TYPES, VERIFY_BY } from '../core/types.js';
+import { ROLES, SINGLE_TOKEN_NAME } from '../http/roles.js';
 import { byteSize, cronSchedule, duration, secret } from './fields.js';
 
 /**
@@ -89,7 +90,42 @@ export const configSchema = z
       })
       .strict()
       .prefault({ host: '127.0.0.1', port: 8080, bodyLimit: '1mb', maxDepth: 64, maxItems: 10_000 }),
-    api: z.object({ token: secret.describe('bearer token for /api/v1') }).strict(),
+    api: z
+      .object({
+        token: secret.optional().describe('bearer token for /api/v1: an admin token, named admin on the timeline'),
+        tokens: z
+          .array(
+            z
+              .object({
+                name: z
+                  .string()
+                  .regex(/^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,63}$/, 'use letters, digits, space, ., _, @ and -, starting with a letter or digit, at most 64')
+                  .describe('who holds the token: the actor on the timeline entries its requests write'),
+                token: secret.describe('bearer token for /api/v1'),
+                role: z.enum(ROLES).describe('read: lists and shows; write: also records actions, owners, due dates, comments, attachments; admin: also voids, accepts risk, replays dead letters'),
+              })
+              .strict(),
+          )
+          .optional()
+          .describe('API tokens, each with a name and a role'),
+      })
+      .strict()
+      .superRefine((api, ctx) => {
+        if (api.token === undefined && (api.tokens === undefined || api.tokens.length === 0)) {
+          ctx.addIssue({ code: 'custom', message: 'needs token (an admin token) or tokens (each with name, token and role)' });
+        }
+        // A name is an actor on the timeline and a token says who is calling: each must be one only.
+        const names = new Map<string, string>(api.token === undefined ? [] : [[SINGLE_TOKEN_NAME, 'api.token, which goes by that name']]);
+        const tokens = new Map<string, string>(api.token === undefined ? [] : [[api.token, 'api.token']]);
+        (api.tokens ?? []).forEach((entry, index) => {
+          const name = names.get(entry.name);
+          if (name !== undefined) ctx.addIssue({ code: 'custom', path: ['tokens', index, 'name'], message: `"${entry.name}" is already the name of ${name}` });
+          else names.set(entry.name, `api.tokens[${index}]`);
+          const token = tokens.get(entry.token);
+          if (token !== undefined) ctx.addIssue({ code: 'custom', path: ['tokens', index, 'token'], message: `is the same token as ${token}: each token must name one holder` });
+          else tokens.set(entry.token, `api.tokens[${index}]`);
+        });
+      }),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
       .strict()

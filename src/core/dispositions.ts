@@ -11,12 +11,12 @@
  *   reopened: `nc.overdue` is sent once for that due date, and the NC counts as overdue for as
  *   long as it stays so.
  */
+import { dueDateEnds } from './ownership.js';
 import { iso } from './duration.js';
 import { advance, appendTimeline, effect, ncDraft, type NcDraft, type SymptomDraft } from './lifecycle.js';
 import type { Policy } from './policy.js';
 import type { NcState, Nonconformity, RiskAcceptanceInput, VoidInput } from './types.js';
 
-const DAY = 24 * 60 * 60 * 1000;
 
 /** The states an NC may be overdue in: still being handled. */
 const HANDLED: readonly NcState[] = ['open', 'verifying', 'reopened'];
@@ -26,26 +26,17 @@ export function settled(nc: Nonconformity): boolean {
   return nc.state === 'closed' || nc.state === 'void';
 }
 
-/**
- * When a due date or an expiry date ends (epoch ms), or null when it is not a date: a date
- * (`2026-12-31`) lasts to the end of that day in UTC, an ISO time is that instant.
- */
-export function deadline(value: string): number | null {
-  const ms = /^\d{4}-\d{2}-\d{2}$/.test(value) ? Date.parse(`${value}T00:00:00Z`) + DAY : Date.parse(value);
-  return Number.isNaN(ms) ? null : ms;
-}
-
 /** Why a date that must lie ahead was refused, or null when it does lie ahead of `at`. */
 export function pastDate(value: string, at: number): string | null {
-  const ends = deadline(value);
+  const ends = dueDateEnds(value);
   if (ends === null) return `"${value}" is not a date (YYYY-MM-DD) or an ISO 8601 time`;
   return ends <= at ? `"${value}" is in the past (it ended at ${iso(ends)}; now is ${iso(at)})` : null;
 }
 
 /** When the NC's corrective action is due, or null when it has none. */
 function dueAt(nc: Nonconformity): number | null {
-  const due = nc.correctiveAction?.dueDate ?? null;
-  return due === null ? null : deadline(due);
+  const due = nc.dueDate ?? nc.correctiveAction?.dueDate ?? null;
+  return due === null ? null : dueDateEnds(due);
 }
 
 /** The NC is overdue now: its due date passed while it was handled, and it is handled still. */
@@ -83,7 +74,7 @@ export function acceptRisk(draft: SymptomDraft, ncId: string, input: RiskAccepta
   if (nc.state === 'closed' || nc.state === 'void' || nc.state === 'risk-accepted' || nc.state === 'verifying') return nc.state;
   const problem = pastDate(input.until, at);
   if (problem !== null) return { past: 'until', problem };
-  const until = deadline(input.until) as number;
+  const until = dueDateEnds(input.until) as number;
   const previousState = nc.state;
   nc.state = 'risk-accepted';
   nc.riskAcceptance = { approver: input.approver, reason: input.reason, until, actor, at };

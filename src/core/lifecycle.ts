@@ -130,7 +130,10 @@ const SYMPTOM_SINCE: Pick<Symptom, 'detectors' | 'recentReports' | 'firstFiring'
   repeats: 0,
   lastRepeatAt: null,
 };
-const NC_SINCE: Pick<Nonconformity, 'windowStartsAt' | 'verification' | 'assetCount' | 'elsewhereCount' | 'timelineHead' | 'voided' | 'riskAcceptance' | 'overdueSince'> = {
+const NC_SINCE: Pick<
+  Nonconformity,
+  'windowStartsAt' | 'verification' | 'assetCount' | 'elsewhereCount' | 'timelineHead' | 'voided' | 'riskAcceptance' | 'overdueSince' | 'owner' | 'dueDate' | 'comments' | 'attachments'
+> = {
   windowStartsAt: null,
   verification: null,
   assetCount: 0,
@@ -139,6 +142,10 @@ const NC_SINCE: Pick<Nonconformity, 'windowStartsAt' | 'verification' | 'assetCo
   voided: null,
   riskAcceptance: null,
   overdueSince: null,
+  owner: null,
+  dueDate: null,
+  comments: 0,
+  attachments: 0,
 };
 
 /**
@@ -479,6 +486,10 @@ export function raiseNc(draft: SymptomDraft, options: RaiseOptions): NcDraft {
     voided: null,
     riskAcceptance: null,
     overdueSince: null,
+    owner: null,
+    dueDate: null,
+    comments: 0,
+    attachments: 0,
   };
   const entry: NcDraft = { nc, timeline: [] };
   draft.ncs.push(entry);
@@ -957,7 +968,7 @@ export function recordFix(draft: SymptomDraft, at: number, policy: Policy, by: s
   symptom.lastFix = { at, actor: by, note };
   // A person's act on a symptom whose NC is being handled belongs on that NC's record.
   const current = openNc(draft);
-  if (current !== undefined) appendTimeline(current, at, 'fix-recorded', null, { by, note, fixedAt: iso(at), windowEndsAt: iso(symptom.windowEndsAt ?? at) });
+  if (current !== undefined) appendTimeline(current, at, 'fix-recorded', null, { actor: by, note, fixedAt: iso(at), windowEndsAt: iso(symptom.windowEndsAt ?? at) });
   return true;
 }
 
@@ -1011,7 +1022,11 @@ export function recordCorrectiveAction(
     strength: quality.strength,
     strengthReason: quality.reason,
     rootCauseAnalysis: analysis?.analysis ?? null,
+    ...(action.actor === undefined ? {} : { actor: action.actor }),
   };
+  // The NC's current owner and due date are the action's; a later change is a new timeline entry.
+  nc.owner = action.owner;
+  if (action.dueDate !== null) nc.dueDate = action.dueDate;
   nc.state = 'verifying';
   // A new action brings its own due date: an overdue one before it is on the timeline.
   nc.overdueSince = null;

@@ -232,6 +232,8 @@ export interface CorrectiveAction {
   strengthReason: string;
   /** The five whys and a cause category: required before a new action on a reopened NC. */
   rootCauseAnalysis: RootCauseAnalysis | null;
+  /** Who recorded it (an API token's name, the CLI's --actor); absent on actions recorded before recurd knew. */
+  actor?: string;
 }
 
 /** What a person records; recurd classifies the action and checks the analysis. */
@@ -241,6 +243,8 @@ export interface CorrectiveActionInput {
   rootCause: string | null;
   dueDate: string | null;
   rootCauseAnalysis?: unknown;
+  /** Who records it: an API token's name, the CLI's --actor (the API and CLI always say). */
+  actor?: string;
 }
 
 export const VERIFY_BY = ['evidence', 'silence'] as const;
@@ -339,6 +343,13 @@ export interface Nonconformity {
    * was sent for that due date. Cleared by a new corrective action.
    */
   overdueSince: number | null;
+  /** Who owns the NC's handling now: set by a corrective action or an owner change; the timeline keeps each earlier one. */
+  owner: string | null;
+  /** When its corrective action is due now (YYYY-MM-DD or an ISO time): set by a corrective action or a due-date change. */
+  dueDate: string | null;
+  /** How many comments and attachment references its timeline holds. */
+  comments: number;
+  attachments: number;
 }
 
 export interface SimilarSymptom {
@@ -371,7 +382,11 @@ export type LifecycleEntryType =
   | 'voided'
   | 'risk-accepted'
   | 'risk-expired'
-  | 'overdue';
+  | 'overdue'
+  | 'owner-changed'
+  | 'due-date-changed'
+  | 'comment'
+  | 'attachment';
 
 export const NC_EVENT_TYPES = [
   'nc.opened',

@@ -8,7 +8,7 @@ import type { Counter } from 'prom-client';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../log.js';
 
-export const REFUSAL_REASONS = ['unauthorized', 'replayed', 'rate_limited'] as const;
+export const REFUSAL_REASONS = ['unauthorized', 'forbidden', 'replayed', 'rate_limited'] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 export interface Refusal {
@@ -19,6 +19,8 @@ export interface Refusal {
   remoteAddress: string;
   /** The connector named in the URL, for an intake, whether or not it exists. */
   connector?: string;
+  /** The name of the token whose role was too low, for a 403: never the token itself. */
+  actor?: string;
   /** What was wrong, for the admin: never the credential itself. */
   detail: string;
 }

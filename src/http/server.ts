@@ -16,6 +16,7 @@ import { nestedDeeperThan, parseIntakeBody } from '../../connectors/payload.js';
 import type { Connector, PayloadError } from '../../connectors/types.js';
 import type { Clock } from '../core/clock.js';
 import { FAMILIES, NC_STATES, SYMPTOM_STATES, VOID_REASONS, type CanonicalAlert, type ReceivedAlert } from '../core/types.js';
+import type { DeadLetterCommands } from '../dead-letter-commands.js';
 import type { Engine } from '../engine.js';
 import { RecurdError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -23,6 +24,7 @@ import type { Metrics } from '../metrics.js';
 import { chainView, ncView, symptomDetailView, symptomView, timelineView } from '../present.js';
 import { verifyTimeline, type Register } from '../register.js';
 import { RefusalLog, type Refusal } from './refusals.js';
+import { allows, requires, roleNeeded, type ApiIdentity, type ApiToken } from './roles.js';
 
 export interface ReadyReport {
   ready: boolean;
@@ -38,7 +40,8 @@ export interface IntakeLimits {
 
 export interface HttpOptions {
   bodyLimit: number;
-  apiToken: string;
+  /** Every API token, with its name and role (src/http/roles.ts). */
+  apiTokens: ApiToken[];
   /** When set, /metrics answers only `Authorization: Bearer <metricsToken>`. */
   metricsToken?: string;
   connectors: Map<string, Connector>;
@@ -61,6 +64,8 @@ export interface HttpOptions {
   };
   register: Register;
   engine: Engine;
+  /** Dead letters run through their connector again (admin). */
+  deadLetters: Pick<DeadLetterCommands, 'replay'>;
   metrics: Metrics;
   /** Bounds on an intake body beyond its size (http.maxDepth, http.maxItems). */
   limits: { maxDepth: number; maxItems: number };
@@ -110,23 +115,13 @@ const correctiveActionBody = z
   .strict();
 
 const fixBody = z
-  .object({
-    actor: z.string().trim().min(1, 'name who recorded the fix, or leave actor out').max(200).optional(),
-    note: z.string().trim().min(1, 'say what was done, or leave note out').max(4000).optional(),
-  })
+  .object({ note: z.string().trim().min(1, 'say what was done, or leave note out').max(4000).optional() })
   .strict();
-
-/** Who a fix recorded through the API is by, until API tokens have names. */
-const API_ACTOR = 'api';
-
-/** Who acted: until API tokens carry names, the body says, else `api`. */
-const actor = z.string().trim().min(1, 'name who acts, or leave actor out').max(128).default(API_ACTOR);
 
 const voidBody = z
   .object({
     reason: z.enum(VOID_REASONS, { message: `reason is one of ${VOID_REASONS.join(', ')}` }),
     note: z.string().trim().min(1, 'say why the NC is void').max(4096),
-    actor,
   })
   .strict();
 
@@ -135,9 +130,27 @@ const acceptRiskBody = z
     approver: z.string().trim().min(1, 'name who approved accepting the risk').max(256),
     reason: z.string().trim().min(1, 'say why the risk is accepted').max(4096),
     until: z.union([z.iso.date(), z.iso.datetime({ offset: true })], { message: 'until is a date (YYYY-MM-DD) or an ISO 8601 time with offset' }),
-    actor,
   })
   .strict();
+
+const ownerBody = z.object({ owner: z.string().trim().min(1, 'name who owns the handling of the NC') }).strict();
+
+const dueDateBody = z.object({ dueDate: z.union([z.iso.date(), z.iso.datetime({ offset: true })], { error: 'must be a date (YYYY-MM-DD) or an ISO 8601 time with an offset' }) }).strict();
+
+const commentBody = z.object({ text: z.string().trim().min(1, 'write the comment').max(10_000, 'is longer than 10000 characters') }).strict();
+
+// A reference to evidence kept elsewhere: recurd does not fetch it, the SHA-256 pins what it was.
+const attachmentBody = z
+  .object({
+    url: z.url({ error: 'must be a URL' }).optional(),
+    path: z.string().trim().min(1, 'is empty').optional(),
+    sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be the SHA-256 of the file, 64 hex characters'),
+    name: z.string().trim().min(1, 'is empty').max(200, 'is longer than 200 characters').optional(),
+  })
+  .strict()
+  .superRefine((body, ctx) => {
+    if ((body.url === undefined) === (body.path === undefined)) ctx.addIssue({ code: 'custom', path: ['url'], message: 'give either url or path, not both and not neither' });
+  });
 
 function invalid(error: z.ZodError, what: string): RecurdError {
   const issues = error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
@@ -159,6 +172,15 @@ function sameSecret(given: string, expected: string): boolean {
 function bearerToken(request: FastifyRequest): string | null {
   const header = request.headers.authorization ?? '';
   return header.startsWith('Bearer ') ? header.slice('Bearer '.length) : null;
+}
+
+/** Who holds `token`, or null; every token is compared, so the time taken does not tell which one matched. */
+function identify(tokens: readonly ApiToken[], token: string | null): ApiIdentity | null {
+  let found: ApiIdentity | null = null;
+  for (const candidate of tokens) {
+    if (token !== null && sameSecret(token, candidate.token) && found === null) found = { name: candidate.name, role: candidate.role };
+  }
+  return found;
 }
 
 /** What a caller without valid credentials is told, whichever intake it asked for and whatever was wrong. */
@@ -326,16 +348,27 @@ export function buildServer(options: HttpOptions) {
 
   app.register(
     (api, _opts, done) => {
+      api.decorateRequest('identity', null);
       api.addHook('onRequest', (request, _reply, next) => {
-        const token = bearerToken(request);
-        if (token !== null && sameSecret(token, options.apiToken)) {
-          next();
+        const identity = identify(options.apiTokens, bearerToken(request));
+        if (identity === null) {
+          const detail = request.headers.authorization === undefined ? 'missing Authorization: Bearer header' : 'the API token is not valid';
+          refuse(request, { reason: 'unauthorized', status: 401, detail });
+          next(new RecurdError('UNAUTHORIZED', detail));
           return;
         }
-        const detail = request.headers.authorization === undefined ? 'missing Authorization: Bearer header' : 'the API token is not valid';
-        refuse(request, { reason: 'unauthorized', status: 401, detail });
-        next(new RecurdError('UNAUTHORIZED', detail));
+        const needed = roleNeeded(request.method, request.routeOptions.config.role);
+        if (!allows(identity.role, needed)) {
+          const detail = `${request.method} ${request.routeOptions.url ?? request.url} needs the role ${needed}; the token "${identity.name}" has the role ${identity.role}`;
+          refuse(request, { reason: 'forbidden', status: 403, actor: identity.name, detail });
+          next(new RecurdError('FORBIDDEN', detail, { needed, role: identity.role }));
+          return;
+        }
+        request.identity = identity;
+        next();
       });
+      /** The name of the token a request came with: the actor of what it records. */
+      const actorOf = (request: FastifyRequest): string => (request.identity as ApiIdentity).name;
       // API bodies are small JSON documents; parse them here, after the raw intake parser.
       const jsonBody = (request: FastifyRequest): unknown => {
         const raw = Buffer.isBuffer(request.body) ? request.body.toString('utf8') : '';
@@ -396,31 +429,59 @@ export function buildServer(options: HttpOptions) {
           rootCause: body.data.rootCause ?? null,
           dueDate: body.data.dueDate ?? null,
           rootCauseAnalysis: body.data.rootCauseAnalysis,
+          actor: actorOf(request),
         });
         if (nc.correctiveAction !== null) options.metrics.correctiveActions.inc({ strength: nc.correctiveAction.strength });
         return ncView(nc);
       });
 
-      // Dispositions are an admin's decision once API tokens carry roles.
-      api.post('/nonconformities/:id/void', async (request: FastifyRequest<{ Params: { id: string } }>) => {
+      api.post('/nonconformities/:id/void', requires('admin'), async (request: FastifyRequest<{ Params: { id: string } }>) => {
         const body = voidBody.safeParse(jsonBody(request));
         if (!body.success) throw invalid(body.error, 'void');
-        const { actor: by, ...input } = body.data;
-        return ncView(await options.engine.voidNc(request.params.id, input, by));
+        return ncView(await options.engine.voidNc(request.params.id, body.data, actorOf(request)));
       });
 
-      api.post('/nonconformities/:id/accept-risk', async (request: FastifyRequest<{ Params: { id: string } }>) => {
+      api.post('/nonconformities/:id/accept-risk', requires('admin'), async (request: FastifyRequest<{ Params: { id: string } }>) => {
         const body = acceptRiskBody.safeParse(jsonBody(request));
         if (!body.success) throw invalid(body.error, 'risk acceptance');
-        const { actor: by, ...input } = body.data;
-        return ncView(await options.engine.acceptRisk(request.params.id, input, by));
+        return ncView(await options.engine.acceptRisk(request.params.id, body.data, actorOf(request)));
+      });
+
+      api.post('/nonconformities/:id/owner', async (request: FastifyRequest<{ Params: { id: string } }>) => {
+        const body = ownerBody.safeParse(jsonBody(request));
+        if (!body.success) throw invalid(body.error, 'owner');
+        return ncView(await options.engine.recordOwnership(request.params.id, { kind: 'owner', owner: body.data.owner }, actorOf(request)));
+      });
+
+      api.post('/nonconformities/:id/due-date', async (request: FastifyRequest<{ Params: { id: string } }>) => {
+        const body = dueDateBody.safeParse(jsonBody(request));
+        if (!body.success) throw invalid(body.error, 'due date');
+        return ncView(await options.engine.recordOwnership(request.params.id, { kind: 'due-date', dueDate: body.data.dueDate }, actorOf(request)));
+      });
+
+      api.post('/nonconformities/:id/comments', async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
+        const body = commentBody.safeParse(jsonBody(request));
+        if (!body.success) throw invalid(body.error, 'comment');
+        return reply.code(201).send(ncView(await options.engine.recordOwnership(request.params.id, { kind: 'comment', text: body.data.text }, actorOf(request))));
+      });
+
+      api.post('/nonconformities/:id/attachments', async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
+        const body = attachmentBody.safeParse(jsonBody(request));
+        if (!body.success) throw invalid(body.error, 'attachment');
+        const nc = await options.engine.recordOwnership(request.params.id, { kind: 'attachment', ...body.data }, actorOf(request));
+        return reply.code(201).send(ncView(nc));
+      });
+
+      api.post('/dead-letters/:id/replay', requires('admin'), async (request: FastifyRequest<{ Params: { id: string } }>) => {
+        const outcomes = await options.deadLetters.replay(request.params.id);
+        return { replayed: outcomes };
       });
 
       api.post('/symptoms/:fingerprint/fix', async (request: FastifyRequest<{ Params: { fingerprint: string } }>) => {
         const { fingerprint } = request.params;
         const body = fixBody.safeParse(jsonBody(request));
         if (!body.success) throw invalid(body.error, 'fix');
-        await options.engine.recordFix(fingerprint, { actor: body.data.actor ?? API_ACTOR, note: body.data.note ?? null });
+        await options.engine.recordFix(fingerprint, { actor: actorOf(request), note: body.data.note ?? null });
         const { symptoms } = await options.register.load([fingerprint]);
         const symptom = symptoms.get(fingerprint)?.symptom;
         return {
@@ -451,12 +512,11 @@ export function buildServer(options: HttpOptions) {
 
   app.get('/healthz', (_request, reply) => reply.send({ status: 'ok' }));
 
-  // Probes send no credential: the connectors (their names and last errors) are shown only with the API token.
+  // Probes send no credential: the connectors (their names and last errors) are shown only with an API token, of any role.
   app.get('/readyz', async (request, reply) => {
     const report = await options.ready();
-    const token = bearerToken(request);
     const body = { status: report.ready ? 'ready' : 'not ready', checks: report.checks };
-    return reply.code(report.ready ? 200 : 503).send(token !== null && sameSecret(token, options.apiToken) ? { ...body, connectors: report.connectors } : body);
+    return reply.code(report.ready ? 200 : 503).send(identify(options.apiTokens, bearerToken(request)) !== null ? { ...body, connectors: report.connectors } : body);
   });
 
   return app;

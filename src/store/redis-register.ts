@@ -156,6 +156,11 @@ function parseNc(raw: string | null, elsewhere: string | null = null): Nonconfor
   nc.voided ??= null;
   nc.riskAcceptance ??= null;
   nc.overdueSince ??= null;
+  // Written before the NC kept its own: the corrective action's were the current ones.
+  nc.owner ??= nc.correctiveAction?.owner ?? null;
+  nc.dueDate ??= nc.correctiveAction?.dueDate ?? null;
+  nc.comments ??= 0;
+  nc.attachments ??= 0;
   if (elsewhere === null) return nc;
   // Kept as the list alone before the count was.
   const noted = JSON.parse(elsewhere) as SimilarSymptom[] | { count: number; symptoms: SimilarSymptom[] };

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/core/chain.js';
-import { deadline, pastDate } from '../../src/core/dispositions.js';
+import { pastDate } from '../../src/core/dispositions.js';
+import { dueDateEnds as deadline } from '../../src/core/ownership.js';
 import { RecurdError } from '../../src/errors.js';
 import { DAY, HOUR, ms, timeline, type Timeline } from '../helpers/timeline.js';
 

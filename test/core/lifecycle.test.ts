@@ -104,7 +104,7 @@ describe('symptom: active → fixed', () => {
     const id = await raised(t);
     await t.at(T0 + 2 * DAY + HOUR).recordFix({}, { actor: 'bob', note: 'restarted the agent' });
     expect(t.entries(id).map((entry) => entry.type)).toEqual(['raised', 'fix-recorded']);
-    expect(t.entries(id)[1]?.detail).toMatchObject({ by: 'bob', note: 'restarted the agent', fixedAt: iso(T0 + 2 * DAY + HOUR) });
+    expect(t.entries(id)[1]?.detail).toMatchObject({ actor: 'bob', note: 'restarted the agent', fixedAt: iso(T0 + 2 * DAY + HOUR) });
     expect(t.symptom()?.lastFix).toEqual({ at: T0 + 2 * DAY + HOUR, actor: 'bob', note: 'restarted the agent' });
     await t.at(T0 + 3 * DAY).fire();
     expect(t.entries(id)[2]?.detail).toMatchObject({ previousEpisode: { fix: { kind: 'recorded', by: 'bob', observation: null } } });
@@ -222,6 +222,10 @@ describe('symptom: fixed → active by recurrence', () => {
         voided: null,
         riskAcceptance: null,
         overdueSince: null,
+        owner: null,
+        dueDate: null,
+        comments: 0,
+        attachments: 0,
       },
     ]);
     expect(t.symptom()).toMatchObject({ state: 'active', episode: 2, occurrences: 1, nc: 'NC-2026-0001', fixedAt: null, lastTransitionAt: T0 + 3 * DAY });
