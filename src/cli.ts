@@ -31,7 +31,7 @@ const USAGE = `usage:
   recurd nc list [--state open|verifying|reopened|closed] [--json] [--config FILE]
   recurd nc show ID [--json] [--config FILE]
   recurd nc verify ID [--json] [--config FILE]
-  recurd nc fix ID --action TEXT --owner NAME [--root-cause TEXT] [--due YYYY-MM-DD] [--config FILE]
+  recurd nc fix ID --action TEXT --owner NAME [--root-cause TEXT] [--due YYYY-MM-DD] [--isms-change TEXT] [--config FILE]
                  [--why TEXT (five times) --cause-category CATEGORY [--rca-summary TEXT]]
                  (the five whys and a cause category are required once an NC was reopened)
   recurd replay FILE [--connector NAME] [--until TIME] [--json] [--config FILE]
@@ -59,6 +59,7 @@ const options = {
   why: { type: 'string', multiple: true },
   'cause-category': { type: 'string' },
   'rca-summary': { type: 'string' },
+  'isms-change': { type: 'string' },
   until: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -131,6 +132,7 @@ async function ncCommand(sub: string | undefined, args: string[], values: Values
         rootCause: values['root-cause'] ?? null,
         dueDate: values.due ?? null,
         rootCauseAnalysis: analysis,
+        ismsChange: values['isms-change'] ?? null,
       }),
     );
     if (values.json) {

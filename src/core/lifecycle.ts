@@ -973,6 +973,7 @@ export function recordCorrectiveAction(
     strength: quality.strength,
     strengthReason: quality.reason,
     rootCauseAnalysis: analysis?.analysis ?? null,
+    ...(action.ismsChange ? { ismsChange: action.ismsChange } : {}),
   };
   nc.state = 'verifying';
   nc.verification = startVerification(verifyBy, maxGap, firing ? 'clear' : null);

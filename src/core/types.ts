@@ -166,6 +166,8 @@ export interface CorrectiveAction {
   strengthReason: string;
   /** The five whys and a cause category: required before a new action on a reopened NC. */
   rootCauseAnalysis: RootCauseAnalysis | null;
+  /** What changes in the ISMS with this action (clause 10.2 e); absent when none was recorded. */
+  ismsChange?: string;
 }
 
 /** What a person records; recurd classifies the action and checks the analysis. */
@@ -175,6 +177,8 @@ export interface CorrectiveActionInput {
   rootCause: string | null;
   dueDate: string | null;
   rootCauseAnalysis?: unknown;
+  /** The change to the ISMS this action makes, if any (clause 10.2 e). */
+  ismsChange?: string | null;
 }
 
 export const VERIFY_BY = ['evidence', 'silence'] as const;

@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { verifyIntakeAuth } from '../../connectors/auth.js';
 import { nestedDeeperThan, parseIntakeBody } from '../../connectors/payload.js';
 import type { Connector, PayloadError } from '../../connectors/types.js';
+import { clause10_2 } from '../core/clause10-2.js';
 import type { Clock } from '../core/clock.js';
 import { FAMILIES, NC_STATES, type CanonicalAlert, type ReceivedAlert } from '../core/types.js';
 import type { Engine } from '../engine.js';
@@ -89,6 +90,7 @@ const correctiveActionBody = z
     dueDate: z.union([z.iso.date(), z.iso.datetime({ offset: true })]).optional(),
     // Checked by the core, which says exactly what is missing for the NC at hand.
     rootCauseAnalysis: z.unknown().optional(),
+    ismsChange: z.string().trim().min(1).optional(),
   })
   .strict();
 
@@ -311,7 +313,8 @@ export function buildServer(options: HttpOptions) {
       api.get('/nonconformities/:id', async (request: FastifyRequest<{ Params: { id: string } }>) => {
         const nc = await options.register.getNc(request.params.id);
         if (nc === null) throw new RecurdError('NC_NOT_FOUND', `no nonconformity ${request.params.id}`);
-        return { ...ncView(nc), timeline: timelineView(await options.register.timeline(nc.id)) };
+        const timeline = await options.register.timeline(nc.id);
+        return { ...ncView(nc), clause10_2: clause10_2(nc, timeline), timeline: timelineView(timeline) };
       });
 
       api.get('/nonconformities/:id/verify', async (request: FastifyRequest<{ Params: { id: string } }>) => {
@@ -327,6 +330,7 @@ export function buildServer(options: HttpOptions) {
           rootCause: body.data.rootCause ?? null,
           dueDate: body.data.dueDate ?? null,
           rootCauseAnalysis: body.data.rootCauseAnalysis,
+          ismsChange: body.data.ismsChange ?? null,
         });
         if (nc.correctiveAction !== null) options.metrics.correctiveActions.inc({ strength: nc.correctiveAction.strength });
         return ncView(nc);
