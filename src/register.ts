@@ -79,6 +79,14 @@ export interface NcFilter {
   /** Only NCs opened at or after this time (epoch ms). */
   since?: number;
   limit?: number;
+  /** Only NCs listed after this one: a listing read page by page continues from its last NC. */
+  after?: NcPosition;
+}
+
+/** Where an NC stands in a listing, which runs opened latest first, then by id descending. */
+export interface NcPosition {
+  openedAt: number;
+  id: string;
 }
 
 export interface TimelineRecord extends TimelineEntry {
