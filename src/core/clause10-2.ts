@@ -210,7 +210,7 @@ export function clause10_2(nc: Nonconformity, timeline: readonly RecordedEntry[]
       summary:
         action === null
           ? 'no corrective action recorded yet'
-          : `${taken.length} action(s) recorded, ${ineffective} proved ineffective; the latest is ${action.strength}: ${action.strengthReason}`,
+          : `${taken.length} action(s) recorded, ${ineffective} proved ineffective; the latest is ${action.strengthReason}`,
       current:
         action === null
           ? null

@@ -19,6 +19,7 @@ import type { Clock } from '../core/clock.js';
 import { FAMILIES, NC_STATES, type CanonicalAlert, type ReceivedAlert } from '../core/types.js';
 import type { Engine } from '../engine.js';
 import { RecurdError } from '../errors.js';
+import { EXPORT_FORMATS, exportArchive } from '../export.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { chainView, ncView, timelineView } from '../present.js';
@@ -79,6 +80,15 @@ const listQuery = z
     control: z.string().min(1).optional(),
     since: z.iso.datetime({ offset: true }).optional(),
     limit: z.coerce.number().int().min(1).max(10_000).default(500),
+  })
+  .strict();
+
+const exportQuery = z
+  .object({
+    state: z.enum(NC_STATES).optional(),
+    control: z.string().min(1).optional(),
+    since: z.iso.datetime({ offset: true }).optional(),
+    format: z.enum(EXPORT_FORMATS).default('zip'),
   })
   .strict();
 
@@ -315,6 +325,19 @@ export function buildServer(options: HttpOptions) {
         if (nc === null) throw new RecurdError('NC_NOT_FOUND', `no nonconformity ${request.params.id}`);
         const timeline = await options.register.timeline(nc.id);
         return { ...ncView(nc), clause10_2: clause10_2(nc, timeline), timeline: timelineView(timeline) };
+      });
+
+      api.get('/export', async (request, reply) => {
+        const query = exportQuery.safeParse(request.query);
+        if (!query.success) throw invalid(query.error, 'query');
+        const { since, state, control, format } = query.data;
+        const now = options.clock.now();
+        const stream = await exportArchive(options.register, { since: since === undefined ? undefined : Date.parse(since), state, control }, now, format);
+        const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+        return reply
+          .header('content-type', format === 'zip' ? 'application/zip' : 'application/gzip')
+          .header('content-disposition', `attachment; filename="recurd-export-${stamp}.${format}"`)
+          .send(stream);
       });
 
       api.get('/nonconformities/:id/verify', async (request: FastifyRequest<{ Params: { id: string } }>) => {

@@ -70,7 +70,7 @@ describe('clause10_2', () => {
       ['weak', 'ineffective'],
       ['strong', 'effective'],
     ]);
-    expect(record.action.summary).toMatch(/^2 action\(s\) recorded, 1 proved ineffective; the latest is strong: /);
+    expect(record.action.summary).toMatch(/^2 action\(s\) recorded, 1 proved ineffective; the latest is strong: enforces it by configuration/);
     expect(record.effectiveness).toMatchObject({
       result: 'verified-effective',
       closedAt: iso(T0 + 36 * DAY),
