@@ -14,7 +14,7 @@ import { mkdir, mkdtemp, opendir, readdir, readFile, rm, writeFile } from 'node:
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { finished, pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
+import { PassThrough, pipeline as pipelineCallback, type Readable } from 'node:stream';
 import { stringify } from 'csv-stringify';
 import * as tar from 'tar';
 import yauzl from 'yauzl';
@@ -231,9 +231,11 @@ export async function exportArchive(register: Register, filter: ExportFilter, no
   const temp = await mkdtemp(join(tmpdir(), 'recurd-export-'));
   try {
     await writeExport(register, join(temp, 'export'), filter, now, await recurdVersion());
-    const stream = await archiveStream(join(temp, 'export'), format);
-    stream.once('close', () => void rm(temp, { recursive: true, force: true }));
-    return stream;
+    // Through a Node stream, whose pipeline ends (done, failed or abandoned by the client) in
+    // every case: tar's own stream does not emit 'close'.
+    const body = new PassThrough();
+    pipelineCallback(await archiveStream(join(temp, 'export'), format), body, () => void rm(temp, { recursive: true, force: true }));
+    return body;
   } catch (error) {
     await rm(temp, { recursive: true, force: true });
     throw error;

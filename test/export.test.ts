@@ -21,7 +21,7 @@ import type { Daemon } from '../src/daemon.js';
 import { Engine } from '../src/engine.js';
 import { CSV_COLUMNS } from '../src/export.js';
 import { RedisRegister } from '../src/store/redis-register.js';
-import { API_TOKEN, api, runDaemon, testConfig } from './helpers/daemon.js';
+import { API_TOKEN, api, eventually, runDaemon, testConfig } from './helpers/daemon.js';
 import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../bench/programs/redis.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -296,6 +296,10 @@ describe('export', () => {
     expect(readFileSync(join(unpacked, 'ncs', `${ids.open}.json`)).equals(readFileSync(join(reference, 'ncs', `${ids.open}.json`)))).toBe(true);
     expect((await run(['export', 'verify', unpacked])).code).toBe(0);
     expect((await run(['export', 'verify', gzFile])).code).toBe(0);
+
+    // Each download was built in a temporary folder, removed once it was sent.
+    const leftovers = (): string[] => readdirSync(tmpdir()).filter((name) => name.startsWith('recurd-export-') && !name.startsWith('recurd-export-test-'));
+    await eventually(() => (leftovers().length === 0 ? true : undefined), 5000, 'the temporary export folders removed');
 
     const bad = await api(daemon.address, '/api/v1/export?format=rar');
     expect(bad.status).toBe(400);
