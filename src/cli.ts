@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * recurd start | validate FILE | schema | nc list|show|verify|fix|owner|due|comment|attach|void|accept-risk | symptoms list|show|fix | replay FILE | dlq list|show|replay|drop
+ * recurd start | validate FILE | schema | nc list|show|verify|fix|owner|due|comment|attach|void|accept-risk | symptoms list|show|fix | export [verify] | replay FILE | dlq list|show|replay|drop
  * Exit status: 0 done, 1 failed while running, 2 wrong usage or invalid config.
  */
 import { userInfo } from 'node:os';
@@ -18,6 +18,7 @@ import { startDaemon } from './daemon.js';
 import { DeadLetterCommands } from './dead-letter-commands.js';
 import { Engine } from './engine.js';
 import { RecurdError } from './errors.js';
+import { recurdVersion, verifyExport, writeExport } from './export.js';
 import { createLogger } from './log.js';
 import { announceWorker, clusterScrape, isClusterWorker, processCount, runPrimary } from './cluster.js';
 import { chainSummary, chainView, ncView, symptomDetailView, symptomView, timelineView } from './present.js';
@@ -33,7 +34,7 @@ const USAGE = `usage:
   recurd nc list [--state open|verifying|reopened|closed|void|risk-accepted] [--family F] [--limit N] [--cursor C] [--overdue] [--json] [--config FILE]
   recurd nc show ID [--json] [--config FILE]
   recurd nc verify ID [--json] [--config FILE]
-  recurd nc fix ID --action TEXT --owner NAME [--root-cause TEXT] [--due YYYY-MM-DD] [--actor NAME] [--config FILE]
+  recurd nc fix ID --action TEXT --owner NAME [--root-cause TEXT] [--due YYYY-MM-DD] [--isms-change TEXT] [--actor NAME] [--config FILE]
                  [--why TEXT (five times) --cause-category CATEGORY [--rca-summary TEXT]]
                  (the five whys and a cause category are required once an NC was reopened)
   recurd nc owner ID NAME [--actor NAME] [--json] [--config FILE]
@@ -48,6 +49,8 @@ const USAGE = `usage:
   recurd nc void ID --reason false-positive|duplicate|test-data --note TEXT [--actor NAME] [--json] [--config FILE]
   recurd nc accept-risk ID --approver NAME --reason TEXT --until DATE [--actor NAME] [--json] [--config FILE]
                  (--actor defaults to the OS user)
+  recurd export --out DIR [--since TIME] [--state S] [--control A.x.y] [--config FILE]
+  recurd export verify DIR|FILE.zip|FILE.tar.gz
   recurd replay FILE [--connector NAME] [--until TIME] [--json] [--config FILE]
   recurd dlq list [--json] [--config FILE]
   recurd dlq show ID [--config FILE]
@@ -58,7 +61,8 @@ The config file is --config FILE, else $RECURD_CONFIG, else config/recurd.yaml.
 --actor names who acts, on the NC's timeline; by default the user running the command.
 Exit status: 0 done, 1 failed (replay: some input lines were invalid; they are listed on stderr
 and the report of the others is still printed; nc verify: the timeline's hash chain does not
-hold), 2 wrong usage or invalid config.`;
+hold; export verify: a file differs from the manifest, is missing or is not in it), 2 wrong usage
+or invalid config.`;
 
 class UsageError extends Error {}
 
@@ -74,6 +78,7 @@ const options = {
   why: { type: 'string', multiple: true },
   'cause-category': { type: 'string' },
   'rca-summary': { type: 'string' },
+  'isms-change': { type: 'string' },
   until: { type: 'string' },
   family: { type: 'string' },
   check: { type: 'string' },
@@ -89,6 +94,9 @@ const options = {
   path: { type: 'string' },
   sha256: { type: 'string' },
   name: { type: 'string' },
+  out: { type: 'string' },
+  since: { type: 'string' },
+  control: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -234,6 +242,7 @@ async function ncCommand(sub: string | undefined, args: string[], values: Values
         dueDate: values.due ?? null,
         rootCauseAnalysis: analysis,
         actor: actorOf(values),
+        ismsChange: values['isms-change'] ?? null,
       }),
     );
     if (values.json) {
@@ -335,6 +344,31 @@ async function symptomsCommand(sub: string | undefined, args: string[], values: 
   }
   console.log('\nrecent observations:');
   for (const observation of recentObservations) console.log(`  ${observation.observedAt ?? '-'}  ${observation.status.padEnd(8)}  ${observation.outcome.padEnd(10)}  ${observation.source}/${observation.id}`);
+}
+
+/** `export verify` exits 1 naming each file that differs from the manifest, is missing, or is not in it. */
+async function exportCommand(sub: string | undefined, args: string[], values: Values): Promise<number> {
+  if (sub === 'verify') {
+    const path = args[0];
+    if (path === undefined) throw new UsageError('recurd export verify needs the export folder (or its .zip / .tar.gz)');
+    const verdict = await verifyExport(path);
+    for (const problem of verdict.problems) console.error(`${path}: ${problem.path} ${problem.problem}`);
+    if (verdict.ok) console.log(`${path}: OK: ${verdict.files} file(s) of ${verdict.ncs} nonconformit${verdict.ncs === 1 ? 'y' : 'ies'} match the manifest`);
+    else console.error(`recurd export verify: ${verdict.problems.length} problem(s): the export is not as it was written`);
+    return verdict.ok ? 0 : 1;
+  }
+  if (sub !== undefined) throw new UsageError(`unknown command: recurd export ${sub}`);
+  if (values.out === undefined) throw new UsageError('recurd export needs --out DIR');
+  if (values.state !== undefined && !(NC_STATES as readonly string[]).includes(values.state)) throw new UsageError(`--state must be one of ${NC_STATES.join(', ')}`);
+  const since = values.since === undefined ? undefined : Date.parse(values.since);
+  if (since !== undefined && Number.isNaN(since)) throw new UsageError(`--since "${values.since}" is not a time (ISO 8601)`);
+  const filter = { since, state: values.state as NcState | undefined, control: values.control };
+  const out = values.out;
+  const config = loadConfig(resolveConfigPath(values.config));
+  const version = await recurdVersion();
+  const written = await withRegister(config, (register) => writeExport(register, out, filter, systemClock.now(), version));
+  console.log(`exported ${written.ncs} nonconformit${written.ncs === 1 ? 'y' : 'ies'} to ${out}: ${written.files} file(s), checked by manifest.json`);
+  return 0;
 }
 
 function counts(entries: Record<string, number>): string {
@@ -508,6 +542,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'symptoms':
         await symptomsCommand(rest[0], rest.slice(1), values);
         return 0;
+      case 'export':
+        return await exportCommand(rest[0], rest.slice(1), values);
       case 'replay':
         return await replayCommand(rest[0], values);
       case 'dlq':

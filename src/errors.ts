@@ -30,6 +30,7 @@ export const ERRORS = {
   NOT_FOUND: { status: 404, retryable: false, title: 'no such entry' },
   ROOT_CAUSE_ANALYSIS_REQUIRED: { status: 422, retryable: false, title: 'a reopened nonconformity needs a root-cause analysis before a new corrective action' },
   FILE_UNREADABLE: { status: 400, retryable: false, title: 'the file cannot be read' },
+  EXPORT_TARGET_NOT_EMPTY: { status: 409, retryable: false, title: 'an export goes into a new or empty folder' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

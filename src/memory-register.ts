@@ -160,7 +160,8 @@ export class MemoryRegister implements Register {
           (filter.family === undefined || nc.family === filter.family) &&
           (filter.control === undefined || nc.control === filter.control) &&
           (filter.since === undefined || nc.openedAt >= filter.since) &&
-          (filter.overdue === undefined || isOverdue(nc) === filter.overdue),
+          (filter.overdue === undefined || isOverdue(nc) === filter.overdue) &&
+          (filter.after === undefined || nc.openedAt < filter.after.openedAt || (nc.openedAt === filter.after.openedAt && nc.id.localeCompare(filter.after.id) < 0)),
       )
       .sort((a, b) => b.openedAt - a.openedAt || b.id.localeCompare(a.id));
     return Promise.resolve(structuredClone(matches.slice(0, filter.limit ?? matches.length)));

@@ -82,6 +82,14 @@ export interface NcFilter {
   /** Only NCs overdue now (true), or only those that are not (false). */
   overdue?: boolean;
   limit?: number;
+  /** Only NCs listed after this one: a listing read page by page continues from its last NC. */
+  after?: NcPosition;
+}
+
+/** Where an NC stands in a listing, which runs opened latest first, then by id descending. */
+export interface NcPosition {
+  openedAt: number;
+  id: string;
 }
 
 export interface SymptomFilter {

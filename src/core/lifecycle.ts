@@ -1023,6 +1023,7 @@ export function recordCorrectiveAction(
     strengthReason: quality.reason,
     rootCauseAnalysis: analysis?.analysis ?? null,
     ...(action.actor === undefined ? {} : { actor: action.actor }),
+    ...(action.ismsChange ? { ismsChange: action.ismsChange } : {}),
   };
   // The NC's current owner and due date are the action's; a later change is a new timeline entry.
   nc.owner = action.owner;

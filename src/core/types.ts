@@ -234,6 +234,8 @@ export interface CorrectiveAction {
   rootCauseAnalysis: RootCauseAnalysis | null;
   /** Who recorded it (an API token's name, the CLI's --actor); absent on actions recorded before recurd knew. */
   actor?: string;
+  /** What changes in the ISMS with this action (clause 10.2 e); absent when none was recorded. */
+  ismsChange?: string;
 }
 
 /** What a person records; recurd classifies the action and checks the analysis. */
@@ -245,6 +247,8 @@ export interface CorrectiveActionInput {
   rootCauseAnalysis?: unknown;
   /** Who records it: an API token's name, the CLI's --actor (the API and CLI always say). */
   actor?: string;
+  /** The change to the ISMS this action makes, if any (clause 10.2 e). */
+  ismsChange?: string | null;
 }
 
 export const VERIFY_BY = ['evidence', 'silence'] as const;

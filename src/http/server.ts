@@ -14,11 +14,13 @@ import { z } from 'zod';
 import { verifyIntakeAuth } from '../../connectors/auth.js';
 import { nestedDeeperThan, parseIntakeBody } from '../../connectors/payload.js';
 import type { Connector, PayloadError } from '../../connectors/types.js';
+import { clause10_2 } from '../core/clause10-2.js';
 import type { Clock } from '../core/clock.js';
 import { FAMILIES, NC_STATES, SYMPTOM_STATES, VOID_REASONS, type CanonicalAlert, type ReceivedAlert } from '../core/types.js';
 import type { DeadLetterCommands } from '../dead-letter-commands.js';
 import type { Engine } from '../engine.js';
 import { RecurdError } from '../errors.js';
+import { EXPORT_FORMATS, exportArchive } from '../export.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { chainView, ncView, symptomDetailView, symptomView, timelineView } from '../present.js';
@@ -103,6 +105,15 @@ const symptomQuery = z
   })
   .strict();
 
+const exportQuery = z
+  .object({
+    state: z.enum(NC_STATES).optional(),
+    control: z.string().min(1).optional(),
+    since: z.iso.datetime({ offset: true }).optional(),
+    format: z.enum(EXPORT_FORMATS).default('zip'),
+  })
+  .strict();
+
 const correctiveActionBody = z
   .object({
     action: z.string().trim().min(1, 'describe the corrective action'),
@@ -111,6 +122,7 @@ const correctiveActionBody = z
     dueDate: z.union([z.iso.date(), z.iso.datetime({ offset: true })]).optional(),
     // Checked by the core, which says exactly what is missing for the NC at hand.
     rootCauseAnalysis: z.unknown().optional(),
+    ismsChange: z.string().trim().min(1).optional(),
   })
   .strict();
 
@@ -413,7 +425,21 @@ export function buildServer(options: HttpOptions) {
       api.get('/nonconformities/:id', async (request: FastifyRequest<{ Params: { id: string } }>) => {
         const nc = await options.register.getNc(request.params.id);
         if (nc === null) throw new RecurdError('NC_NOT_FOUND', `no nonconformity ${request.params.id}`);
-        return { ...ncView(nc), timeline: timelineView(await options.register.timeline(nc.id)) };
+        const timeline = await options.register.timeline(nc.id);
+        return { ...ncView(nc), clause10_2: clause10_2(nc, timeline), timeline: timelineView(timeline) };
+      });
+
+      api.get('/export', async (request, reply) => {
+        const query = exportQuery.safeParse(request.query);
+        if (!query.success) throw invalid(query.error, 'query');
+        const { since, state, control, format } = query.data;
+        const now = options.clock.now();
+        const stream = await exportArchive(options.register, { since: since === undefined ? undefined : Date.parse(since), state, control }, now, format);
+        const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+        return reply
+          .header('content-type', format === 'zip' ? 'application/zip' : 'application/gzip')
+          .header('content-disposition', `attachment; filename="recurd-export-${stamp}.${format}"`)
+          .send(stream);
       });
 
       api.get('/nonconformities/:id/verify', async (request: FastifyRequest<{ Params: { id: string } }>) => {
@@ -430,6 +456,7 @@ export function buildServer(options: HttpOptions) {
           dueDate: body.data.dueDate ?? null,
           rootCauseAnalysis: body.data.rootCauseAnalysis,
           actor: actorOf(request),
+          ismsChange: body.data.ismsChange ?? null,
         });
         if (nc.correctiveAction !== null) options.metrics.correctiveActions.inc({ strength: nc.correctiveAction.strength });
         return ncView(nc);

@@ -25,6 +25,7 @@ import {
   type CommitResult,
   type LoadedSymptom,
   type NcFilter,
+  type NcPosition,
   type NcStat,
   type Page,
   type PageRequest,
@@ -105,6 +106,8 @@ export class RedisKeys {
  * its alerts. Redeliveries come soon after; an old event sent again is decided by its event time.
  */
 const DEDUPE_CAP = 16;
+/** How many NC ids a listing reads at a time. */
+const LIST_CHUNK = 500;
 /** The register's layout: 2 since seen events, tallies and the gauges' counts were kept per symptom, check and class. */
 const SCHEMA = '2';
 const DEDUPE_KEEP = 8;
@@ -370,13 +373,16 @@ export class RedisRegister implements Register {
           : filter.family !== undefined
             ? this.keys.ncsBy('family', filter.family)
             : this.keys.allNcs;
-    const ids = await this.redis.zrevrangebyscore(index, '+inf', filter.since ?? '-inf');
     const result: Nonconformity[] = [];
     const limit = filter.limit ?? Number.POSITIVE_INFINITY;
-    for (let start = 0; start < ids.length && result.length < limit; start += 500) {
-      const chunk = ids.slice(start, start + 500);
+    let position = filter.after ?? null;
+    while (result.length < limit) {
+      const chunk = await this.ncIdsAfter(index, position, filter.since ?? null);
+      const last = chunk.at(-1);
+      if (last === undefined) break;
+      position = last;
       const pipeline = this.redis.pipeline();
-      for (const id of chunk) pipeline.hmget(this.keys.nc(id), 'd', 'e');
+      for (const { id } of chunk) pipeline.hmget(this.keys.nc(id), 'd', 'e');
       for (const [error, value] of (await pipeline.exec()) ?? []) {
         if (error) throw error;
         const [document, elsewhere] = value as [string | null, string | null];
@@ -432,6 +438,26 @@ export class RedisRegister implements Register {
     const last = members.length * 2 - 2;
     const more = read.length > page.limit * 2;
     return { members, count, nextCursor: more && last >= 0 ? encodeCursor(index, { score: read[last + 1] as string, member: read[last] as string }) : null };
+  }
+
+  /**
+   * The next ids of an NC index in the listing's order (opened latest first, then id descending,
+   * as Redis orders equal scores), after `position`: at most LIST_CHUNK, so that a listing of a
+   * large register never holds all its ids.
+   */
+  private async ncIdsAfter(index: string, position: NcPosition | null, since: number | null): Promise<NcPosition[]> {
+    const read = async (max: string, min: string, count: number | null): Promise<NcPosition[]> => {
+      const reply = count === null ? await this.redis.zrevrangebyscore(index, max, min, 'WITHSCORES') : await this.redis.zrevrangebyscore(index, max, min, 'WITHSCORES', 'LIMIT', 0, count);
+      const positions: NcPosition[] = [];
+      for (let at = 0; at + 1 < reply.length; at += 2) positions.push({ id: reply[at] as string, openedAt: Number(reply[at + 1]) });
+      return positions;
+    };
+    const min = since === null ? '-inf' : String(since);
+    if (position === null) return read('+inf', min, LIST_CHUNK);
+    // NCs opened in the same millisecond as the position and listed after it; few, so read whole.
+    const tied = since !== null && position.openedAt < since ? [] : (await read(String(position.openedAt), String(position.openedAt), null)).filter(({ id }) => id < position.id).slice(0, LIST_CHUNK);
+    if (tied.length === LIST_CHUNK) return tied;
+    return [...tied, ...(await read(`(${position.openedAt}`, min, LIST_CHUNK - tied.length))];
   }
 
   async timeline(id: string): Promise<TimelineRecord[]> {

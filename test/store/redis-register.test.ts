@@ -71,6 +71,38 @@ describe('Redis register', () => {
     expect(events[0]?.[1]).toContain('nc.opened');
   });
 
+  it('lists a register larger than one read page by page, NCs opened in the same millisecond included, as the memory register does', async () => {
+    prefix = testPrefix();
+    const clock = new ManualClock(T0);
+    const { engine, register } = engineOn(redis.client, clock);
+    const memory = new MemoryRegister();
+    const memoryEngine = new Engine({ register: memory, policy: DEFAULT_POLICY, clock, fingerprintFields: ['family', 'source', 'check', 'asset'] });
+    // Two batches of recurrences, each raising its NCs at one clock time: 1,300 NCs, 700 tied at one time.
+    for (const [count, at] of [[700, T0 + 3 * DAY], [600, T0 + 4 * DAY]] as const) {
+      const assets = Array.from({ length: count }, (_, index) => `host-${at}-${index}`);
+      const alerts = assets.flatMap((asset) => recurrence.map((step) => ({ ...step, asset, id: `${asset}-${step.id}` })));
+      clock.set(at);
+      await engine.ingest(alerts);
+      await memoryEngine.ingest(alerts);
+    }
+    const ids = (ncs: Nonconformity[]): string[] => ncs.map((nc) => nc.id);
+    const whole = await register.listNcs({});
+    expect(whole).toHaveLength(1300);
+    expect(new Set(ids(whole)).size).toBe(1300);
+    expect(ids(whole)).toEqual(ids(await memory.listNcs({})));
+    for (const target of [register, memory]) {
+      const paged: Nonconformity[] = [];
+      for (let page = await target.listNcs({ limit: 450 }); page.length > 0; ) {
+        paged.push(...page);
+        const last = page.at(-1) as Nonconformity;
+        page = await target.listNcs({ limit: 450, after: { openedAt: last.openedAt, id: last.id } });
+      }
+      expect(ids(paged)).toEqual(ids(whole));
+    }
+    const last = whole[1000] as Nonconformity;
+    expect(ids(await register.listNcs({ state: 'open', since: T0 + 3 * DAY, after: { openedAt: last.openedAt, id: last.id } }))).toEqual(ids(whole.slice(1001)));
+  });
+
   it('changes nothing when the same batch is delivered again', async () => {
     prefix = testPrefix();
     const { engine, register } = engineOn(redis.client);
