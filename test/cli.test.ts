@@ -755,7 +755,7 @@ describe('recurd CLI', () => {
       // The OS user who ran the command, unless --actor names someone.
       expect(fixedView.lastFix.actor).toBe(userInfo().username);
       const timeline = await new RedisRegister(redis.client, prefix, 35 * DAY).timeline(id);
-      expect(timeline.find((entry) => entry.type === 'fix-recorded')?.detail).toMatchObject({ by: userInfo().username, note: 'rotated the repository key' });
+      expect(timeline.find((entry) => entry.type === 'fix-recorded')?.detail).toMatchObject({ actor: userInfo().username, note: 'rotated the repository key' });
 
       const app = (JSON.parse((await symptoms(['list', '--asset', 'srv-app-01', '--json'])).stdout) as typeof rest).symptoms[0];
       const byActor = await symptoms(['fix', app?.fingerprint ?? '', '--actor', 'dana']);

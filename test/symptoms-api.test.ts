@@ -149,7 +149,7 @@ describe('symptoms API', () => {
 
     const after = (await api<SymptomJson>(daemon.address, `/api/v1/symptoms/${fingerprint}`)).body;
     expect(after.lastFix).toMatchObject({ actor: 'admin', note: 'freed space on the repository volume' });
-    expect(after.episodes.at(-1)).toMatchObject({ episode: 2, fixKind: 'recorded', fixedBy: 'carol', note: 'freed space on the repository volume' });
+    expect(after.episodes.at(-1)).toMatchObject({ episode: 2, fixKind: 'recorded', fixedBy: 'admin', note: 'freed space on the repository volume' });
     const nc = await api<{ timeline: Array<{ type: string; detail: Record<string, unknown> }> }>(daemon.address, `/api/v1/nonconformities/${ncId ?? ''}`);
     expect(nc.body.timeline.find((entry) => entry.type === 'fix-recorded')?.detail).toMatchObject({ actor: 'admin', note: 'freed space on the repository volume' });
 
