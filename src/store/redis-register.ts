@@ -39,6 +39,7 @@ import { LuaScript } from './scripts.js';
 const commitScript = new LuaScript('commit-4');
 const countNcScript = new LuaScript('count-nc-2');
 const pageScript = new LuaScript('page-1');
+const listUnlistedScript = new LuaScript('list-unlisted-2');
 
 export class RedisKeys {
   constructor(readonly prefix: string) {}
@@ -76,6 +77,14 @@ export class RedisKeys {
   /** Count of NCs per class (register.ts ncClass), kept by the commits. */
   get ncStats(): string {
     return `${this.prefix}:ncstats`;
+  }
+  /** The symptoms' sequence numbers, their score in the list indexes. */
+  get symptomSequence(): string {
+    return `${this.prefix}:symseq`;
+  }
+  /** Set once every record written before the list indexes were kept has been listed. */
+  get listsComplete(): string {
+    return `${this.prefix}:lists:complete`;
   }
   /** Set once every NC written before the counts were kept has been counted. */
   get ncStatsComplete(): string {
@@ -488,7 +497,7 @@ export class RedisRegister implements Register {
    * dropped (the index by last failure fills as they fire), and its key per seen event read as
    * well for as long as such keys may live (`dedupeFor`).
    */
-  async upgrade(): Promise<{ counted: number }> {
+  async upgrade(): Promise<{ counted: number; listed: number }> {
     if ((await this.redis.get(this.keys.schema)) !== SCHEMA) {
       const earlier = (await this.redis.exists(this.keys.allNcs, this.keys.due)) > 0;
       if (earlier) {
@@ -503,7 +512,65 @@ export class RedisRegister implements Register {
       await this.redis.set(this.keys.schema, SCHEMA);
     }
     this.legacySeen = (await this.redis.exists(this.keys.legacySeen)) === 1;
-    return { counted: await this.countUncountedNcs() };
+    return { counted: await this.countUncountedNcs(), listed: await this.listUnlisted() };
+  }
+
+  /**
+   * Puts the symptoms and NCs written before the list indexes were kept into them, once (as
+   * list-unlisted-2.lua decides, a record a commit lists meanwhile is listed once either way), so
+   * that lists and their counts cover an upgraded register whole.
+   */
+  async listUnlisted(): Promise<number> {
+    if ((await this.redis.exists(this.keys.listsComplete)) === 1) return 0;
+    const keys = [this.keys.symptomSequence, this.keys.listsComplete];
+    let listed = 0;
+    const list = async (records: Array<{ key: string; member: string; indexes: string[]; score: string }>): Promise<void> => {
+      if (records.length === 0) return;
+      const args = records.flatMap(({ key, member, indexes, score }) => [key, member, indexes.join(' '), score]);
+      listed += Number(await listUnlistedScript.run(this.redis, keys, [this.keys.prefix, '', ...args]));
+    };
+    let cursor = '0';
+    do {
+      const [next, ids] = await this.redis.zscan(this.keys.allNcs, cursor, 'COUNT', 500);
+      cursor = next;
+      const members = ids.filter((_, index) => index % 2 === 0);
+      const replies = await this.fieldsOf(members.map((id) => this.keys.nc(id)), ['d', 'ix']);
+      await list(
+        members.flatMap((id, index) => {
+          const [document = null, indexes = null] = replies[index] ?? [];
+          const nc = indexes === null ? parseNc(document) : null;
+          return nc === null ? [] : [{ key: this.keys.nc(id), member: id, indexes: ncIndexes(nc), score: String(nc.openedAt) }];
+        }),
+      );
+    } while (cursor !== '0');
+    const symptomKeys = `${this.keys.prefix.replace(/[{}[\]*?\\]/g, '\\$&')}:sym:*`;
+    cursor = '0';
+    do {
+      const [next, found] = await this.redis.scan(cursor, 'MATCH', symptomKeys, 'COUNT', 500);
+      cursor = next;
+      const replies = await this.fieldsOf(found, ['d', 'ix']);
+      await list(
+        found.flatMap((key, index) => {
+          const [document = null, indexes = null] = replies[index] ?? [];
+          if (document === null || indexes !== null) return [];
+          const symptom = JSON.parse(document) as Symptom;
+          return [{ key, member: key.slice(`${this.keys.prefix}:sym:`.length), indexes: symptomIndexes(symptom), score: '' }];
+        }),
+      );
+    } while (cursor !== '0');
+    await listUnlistedScript.run(this.redis, keys, [this.keys.prefix, 'complete']);
+    return listed;
+  }
+
+  /** Some fields of each hash, in one round trip. */
+  private async fieldsOf(keys: string[], fields: string[]): Promise<Array<Array<string | null>>> {
+    if (keys.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const key of keys) pipeline.hmget(key, ...fields);
+    return ((await pipeline.exec()) ?? []).map(([error, value]) => {
+      if (error) throw error;
+      return value as Array<string | null>;
+    });
   }
 
   /**
