@@ -273,38 +273,16 @@ export class Engine {
 
   /** Record a corrective action on an NC; its effectiveness window starts now. */
   async recordCorrectiveAction(ncId: string, action: CorrectiveActionInput): Promise<Nonconformity> {
-    const nc = await this.options.register.getNc(ncId);
-    if (nc === null) throw new RecurdError('NC_NOT_FOUND', `no nonconformity ${ncId}`);
     const now = this.options.clock.now();
     if (action.dueDate !== null) this.checkDueDate(action.dueDate, now);
-    const result: BatchResult = { decisions: [], effects: [], created: new Map() };
-    let refusal: CorrectiveActionRefusal | null = null;
-    // An NC that is not its symptom's current one is read again on each attempt, beside the symptom:
-    // a copy from before a lost race would chain the action onto a head that is no longer the latest.
-    let current = nc;
-    await this.settle(
-      [nc.fingerprint],
-      result,
-      (draft) => {
-        if (!draft.ncs.some((entry) => entry.nc.id === ncId)) draft.ncs.push({ nc: { ...current }, timeline: [] });
-        refusal = recordCorrectiveAction(draft, ncId, action, now, this.options.policy);
-        return [];
-      },
-      {
-        prepare: async (loaded) => {
-          if (loaded.get(nc.fingerprint)?.nc?.id !== ncId) current = (await this.options.register.getNc(ncId)) ?? current;
-        },
-      },
-    );
-    // Assigned inside the callback, which the compiler does not follow.
-    const refused = refusal as CorrectiveActionRefusal | null;
-    if (refused === 'closed') throw new RecurdError('NC_CLOSED', `${ncId} is closed (verified effective): nothing more can be recorded on it`);
-    if (refused === 'verifying') {
+    const { refusal, nc } = await this.onNc<CorrectiveActionRefusal>(ncId, (draft) => recordCorrectiveAction(draft, ncId, action, now, this.options.policy));
+    if (refusal === 'closed') throw new RecurdError('NC_CLOSED', `${ncId} is closed (verified effective): nothing more can be recorded on it`);
+    if (refusal === 'verifying') {
       throw new RecurdError('NC_VERIFYING', `${ncId} already has a corrective action whose effectiveness window is running`);
     }
-    if (refused === 'void' || refused === 'risk-accepted') throw dispositionError(ncId, refused, current);
-    if (refused !== null && typeof refused === 'object') {
-      throw new RecurdError('ROOT_CAUSE_ANALYSIS_REQUIRED', `${ncId} cannot take this corrective action: ${refused.missing.join('; ')}`, { missing: refused.missing });
+    if (refusal === 'void' || refusal === 'risk-accepted') throw dispositionError(ncId, refusal, nc);
+    if (refusal !== null && typeof refusal === 'object') {
+      throw new RecurdError('ROOT_CAUSE_ANALYSIS_REQUIRED', `${ncId} cannot take this corrective action: ${refusal.missing.join('; ')}`, { missing: refusal.missing });
     }
     return (await this.options.register.getNc(ncId)) ?? nc;
   }
@@ -353,9 +331,10 @@ export class Engine {
   }
 
   /**
-   * Decides a person's change to one NC, read beside its symptom as a corrective action is (an NC
-   * that is not its symptom's current one is read again on each attempt); what `decide` refused,
-   * if anything, and the NC as last read.
+   * Decides a person's change to one NC, read beside its symptom; what `decide` refused, if
+   * anything, and the NC as last read. An NC that is not its symptom's current one is read again
+   * on each attempt: a copy from before a lost race would chain the entry onto a head that is no
+   * longer the latest.
    */
   private async onNc<Refusal>(ncId: string, decide: (draft: SymptomDraft) => Refusal | null): Promise<{ refusal: Refusal | null; nc: Nonconformity }> {
     const nc = await this.options.register.getNc(ncId);
@@ -377,7 +356,6 @@ export class Engine {
         },
       },
     );
-    // Assigned inside the callback, which the compiler does not follow.
     return { refusal, nc: current };
   }
 
