@@ -173,6 +173,7 @@ export class MemoryRegister implements Register {
         (filter.state === undefined || nc.state === filter.state) &&
         (filter.family === undefined || nc.family === filter.family) &&
         (filter.control === undefined || nc.control === filter.control) &&
+        (filter.overdue === undefined || isOverdue(nc) === filter.overdue) &&
         (filter.since === undefined || nc.openedAt >= filter.since),
     );
     return settled(() => pageOf(ncIndex(filter), matches.map((nc) => ({ score: nc.openedAt, member: nc.id, item: structuredClone(nc) })), page));

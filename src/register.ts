@@ -176,8 +176,10 @@ export function symptomIndexes(symptom: Pick<Symptom, 'state' | 'family' | 'chec
  * openedAt): one field has its own index (`ncs:state:open`), as the register always kept them;
  * two or three have one per combination, kept beside them by the commit.
  */
-export function ncIndex(filter: Pick<NcFilter, 'state' | 'family' | 'control'>): string {
+export function ncIndex(filter: Pick<NcFilter, 'state' | 'family' | 'control' | 'overdue'>): string {
   const given = [filter.state, filter.family, filter.control].filter((value) => value !== undefined).length;
+  // The NCs overdue now have an index of their own, kept by the commits; with other filters they are listed in one page.
+  if (filter.overdue === true && given === 0) return 'ncs:overdue';
   if (given === 0) return 'ncs';
   if (given === 1) {
     if (filter.state !== undefined) return `ncs:state:${filter.state}`;

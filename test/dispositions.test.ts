@@ -151,7 +151,7 @@ describe('dispositions and overdue actions through the daemon', () => {
     ]);
     expect(await metricsOf(daemon!)).toContain('recurd_corrective_actions_overdue{family="av",control=""} 1');
     const listed = await api<{ nonconformities: Array<{ id: string }>; count: number }>(daemon!.address, '/api/v1/nonconformities?overdue=true');
-    expect(listed.body).toMatchObject({ count: 1, nonconformities: [{ id }] });
+    expect(listed.body).toMatchObject({ count: 1, nonconformities: [{ id }], nextCursor: null });
     const bogus = await api<ErrorJson>(daemon!.address, '/api/v1/nonconformities?overdue=yes');
     expect(bogus.status).toBe(400);
     expect(bogus.body.error.message).toContain('overdue: overdue is true or false');

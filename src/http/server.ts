@@ -397,13 +397,14 @@ export function buildServer(options: HttpOptions) {
         if (!query.success) throw invalid(query.error, 'query');
         const { since, limit, cursor, overdue, ...filter } = query.data;
         const from = since === undefined ? {} : { since: Date.parse(since) };
-        if (overdue !== undefined) {
-          // Overdue NCs are few and change with time, so they are read in one page, not paged.
-          if (cursor !== undefined) throw new RecurdError('REQUEST_INVALID', 'query: cursor: overdue lists are one page; leave cursor out', [{ path: 'cursor', message: 'not with overdue' }]);
+        // The NCs overdue now page as any list; overdue with other filters, or overdue=false, is one page.
+        const paged = overdue === undefined || (overdue && filter.state === undefined && filter.family === undefined && filter.control === undefined);
+        if (!paged) {
+          if (cursor !== undefined) throw new RecurdError('REQUEST_INVALID', 'query: cursor: overdue with other filters is one page; leave cursor out', [{ path: 'cursor', message: 'not with overdue and other filters' }]);
           const ncs = await options.register.listNcs({ ...filter, ...from, overdue, limit });
           return { nonconformities: ncs.map(ncView), count: ncs.length, nextCursor: null };
         }
-        const page = await options.register.pageNcs({ ...filter, ...from }, { limit, ...(cursor === undefined ? {} : { cursor }) });
+        const page = await options.register.pageNcs({ ...filter, ...from, ...(overdue === undefined ? {} : { overdue }) }, { limit, ...(cursor === undefined ? {} : { cursor }) });
         return { nonconformities: page.items.map(ncView), count: page.count, nextCursor: page.nextCursor };
       });
 

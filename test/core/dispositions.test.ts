@@ -161,6 +161,7 @@ describe('overdue corrective actions', () => {
     ]);
     expect(await t.register.ncStats()).toEqual([expect.objectContaining({ overdue: 1 })]);
     expect((await t.register.listNcs({ overdue: true })).map((nc) => nc.id)).toEqual([id]);
+    expect(await t.register.pageNcs({ overdue: true }, { limit: 10 })).toMatchObject({ items: [{ id }], count: 1, nextCursor: null });
 
     // The window passes with the evidence: closed, no longer overdue.
     await t.at(T0 + 40 * DAY).tick();
