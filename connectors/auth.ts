@@ -27,7 +27,7 @@ function headerValues(headers: Headers, name: string): string[] {
 }
 
 /** Equal without leaking where they differ: hashing first makes the lengths equal as well. */
-function sameSecret(expected: string, given: string): boolean {
+export function sameSecret(expected: string, given: string): boolean {
   const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
   return timingSafeEqual(digest(expected), digest(given));
 }

@@ -25,7 +25,7 @@ import {
   type SymptomDraft,
 } from './core/lifecycle.js';
 import { acceptRisk, voidNc, type DispositionRefusal } from './core/dispositions.js';
-import { dueDateProblem, recordOwnership, type OwnershipChange } from './core/ownership.js';
+import { dueDateProblem, recordOwnership, type DateProblem, type OwnershipChange } from './core/ownership.js';
 import type { Policy } from './core/policy.js';
 import type { SeenRecord } from './core/seen.js';
 import type { CorrectiveActionInput, Nonconformity, ReceivedAlert, RiskAcceptanceInput, VoidInput } from './core/types.js';
@@ -306,10 +306,7 @@ export class Engine {
   /** A due date that has passed, or is no date, is refused, naming `dueDate`. */
   private checkDueDate(dueDate: string, now: number): void {
     const problem = dueDateProblem(dueDate, now);
-    if (problem === null) return;
-    const details = [{ path: 'dueDate', message: problem.message }];
-    if (problem.reason === 'past') throw new RecurdError('DATE_IN_PAST', `dueDate: ${problem.message}`, details);
-    throw new RecurdError('REQUEST_INVALID', `dueDate: ${problem.message}`, details);
+    if (problem !== null) throw dateError('dueDate', problem);
   }
 
   /**
@@ -428,8 +425,14 @@ export class Engine {
 }
 
 /** What a person is told when an NC's state or a date stands in the way of what they asked. */
+/** A date that must lie ahead and does not (422), or is no date (400), named by its field. */
+function dateError(field: string, problem: DateProblem): RecurdError {
+  const details = [{ path: field, message: problem.message }];
+  return new RecurdError(problem.reason === 'past' ? 'DATE_IN_PAST' : 'REQUEST_INVALID', `${field}: ${problem.message}`, details);
+}
+
 function dispositionError(ncId: string, refused: DispositionRefusal, nc: Nonconformity): RecurdError {
-  if (typeof refused === 'object') return new RecurdError('DATE_IN_PAST', `${refused.past}: ${refused.problem}`, [{ path: refused.past, message: refused.problem }]);
+  if (typeof refused === 'object') return dateError(refused.field, refused.problem);
   switch (refused) {
     case 'unknown':
       return new RecurdError('NC_NOT_FOUND', `no nonconformity ${ncId}`);

@@ -11,7 +11,7 @@
  *   reopened: `nc.overdue` is sent once for that due date, and the NC counts as overdue for as
  *   long as it stays so.
  */
-import { dueDateEnds } from './ownership.js';
+import { dueDateEnds, dueDateProblem, type DateProblem } from './ownership.js';
 import { iso } from './duration.js';
 import { advance, appendTimeline, effect, ncDraft, type NcDraft, type SymptomDraft } from './lifecycle.js';
 import type { Policy } from './policy.js';
@@ -26,13 +26,6 @@ export function settled(nc: Nonconformity): boolean {
   return nc.state === 'closed' || nc.state === 'void';
 }
 
-/** Why a date that must lie ahead was refused, or null when it does lie ahead of `at`. */
-export function pastDate(value: string, at: number): string | null {
-  const ends = dueDateEnds(value);
-  if (ends === null) return `"${value}" is not a date (YYYY-MM-DD) or an ISO 8601 time`;
-  return ends <= at ? `"${value}" is in the past (it ended at ${iso(ends)}; now is ${iso(at)})` : null;
-}
-
 /** When the NC's corrective action is due, or null when it has none. */
 function dueAt(nc: Nonconformity): number | null {
   const due = nc.dueDate ?? nc.correctiveAction?.dueDate ?? null;
@@ -45,7 +38,7 @@ export function isOverdue(nc: Nonconformity): boolean {
 }
 
 /** Why a disposition was refused: the NC's state, a date in the past (by field), or no such NC. */
-export type DispositionRefusal = 'unknown' | 'closed' | 'void' | 'risk-accepted' | 'verifying' | { past: string; problem: string };
+export type DispositionRefusal = 'unknown' | 'closed' | 'void' | 'risk-accepted' | 'verifying' | { field: string; problem: DateProblem };
 
 /** Declare an NC void at `at`, by `actor`. */
 export function voidNc(draft: SymptomDraft, ncId: string, input: VoidInput, actor: string, at: number, policy: Policy): DispositionRefusal | null {
@@ -72,8 +65,8 @@ export function acceptRisk(draft: SymptomDraft, ncId: string, input: RiskAccepta
   const nc = entry.nc;
   // A verifying NC's action is being proven; its risk is judged once the window has spoken.
   if (nc.state === 'closed' || nc.state === 'void' || nc.state === 'risk-accepted' || nc.state === 'verifying') return nc.state;
-  const problem = pastDate(input.until, at);
-  if (problem !== null) return { past: 'until', problem };
+  const problem = dueDateProblem(input.until, at);
+  if (problem !== null) return { field: 'until', problem };
   const until = dueDateEnds(input.until) as number;
   const previousState = nc.state;
   nc.state = 'risk-accepted';

@@ -35,8 +35,14 @@ export function dueDateEnds(dueDate: string): number | null {
   return Number.isNaN(at) ? null : at;
 }
 
+/** Why a date that must lie ahead (a due date, a risk acceptance's expiry) cannot be taken. */
+export interface DateProblem {
+  reason: 'invalid' | 'past';
+  message: string;
+}
+
 /** What is wrong with a due date at `now`, as a predicate of `dueDate`; null when it can be set. */
-export function dueDateProblem(dueDate: string, now: number): { reason: 'invalid' | 'past'; message: string } | null {
+export function dueDateProblem(dueDate: string, now: number): DateProblem | null {
   const ends = dueDateEnds(dueDate);
   if (ends === null) return { reason: 'invalid', message: `"${dueDate}" is not a date (YYYY-MM-DD) or an ISO 8601 time with an offset` };
   if (ends <= now) return { reason: 'past', message: `${dueDate} is in the past (it is now ${new Date(now).toISOString()})` };

@@ -7,11 +7,10 @@
  * connector that does not exist is answered exactly as one with wrong credentials, so that the
  * names of the connectors cannot be listed without a credential; every refusal is logged.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { verifyIntakeAuth } from '../../connectors/auth.js';
+import { sameSecret, verifyIntakeAuth } from '../../connectors/auth.js';
 import { nestedDeeperThan, parseIntakeBody } from '../../connectors/payload.js';
 import type { Connector, PayloadError } from '../../connectors/types.js';
 import { clause10_2 } from '../core/clause10-2.js';
@@ -172,12 +171,6 @@ function invalid(error: z.ZodError, what: string): RecurdError {
 /** How many items of a body its errors concern: `alerts[3].startsAt` and `alerts[3].labels` are one. */
 function rejectedItems(errors: PayloadError[]): number {
   return new Set(errors.map((error) => /^[^[\].]*\[\d+\]/.exec(error.path)?.[0] ?? error.path)).size;
-}
-
-/** Equal without leaking where they differ, nor the length of the secret. */
-function sameSecret(given: string, expected: string): boolean {
-  const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
-  return timingSafeEqual(digest(given), digest(expected));
 }
 
 /** The token of `Authorization: Bearer <token>`, or null. */
