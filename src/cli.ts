@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
- * recurd start | validate FILE | schema | nc list|show|verify|fix|owner|due|comment|attach|void|accept-risk | symptoms list|show|fix | export [verify] | replay FILE | dlq list|show|replay|drop
+ * recurd start | validate FILE | schema | nc list|show|verify|fix|owner|due|comment|attach|void|accept-risk | symptoms list|show|fix | export [verify] | replay FILE | dlq list|show|replay|drop | outbox list|retry|drop
  * Exit status: 0 done, 1 failed while running, 2 wrong usage or invalid config.
  */
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
+import type { Redis } from 'ioredis';
 import { createConnector } from '../connectors/registry.js';
 import { MemoryConnectorState } from '../connectors/types.js';
 import { controlWarnings, loadAnnexA } from './config/annex-a.js';
@@ -16,6 +17,7 @@ import { dueDateEnds, type OwnershipChange } from './core/ownership.js';
 import { FAMILIES, NC_STATES, SYMPTOM_STATES, VOID_REASONS, type Family, type NcState, type Nonconformity, type Symptom, type SymptomState, type VoidReason } from './core/types.js';
 import { startDaemon } from './daemon.js';
 import { DeadLetterCommands } from './dead-letter-commands.js';
+import { OutboxCommands } from './outbox-commands.js';
 import { Engine } from './engine.js';
 import { RecurdError } from './errors.js';
 import { recurdVersion, verifyExport, writeExport } from './export.js';
@@ -26,6 +28,7 @@ import { verifyTimeline, type Page, type PageRequest } from './register.js';
 import { replay } from './replay.js';
 import { connectRedis } from './store/redis-check.js';
 import { RedisRegister } from './store/redis-register.js';
+import { RedisTicketLinks } from './ticket-links.js';
 
 const USAGE = `usage:
   recurd start [--config FILE]
@@ -56,6 +59,9 @@ const USAGE = `usage:
   recurd dlq show ID [--config FILE]
   recurd dlq replay ID|all [--config FILE]
   recurd dlq drop ID [--config FILE]
+  recurd outbox list [--notifier NAME] [--json] [--config FILE]
+  recurd outbox retry ID|all [--notifier NAME] [--config FILE]
+  recurd outbox drop ID|all [--notifier NAME] [--config FILE]
 
 The config file is --config FILE, else $RECURD_CONFIG, else config/recurd.yaml.
 --actor names who acts, on the NC's timeline; by default the user running the command.
@@ -97,17 +103,18 @@ const options = {
   out: { type: 'string' },
   since: { type: 'string' },
   control: { type: 'string' },
+  notifier: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
 
-async function withRegister<T>(config: Config, work: (register: RedisRegister, engine: Engine) => Promise<T>): Promise<T> {
+async function withRegister<T>(config: Config, work: (register: RedisRegister, engine: Engine, redis: Redis) => Promise<T>): Promise<T> {
   const redis = await connectRedis(config.redis.url);
   try {
     const register = new RedisRegister(redis, config.redis.keyPrefix, config.pipeline.dedupeFor);
     const engine = new Engine({ register, clock: systemClock, ...engineSettings(config) });
-    return await work(register, engine);
+    return await work(register, engine, redis);
   } finally {
     await redis.quit();
   }
@@ -195,30 +202,31 @@ async function ncCommand(sub: string | undefined, args: string[], values: Values
     if (values.overdue && (state !== undefined || family !== undefined)) {
       // The overdue NCs of one state or family: one page, as the API gives them.
       const ncs = await withRegister(config, (register) => register.listNcs({ ...(state === undefined ? {} : { state }), ...(family === undefined ? {} : { family }), overdue: true }));
-      console.log(values.json ? JSON.stringify({ nonconformities: ncs.map(ncView), count: ncs.length, nextCursor: null }, null, 2) : table(ncs));
+      console.log(values.json ? JSON.stringify({ nonconformities: ncs.map((nc) => ncView(nc)), count: ncs.length, nextCursor: null }, null, 2) : table(ncs));
       return 0;
     }
     const request = pageRequest(values);
     const page = await withRegister(config, (register) =>
       register.pageNcs({ ...(state === undefined ? {} : { state }), ...(family === undefined ? {} : { family }), ...(values.overdue ? { overdue: true } : {}) }, request),
     );
-    if (values.json) console.log(JSON.stringify({ nonconformities: page.items.map(ncView), count: page.count, nextCursor: page.nextCursor }, null, 2));
+    if (values.json) console.log(JSON.stringify({ nonconformities: page.items.map((nc) => ncView(nc)), count: page.count, nextCursor: page.nextCursor }, null, 2));
     else console.log([table(page.items), ...pageFooter(page)].join('\n'));
     return 0;
   }
   const id = args[0];
   if (id === undefined) throw new UsageError(`recurd nc ${sub ?? ''} needs an NC id`);
   if (sub === 'show') {
-    const shown = await withRegister(config, async (register) => {
+    const shown = await withRegister(config, async (register, _engine, redis) => {
       const nc = await register.getNc(id);
       if (nc === null) throw new RecurdError('NC_NOT_FOUND', `no nonconformity ${id}`);
-      return { nc, timeline: await register.timeline(id) };
+      const tickets = (await new RedisTicketLinks(redis, config.redis.keyPrefix).forNcs([id])).get(id) ?? [];
+      return { nc, tickets, timeline: await register.timeline(id) };
     });
     if (values.json) {
-      console.log(JSON.stringify({ ...ncView(shown.nc), timeline: timelineView(shown.timeline) }, null, 2));
+      console.log(JSON.stringify({ ...ncView(shown.nc, shown.tickets), timeline: timelineView(shown.timeline) }, null, 2));
       return 0;
     }
-    const view = ncView(shown.nc);
+    const view = ncView(shown.nc, shown.tickets);
     for (const [key, value] of Object.entries(view)) console.log(`${key.padEnd(18)} ${typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value)}`);
     console.log('\ntimeline:');
     for (const entry of timelineView(shown.timeline)) console.log(`  ${String(entry.at)}  ${String(entry.type)}  ${JSON.stringify(entry.detail)}`);
@@ -400,7 +408,7 @@ async function replayCommand(file: string | undefined, values: Values): Promise<
   if (values.json) {
     console.log(
       JSON.stringify(
-        { ...report, symptoms: report.symptoms.map((symptom) => symptomView(symptom, settings.policy.detectors)), aggregates: report.aggregates.map((symptom) => symptomView(symptom)), nonconformities: report.nonconformities.map(ncView) },
+        { ...report, symptoms: report.symptoms.map((symptom) => symptomView(symptom, settings.policy.detectors)), aggregates: report.aggregates.map((symptom) => symptomView(symptom)), nonconformities: report.nonconformities.map((nc) => ncView(nc)) },
         null,
         2,
       ),
@@ -465,6 +473,36 @@ async function dlqCommand(sub: string | undefined, args: string[], values: Value
     }
     throw new UsageError(`unknown command: recurd dlq ${sub ?? ''}`);
   } finally {
+    await redis.quit();
+  }
+}
+
+/** `recurd outbox`: deliveries that gave up, sent again or let go. */
+async function outboxCommand(sub: string | undefined, args: string[], values: Values): Promise<number> {
+  const config = loadConfig(resolveConfigPath(values.config));
+  const notifier = values.notifier;
+  if (notifier !== undefined && !config.notifiers.some((candidate) => candidate.name === notifier)) {
+    throw new UsageError(`--notifier ${notifier}: the config has no such notifier (${config.notifiers.map((candidate) => candidate.name).join(', ') || 'none'})`);
+  }
+  const redis = await connectRedis(config.redis.url);
+  const outbox = new OutboxCommands(config, redis);
+  try {
+    if (sub === 'list') {
+      const failed = await outbox.list(notifier);
+      if (values.json) console.log(JSON.stringify({ deliveries: failed, count: failed.length }, null, 2));
+      else if (failed.length === 0) console.log('no failed deliveries');
+      else for (const delivery of failed) console.log(`${delivery.id}  ${delivery.failedAt ?? ''}  ${delivery.eventType}  ${delivery.nc}  after ${delivery.attempts} attempt(s): ${delivery.error}`);
+      return 0;
+    }
+    if (sub !== 'retry' && sub !== 'drop') throw new UsageError(`unknown command: recurd outbox ${sub ?? ''}`);
+    const id = args[0];
+    if (id === undefined) throw new UsageError(`recurd outbox ${sub} needs a delivery id (recurd outbox list) or all`);
+    const done = sub === 'retry' ? await outbox.retry(id, notifier) : await outbox.drop(id, notifier);
+    const verb = sub === 'retry' ? 'queued again' : 'dropped';
+    console.log(done.length === 0 ? 'no failed deliveries' : `${verb}: ${done.join(', ')}`);
+    return 0;
+  } finally {
+    await outbox.close();
     await redis.quit();
   }
 }
@@ -550,6 +588,8 @@ export async function main(argv: string[]): Promise<number> {
         return await replayCommand(rest[0], values);
       case 'dlq':
         return await dlqCommand(rest[0], rest.slice(1), values);
+      case 'outbox':
+        return await outboxCommand(rest[0], rest.slice(1), values);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

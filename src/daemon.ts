@@ -14,7 +14,9 @@ import { buildServer, type ReadyReport, type RecurdServer } from './http/server.
 import { apiTokens } from './http/roles.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
+import { NotifierStatus, type NotifierHealth } from './notifier-status.js';
 import { createNotifier } from './notifiers/registry.js';
+import { RedisTicketLinks } from './ticket-links.js';
 import { Pipeline } from './pipeline.js';
 import { RedisHealth } from './redis-health.js';
 import { checkRedis, connectRedis } from './store/redis-check.js';
@@ -56,8 +58,12 @@ export async function startDaemon(config: Config, { logger, clock = systemClock,
 
   const register = new RedisRegister(registerRedis, config.redis.keyPrefix, config.pipeline.dedupeFor);
   const status = new ConnectorStatus(redis, config.redis.keyPrefix);
+  const notifierStatus = new NotifierStatus(redis, config.redis.keyPrefix);
+  const links = new RedisTicketLinks(redis, config.redis.keyPrefix);
   // The connectors' health and the heartbeats are what shows a source alive through a window.
-  const engine = new Engine({ register, clock, ...engineSettings(config), sourceLife: status });
+  const settings = engineSettings(config);
+  const annexA = settings.annexA ?? null;
+  const engine = new Engine({ register, clock, ...settings, sourceLife: status });
   const deadLetters = new DeadLetters(redis, config.redis.keyPrefix, config.retention.deadLetters);
   const connectors = new Map<string, Connector>(
     config.connectors.map((connector) => [
@@ -83,7 +89,8 @@ export async function startDaemon(config: Config, { logger, clock = systemClock,
     logger,
     redisError: (error, context, message) => health.error(error, context, message),
     stalledAfter: config.pipeline.stalledAfter,
-    notifiers: config.notifiers.map(createNotifier),
+    notifiers: config.notifiers.map((notifier) => createNotifier(notifier, { links, clock, logger, annexA, baseUrl: config.ui.baseUrl ?? null })),
+    notifierStatus,
     detectConcurrency: config.pipeline.detectConcurrency,
     sweepSchedule: config.sweep.schedule,
     connectors: [...connectors.values()],
@@ -108,7 +115,16 @@ export async function startDaemon(config: Config, { logger, clock = systemClock,
     const ready = Object.values(checks).every((check) => check.ok);
     // A failing source is shown, not fatal: the other connectors keep running and this one retries.
     const sources = checks.redis.ok ? await health.deadline(() => status.all(), 'the connector health').catch(() => ({})) : {};
-    return { ready, checks, connectors: connectorReport([...connectors.keys()], sources) };
+    const deliveries = checks.redis.ok ? await health.deadline(() => notifierStatus.all(), 'the notifier health').catch(() => ({})) : {};
+    return {
+      ready,
+      checks,
+      connectors: connectorReport([...connectors.keys()], sources),
+      notifiers: notifierReport(
+        config.notifiers.map((notifier) => notifier.name),
+        deliveries,
+      ),
+    };
   };
 
   const app = buildServer({
@@ -136,6 +152,7 @@ export async function startDaemon(config: Config, { logger, clock = systemClock,
       },
     },
     register,
+    tickets: links,
     engine,
     deadLetters: new DeadLetterCommands(config, redis),
     metrics,
@@ -178,8 +195,28 @@ export async function startDaemon(config: Config, { logger, clock = systemClock,
   return { app, address, metrics: metrics.registry, stop };
 }
 
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** A notifier failing is shown, not fatal: its deliveries wait in the outbox. */
+function notifierReport(names: string[], health: Record<string, NotifierHealth>): ReadyReport['notifiers'] {
+  return Object.fromEntries(
+    names.map((name) => {
+      const entry = health[name];
+      return [
+        name,
+        {
+          ok: entry === undefined || entry.consecutiveErrors === 0,
+          lastDeliveredAt: iso(entry?.lastDeliveredAt ?? null),
+          lastErrorAt: iso(entry?.lastErrorAt ?? null),
+          lastError: entry?.lastError ?? null,
+          consecutiveErrors: entry?.consecutiveErrors ?? 0,
+        },
+      ];
+    }),
+  );
+}
+
 function connectorReport(names: string[], health: Record<string, ConnectorHealth>): ReadyReport['connectors'] {
-  const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
   return Object.fromEntries(
     names.map((name) => {
       const entry = health[name];

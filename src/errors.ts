@@ -28,6 +28,7 @@ export const ERRORS = {
   ENQUEUE_FAILED: { status: 503, retryable: true, title: 'the batch could not be stored durably' },
   NOT_READY: { status: 503, retryable: true, title: 'recurd is not ready' },
   NOT_FOUND: { status: 404, retryable: false, title: 'no such entry' },
+  DELIVERY_NOT_FOUND: { status: 404, retryable: false, title: 'no such failed delivery' },
   ROOT_CAUSE_ANALYSIS_REQUIRED: { status: 422, retryable: false, title: 'a reopened nonconformity needs a root-cause analysis before a new corrective action' },
   FILE_UNREADABLE: { status: 400, retryable: false, title: 'the file cannot be read' },
   EXPORT_TARGET_NOT_EMPTY: { status: 409, retryable: false, title: 'an export goes into a new or empty folder' },

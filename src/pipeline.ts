@@ -22,6 +22,7 @@ import type { DeadLetters } from './dead-letters.js';
 import type { Engine } from './engine.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
+import type { NotifierStatus } from './notifier-status.js';
 import { DeliveryError, type Notifier } from './notifiers/types.js';
 import type { RedisKeys } from './store/redis-register.js';
 
@@ -34,6 +35,17 @@ const JOB_ALERTS = 500;
 const POLL_LOCK_MS = 10 * 60_000;
 /** After consecutive failures a connector skips ticks: 2 s, 4 s, … up to this. */
 const MAX_POLL_BACKOFF_MS = 5 * 60_000;
+/** The outbox's backoff: doubling from the notifier's first delay, or what a destination's Retry-After asks. */
+export const DELIVERY_BACKOFF = 'delivery';
+/** The longest a Retry-After is honoured: a destination asking for days gets its answer from `recurd outbox retry`. */
+const MAX_RETRY_AFTER_MS = 6 * 3600_000;
+
+/** How long the outbox waits before attempt `attemptsMade + 1` of a delivery. */
+export function deliveryBackoff(attemptsMade: number, firstDelay: number, error: unknown): number {
+  const doubling = firstDelay * 2 ** Math.max(0, attemptsMade - 1);
+  if (error instanceof DeliveryError && error.retryAfterMs !== null) return Math.min(Math.max(error.retryAfterMs, 1000), MAX_RETRY_AFTER_MS);
+  return doubling;
+}
 
 export interface PipelineOptions {
   redis: Redis;
@@ -46,6 +58,7 @@ export interface PipelineOptions {
   /** A batch whose worker died is taken up by another within this long (ms). */
   stalledAfter: number;
   notifiers: Notifier[];
+  notifierStatus: NotifierStatus;
   detectConcurrency: number;
   sweepSchedule: string;
   connectors: Connector[];
@@ -168,7 +181,16 @@ export class Pipeline {
     const pollers = this.options.connectors.filter((connector) => connector.poller !== undefined);
     this.workers.push(
       new Worker<IngestJob>('ingest', (job) => this.detect(job), { ...shared, concurrency: this.options.detectConcurrency }),
-      new Worker<OutboxJob>('outbox', (job) => this.notify(job), { ...shared, concurrency: 4 }),
+      new Worker<OutboxJob>('outbox', (job) => this.notify(job), {
+        ...shared,
+        concurrency: 4,
+        settings: {
+          backoffStrategy: (attemptsMade, _type, error, job) => {
+            const notifier = this.options.notifiers.find((candidate) => candidate.name === (job?.data as OutboxJob | undefined)?.notifier);
+            return deliveryBackoff(attemptsMade, notifier?.backoffMs ?? 5000, error);
+          },
+        },
+      }),
       new Worker('sweep', () => this.sweep(), { ...shared, concurrency: 1 }),
     );
     if (pollers.length > 0) {
@@ -278,12 +300,17 @@ export class Pipeline {
   private async notify(job: Job<OutboxJob>): Promise<void> {
     const notifier = this.options.notifiers.find((candidate) => candidate.name === job.data.notifier);
     if (notifier === undefined) throw new UnrecoverableError(`notifier ${job.data.notifier} is no longer configured`);
+    const { metrics, notifierStatus, clock, logger } = this.options;
+    // What /readyz shows is secondary to the delivery: best effort.
+    const note = (update: Promise<void>): Promise<void> => update.catch((error: unknown) => logger.warn({ err: error, notifier: notifier.name }, 'could not store the notifier status'));
     try {
       await notifier.deliver(job.data.event);
-      this.options.metrics.deliveries.inc({ notifier: notifier.name, outcome: 'delivered' });
+      metrics.deliveries.inc({ notifier: notifier.name, outcome: 'delivered' });
+      await note(notifierStatus.delivered(notifier.name, clock.now()));
     } catch (error) {
       const final = !(error instanceof DeliveryError && error.retryable) || job.attemptsMade + 1 >= notifier.attempts;
-      this.options.metrics.deliveries.inc({ notifier: notifier.name, outcome: final ? 'failed' : 'retrying' });
+      metrics.deliveries.inc({ notifier: notifier.name, outcome: final ? 'failed' : 'retrying' });
+      await note(notifierStatus.failed(notifier.name, clock.now(), error instanceof Error ? error.message : String(error)));
       if (error instanceof DeliveryError && !error.retryable) throw new UnrecoverableError(error.message);
       throw error;
     }
@@ -329,14 +356,14 @@ export class Pipeline {
         nc: JSON.parse(record.nc ?? '{}') as Nonconformity,
       };
       for (const notifier of this.options.notifiers) {
-        if (!notifier.wants(event.type)) continue;
+        if (!notifier.wants(event)) continue;
         jobs.push({
           name: event.type,
           data: { notifier: notifier.name, event } satisfies OutboxJob,
           opts: {
             jobId: `${notifier.name}.${event.id}`,
             attempts: notifier.attempts,
-            backoff: { type: 'exponential', delay: notifier.backoffMs },
+            backoff: { type: DELIVERY_BACKOFF, delay: notifier.backoffMs },
             removeOnComplete: { age: WEEK_S },
             removeOnFail: removeOnFail(this.options.keepFailed),
           },

@@ -7,6 +7,7 @@ import type { HistoryEntry } from './core/history.js';
 import { episodeOf, withSymptomDefaults } from './core/lifecycle.js';
 import type { Episode, Nonconformity, ObservationRef, Span, Symptom, Verification } from './core/types.js';
 import type { TimelineRecord } from './register.js';
+import type { TicketLink } from './ticket-links.js';
 
 /** Null also for a time no Date can hold: an edited timeline entry may carry one, and is still shown. */
 function iso(ms: number | null): string | null {
@@ -15,7 +16,8 @@ function iso(ms: number | null): string | null {
   return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }
 
-export function ncView(nc: Nonconformity): Record<string, unknown> {
+/** `tickets`: the records notifiers made for it elsewhere (a Jira issue…), where the caller read them. */
+export function ncView(nc: Nonconformity, tickets?: readonly TicketLink[]): Record<string, unknown> {
   return {
     ...nc,
     openedAt: iso(nc.openedAt),
@@ -31,6 +33,7 @@ export function ncView(nc: Nonconformity): Record<string, unknown> {
     riskAcceptance: nc.riskAcceptance && { ...nc.riskAcceptance, until: iso(nc.riskAcceptance.until), at: iso(nc.riskAcceptance.at) },
     overdue: isOverdue(nc),
     overdueSince: iso(nc.overdueSince),
+    ...(tickets === undefined ? {} : { tickets: tickets.map((ticket) => ({ ...ticket, at: iso(ticket.at) })) }),
   };
 }
 

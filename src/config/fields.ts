@@ -84,3 +84,13 @@ export const cronSchedule = z
       ctx.addIssue({ code: 'custom', message: `"${expression}" is not a cron expression (${why || 'unreadable'})` });
     }
   });
+
+/**
+ * A whole number. Digits in a string are accepted, because `${VAR}` interpolation always yields a
+ * string; unlike z.coerce, an empty value, `null` or `true` is not silently turned into 0 or 1.
+ */
+export const wholeNumber = (min: number, max: number) =>
+  z.preprocess(
+    (value) => (typeof value === 'string' && /^\s*[+-]?\d+\s*$/.test(value) ? Number(value) : value),
+    z.number().int().min(min).max(max),
+  );

@@ -2,19 +2,10 @@
 import { z } from 'zod';
 import { connectorConfigSchema } from '../../connectors/registry.js';
 import { DEFAULT_DETECTORS, detectorConfigSchema } from '../../detectors/registry.js';
-import { FAMILIES, NC_EVENT_TYPES, VERIFY_BY } from '../core/types.js';
+import { notifierConfigSchema } from '../notifiers/registry.js';
+import { FAMILIES, VERIFY_BY } from '../core/types.js';
 import { ROLES, SINGLE_TOKEN_NAME } from '../http/roles.js';
-import { byteSize, cronSchedule, duration, secret } from './fields.js';
-
-/**
- * A whole number. Digits in a string are accepted, because `${VAR}` interpolation always yields a
- * string; unlike z.coerce, an empty value, `null` or `true` is not silently turned into 0 or 1.
- */
-const wholeNumber = (min: number, max: number) =>
-  z.preprocess(
-    (value) => (typeof value === 'string' && /^\s*[+-]?\d+\s*$/.test(value) ? Number(value) : value),
-    z.number().int().min(min).max(max),
-  );
+import { byteSize, cronSchedule, duration, secret, wholeNumber } from './fields.js';
 
 const verifyBy = z
   .enum(VERIFY_BY)
@@ -35,23 +26,6 @@ const windowOverride = z
 const fingerprintField = z
   .string()
   .regex(/^(family|source|check|asset|control|severity|message|labels\.[A-Za-z0-9_.-]+)$/, 'a canonical field (family, source, check, asset, control, severity, message) or labels.NAME');
-
-const notifierSchema = z
-  .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'use lower-case letters, digits, - and _'),
-    type: z.literal('webhook'),
-    url: z.url({ protocol: /^https?$/ }).describe('where each NC event is POSTed as JSON'),
-    secret: secret.describe('HMAC-SHA256 key for the X-Recurd-Signature header'),
-    events: z
-      .array(z.enum(NC_EVENT_TYPES))
-      .min(1)
-      .optional()
-      .describe('event types to send; all when absent'),
-    timeout: duration.prefault('10s').describe('longest wait for the receiver to answer'),
-    attempts: wholeNumber(1, 100).prefault(12).describe('delivery attempts before the event is left failed'),
-    backoff: duration.prefault('5s').describe('first retry delay; doubles each attempt'),
-  })
-  .strict();
 
 /** A count and an age, whichever is reached first, of what is kept for inspection. */
 function keepJobs(age: string) {
@@ -233,7 +207,16 @@ export const configSchema = z
       .prefault(DEFAULT_DETECTORS)
       .describe('what raises NCs: recurrence, chronic, flapping, absence, spread; default: recurrence alone'),
     connectors: z.array(connectorConfigSchema).default([]),
-    notifiers: z.array(notifierSchema).default([]),
+    notifiers: z.array(notifierConfigSchema).default([]),
+    ui: z
+      .object({
+        baseUrl: z
+          .url({ protocol: /^https?$/ })
+          .optional()
+          .describe("where people reach recurd's console (https://recurd.example.org): messages link to each NC there"),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -253,4 +236,4 @@ export const configSchema = z
 export type Config = z.output<typeof configSchema>;
 export type Retention = Config['retention'];
 export type ConfigInput = z.input<typeof configSchema>;
-export type NotifierConfig = z.output<typeof notifierSchema>;
+export type { NotifierConfig } from '../notifiers/registry.js';

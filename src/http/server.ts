@@ -15,7 +15,7 @@ import { nestedDeeperThan, parseIntakeBody } from '../../connectors/payload.js';
 import type { Connector, PayloadError } from '../../connectors/types.js';
 import { clause10_2 } from '../core/clause10-2.js';
 import type { Clock } from '../core/clock.js';
-import { FAMILIES, NC_STATES, SYMPTOM_STATES, VOID_REASONS, type CanonicalAlert, type ReceivedAlert } from '../core/types.js';
+import { FAMILIES, NC_STATES, SYMPTOM_STATES, VOID_REASONS, type CanonicalAlert, type Nonconformity, type ReceivedAlert } from '../core/types.js';
 import type { DeadLetterCommands } from '../dead-letter-commands.js';
 import type { Engine } from '../engine.js';
 import { RecurdError } from '../errors.js';
@@ -24,6 +24,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { chainView, ncView, symptomDetailView, symptomView, timelineView } from '../present.js';
 import { verifyTimeline, type Register } from '../register.js';
+import type { TicketLinks } from '../ticket-links.js';
 import { RefusalLog, type Refusal } from './refusals.js';
 import { allows, requires, roleNeeded, type ApiIdentity, type ApiToken } from './roles.js';
 
@@ -31,6 +32,7 @@ export interface ReadyReport {
   ready: boolean;
   checks: Record<string, { ok: boolean; detail?: string }>;
   connectors: Record<string, { ok: boolean; lastSuccessAt: string | null; lastErrorAt: string | null; lastError: string | null }>;
+  notifiers: Record<string, { ok: boolean; lastDeliveredAt: string | null; lastErrorAt: string | null; lastError: string | null; consecutiveErrors: number }>;
 }
 
 /** A connector's own bounds on its intake: `bodyLimit` and `rateLimit` in its config. */
@@ -64,6 +66,8 @@ export interface HttpOptions {
     readonly accepting: boolean;
   };
   register: Register;
+  /** The records notifiers made for NCs elsewhere, shown with each NC. */
+  tickets: TicketLinks;
   engine: Engine;
   /** Dead letters run through their connector again (admin). */
   deadLetters: Pick<DeadLetterCommands, 'replay'>;
@@ -193,6 +197,11 @@ const INTAKE_REFUSED = 'the request is not authorised for this intake; the recur
 
 // The return type is inferred: it carries pino's Logger type, which Fastify's default does not accept.
 export function buildServer(options: HttpOptions) {
+  const ncViews = async (ncs: readonly Nonconformity[]): Promise<Array<Record<string, unknown>>> => {
+    const tickets = await options.tickets.forNcs(ncs.map((nc) => nc.id));
+    return ncs.map((nc) => ncView(nc, tickets.get(nc.id) ?? []));
+  };
+  const ncViewOf = async (nc: Nonconformity): Promise<Record<string, unknown>> => (await ncViews([nc]))[0] ?? ncView(nc, []);
   const app = Fastify({
     bodyLimit: options.bodyLimit, loggerInstance: options.logger,
     // One log line per intake request would drown the log at thousands of alerts a second.
@@ -395,10 +404,10 @@ export function buildServer(options: HttpOptions) {
         if (!paged) {
           if (cursor !== undefined) throw new RecurdError('REQUEST_INVALID', 'query: cursor: overdue with other filters is one page; leave cursor out', [{ path: 'cursor', message: 'not with overdue and other filters' }]);
           const ncs = await options.register.listNcs({ ...filter, ...from, overdue, limit });
-          return { nonconformities: ncs.map(ncView), count: ncs.length, nextCursor: null };
+          return { nonconformities: await ncViews(ncs), count: ncs.length, nextCursor: null };
         }
         const page = await options.register.pageNcs({ ...filter, ...from, ...(overdue === undefined ? {} : { overdue }) }, { limit, ...(cursor === undefined ? {} : { cursor }) });
-        return { nonconformities: page.items.map(ncView), count: page.count, nextCursor: page.nextCursor };
+        return { nonconformities: await ncViews(page.items), count: page.count, nextCursor: page.nextCursor };
       });
 
       api.get('/symptoms', async (request) => {
@@ -420,7 +429,7 @@ export function buildServer(options: HttpOptions) {
         const nc = await options.register.getNc(request.params.id);
         if (nc === null) throw new RecurdError('NC_NOT_FOUND', `no nonconformity ${request.params.id}`);
         const timeline = await options.register.timeline(nc.id);
-        return { ...ncView(nc), clause10_2: clause10_2(nc, timeline), timeline: timelineView(timeline) };
+        return { ...(await ncViewOf(nc)), clause10_2: clause10_2(nc, timeline), timeline: timelineView(timeline) };
       });
 
       api.get('/export', async (request, reply) => {
@@ -453,44 +462,44 @@ export function buildServer(options: HttpOptions) {
           ismsChange: body.data.ismsChange ?? null,
         });
         if (nc.correctiveAction !== null) options.metrics.correctiveActions.inc({ strength: nc.correctiveAction.strength });
-        return ncView(nc);
+        return ncViewOf(nc);
       });
 
       api.post('/nonconformities/:id/void', requires('admin'), async (request: FastifyRequest<{ Params: { id: string } }>) => {
         const body = voidBody.safeParse(jsonBody(request));
         if (!body.success) throw invalid(body.error, 'void');
-        return ncView(await options.engine.voidNc(request.params.id, body.data, actorOf(request)));
+        return ncViewOf(await options.engine.voidNc(request.params.id, body.data, actorOf(request)));
       });
 
       api.post('/nonconformities/:id/accept-risk', requires('admin'), async (request: FastifyRequest<{ Params: { id: string } }>) => {
         const body = acceptRiskBody.safeParse(jsonBody(request));
         if (!body.success) throw invalid(body.error, 'risk acceptance');
-        return ncView(await options.engine.acceptRisk(request.params.id, body.data, actorOf(request)));
+        return ncViewOf(await options.engine.acceptRisk(request.params.id, body.data, actorOf(request)));
       });
 
       api.post('/nonconformities/:id/owner', async (request: FastifyRequest<{ Params: { id: string } }>) => {
         const body = ownerBody.safeParse(jsonBody(request));
         if (!body.success) throw invalid(body.error, 'owner');
-        return ncView(await options.engine.recordOwnership(request.params.id, { kind: 'owner', owner: body.data.owner }, actorOf(request)));
+        return ncViewOf(await options.engine.recordOwnership(request.params.id, { kind: 'owner', owner: body.data.owner }, actorOf(request)));
       });
 
       api.post('/nonconformities/:id/due-date', async (request: FastifyRequest<{ Params: { id: string } }>) => {
         const body = dueDateBody.safeParse(jsonBody(request));
         if (!body.success) throw invalid(body.error, 'due date');
-        return ncView(await options.engine.recordOwnership(request.params.id, { kind: 'due-date', dueDate: body.data.dueDate }, actorOf(request)));
+        return ncViewOf(await options.engine.recordOwnership(request.params.id, { kind: 'due-date', dueDate: body.data.dueDate }, actorOf(request)));
       });
 
       api.post('/nonconformities/:id/comments', async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
         const body = commentBody.safeParse(jsonBody(request));
         if (!body.success) throw invalid(body.error, 'comment');
-        return reply.code(201).send(ncView(await options.engine.recordOwnership(request.params.id, { kind: 'comment', text: body.data.text }, actorOf(request))));
+        return reply.code(201).send(await ncViewOf(await options.engine.recordOwnership(request.params.id, { kind: 'comment', text: body.data.text }, actorOf(request))));
       });
 
       api.post('/nonconformities/:id/attachments', async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
         const body = attachmentBody.safeParse(jsonBody(request));
         if (!body.success) throw invalid(body.error, 'attachment');
         const nc = await options.engine.recordOwnership(request.params.id, { kind: 'attachment', ...body.data }, actorOf(request));
-        return reply.code(201).send(ncView(nc));
+        return reply.code(201).send(await ncViewOf(nc));
       });
 
       api.post('/dead-letters/:id/replay', requires('admin'), async (request: FastifyRequest<{ Params: { id: string } }>) => {
@@ -537,7 +546,7 @@ export function buildServer(options: HttpOptions) {
   app.get('/readyz', async (request, reply) => {
     const report = await options.ready();
     const body = { status: report.ready ? 'ready' : 'not ready', checks: report.checks };
-    return reply.code(report.ready ? 200 : 503).send(identify(options.apiTokens, bearerToken(request)) !== null ? { ...body, connectors: report.connectors } : body);
+    return reply.code(report.ready ? 200 : 503).send(identify(options.apiTokens, bearerToken(request)) !== null ? { ...body, connectors: report.connectors, notifiers: report.notifiers } : body);
   });
 
   return app;

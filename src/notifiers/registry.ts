@@ -1,12 +1,15 @@
 /** Every notifier type recurd knows: adding one is one module and one line here. */
-import type { NotifierConfig } from '../config/schema.js';
-import type { Notifier } from './types.js';
-import { WebhookNotifier } from './webhook.js';
+import { z } from 'zod';
+import type { Notifier, NotifierServices, NotifierType } from './types.js';
+import { webhookNotifier } from './webhook.js';
 
-const notifierTypes: Record<NotifierConfig['type'], (config: NotifierConfig) => Notifier> = {
-  webhook: (config) => new WebhookNotifier(config),
-};
+export const notifierTypes = [webhookNotifier] as const;
 
-export function createNotifier(config: NotifierConfig): Notifier {
-  return notifierTypes[config.type](config);
+export const notifierConfigSchema = z.discriminatedUnion('type', [webhookNotifier.schema]);
+export type NotifierConfig = z.output<typeof notifierConfigSchema>;
+
+export function createNotifier(config: NotifierConfig, services: NotifierServices): Notifier {
+  const type = notifierTypes.find((candidate) => candidate.type === config.type) as NotifierType<z.ZodType> | undefined;
+  if (type === undefined) throw new Error(`unknown notifier type "${config.type}"`);
+  return type.create(config, services);
 }

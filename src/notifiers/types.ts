@@ -1,12 +1,22 @@
-/** A notifier delivers NC events somewhere; a failure says whether retrying can help. */
+/**
+ * The contract every notifier fulfils: deliver NC events somewhere, and say whether a failure can
+ * be helped by retrying. Its config schema is part of the config schema, so one registry line
+ * (registry.ts) makes a new type usable in YAML.
+ */
+import type { z } from 'zod';
+import type { AnnexA } from '../core/annex-a.js';
+import type { Clock } from '../core/clock.js';
 import type { NcEvent } from '../core/types.js';
+import type { Logger } from '../log.js';
+import type { TicketLinks } from '../ticket-links.js';
 
 export interface Notifier {
   readonly name: string;
   /** Attempts and first backoff for the outbox job of each event. */
   readonly attempts: number;
   readonly backoffMs: number;
-  wants(type: NcEvent['type']): boolean;
+  /** Whether this event is for it: its event types and its `match` filters (base.ts). */
+  wants(event: NcEvent): boolean;
   deliver(event: NcEvent): Promise<void>;
 }
 
@@ -14,8 +24,28 @@ export class DeliveryError extends Error {
   constructor(
     message: string,
     readonly retryable: boolean,
+    /** How long the destination asked to wait (a 429's or 503's Retry-After), in ms. */
+    readonly retryAfterMs: number | null = null,
   ) {
     super(message);
     this.name = 'DeliveryError';
   }
+}
+
+/** What a notifier may use besides its config. */
+export interface NotifierServices {
+  /** The tickets, findings and other records a notifier created for an NC, by NC and notifier. */
+  links: TicketLinks;
+  clock: Clock;
+  logger: Logger;
+  /** The Annex A catalogue: control titles for messages. */
+  annexA: AnnexA | null;
+  /** `ui.baseUrl`: messages link to the NC there when it is set. */
+  baseUrl: string | null;
+}
+
+export interface NotifierType<Schema extends z.ZodType> {
+  type: string;
+  schema: Schema;
+  create(config: z.output<Schema>, services: NotifierServices): Notifier;
 }

@@ -5,13 +5,16 @@
  * `X-Recurd-Event-Id` stays the same across redeliveries: receivers deduplicate on it.
  */
 import { createHmac } from 'node:crypto';
-import type { NotifierConfig } from '../config/schema.js';
+import { z } from 'zod';
+import { secret } from '../config/fields.js';
 import type { NcEvent } from '../core/types.js';
 import { ncView } from '../present.js';
-import { DeliveryError, type Notifier } from './types.js';
+import { notifierBase, notifierFrom } from './base.js';
+import { send } from './http.js';
+import type { NotifierType } from './types.js';
 
-export function signature(secret: string, timestamp: string, body: string): string {
-  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+export function signature(secretKey: string, timestamp: string, body: string): string {
+  return `sha256=${createHmac('sha256', secretKey).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
 /** The JSON a receiver gets. */
@@ -19,46 +22,37 @@ export function eventBody(event: NcEvent): string {
   return JSON.stringify({ id: event.id, type: event.type, at: new Date(event.at).toISOString(), nonconformity: ncView(event.nc) });
 }
 
-export class WebhookNotifier implements Notifier {
-  readonly name: string;
-  readonly attempts: number;
-  readonly backoffMs: number;
+const schema = z
+  .object({
+    ...notifierBase,
+    type: z.literal('webhook'),
+    url: z.url({ protocol: /^https?$/ }).describe('where each NC event is POSTed as JSON'),
+    secret: secret.describe('HMAC-SHA256 key for the X-Recurd-Signature header'),
+  })
+  .strict();
 
-  constructor(private readonly config: NotifierConfig) {
-    this.name = config.name;
-    this.attempts = config.attempts;
-    this.backoffMs = config.backoff;
-  }
-
-  wants(type: NcEvent['type']): boolean {
-    return this.config.events === undefined || this.config.events.includes(type);
-  }
-
-  async deliver(event: NcEvent): Promise<void> {
-    const body = eventBody(event);
-    const timestamp = String(Math.floor(Date.now() / 1000));
-    let response: Response;
-    try {
-      response = await fetch(this.config.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'recurd',
-          'x-recurd-event': event.type,
-          'x-recurd-event-id': event.id,
-          'x-recurd-timestamp': timestamp,
-          'x-recurd-signature': signature(this.config.secret, timestamp, body),
-        },
-        body,
-        signal: AbortSignal.timeout(this.config.timeout),
-      });
-    } catch (error) {
-      throw new DeliveryError(`${this.name}: POST ${this.config.url} failed: ${error instanceof Error ? error.message : String(error)}`, true);
-    }
-    await response.body?.cancel();
-    if (response.ok) return;
-    // A 4xx other than timeout or rate limit will not change by retrying: the request itself is refused.
-    const retryable = response.status >= 500 || response.status === 408 || response.status === 429;
-    throw new DeliveryError(`${this.name}: POST ${this.config.url} answered ${response.status}`, retryable);
-  }
-}
+export const webhookNotifier: NotifierType<typeof schema> = {
+  type: 'webhook',
+  schema,
+  create(config) {
+    return {
+      ...notifierFrom(config),
+      async deliver(event) {
+        const body = eventBody(event);
+        const timestamp = String(Math.floor(Date.now() / 1000));
+        await send(config.name, {
+          url: config.url,
+          headers: {
+            'content-type': 'application/json',
+            'x-recurd-event': event.type,
+            'x-recurd-event-id': event.id,
+            'x-recurd-timestamp': timestamp,
+            'x-recurd-signature': signature(config.secret, timestamp, body),
+          },
+          body,
+          timeoutMs: config.timeout,
+        });
+      },
+    };
+  },
+};
