@@ -273,6 +273,22 @@ describe('recurd CLI', () => {
       expect((await run(['validate', '--nope'])).code).toBe(2);
       expect((await run([])).code).toBe(2);
     });
+
+    it('lists the outbox with nothing failed, and refuses a notifier the config does not have before connecting', async () => {
+      prefix = testPrefix();
+      const env = daemonEnv(redis.url);
+      const listed = await run(['outbox', 'list', '--json', '--config', writeConfig()], env);
+      expect(listed.stderr).toBe('');
+      expect(JSON.parse(listed.stdout)).toEqual({ deliveries: [], count: 0 });
+      const before = await totalConnections(redis);
+      const unknown = await run(['outbox', 'retry', 'all', '--notifier', 'pager', '--config', writeConfig()], env);
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toContain('--notifier pager: the config has no such notifier (none)');
+      expect(await totalConnections(redis)).toBe(before);
+      const missing = await run(['outbox', 'drop', '--config', writeConfig()], env);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain('recurd outbox drop needs a delivery id (recurd outbox list) or all');
+    });
   });
 
   describe('start', () => {

@@ -8,7 +8,9 @@ import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Daemon } from '../src/daemon.js';
 import type { ConfigInput } from '../src/config/schema.js';
-import { NOTIFY_SECRET, api, eventually, runDaemon, startReceiver, testConfig, verifySignature, type DeliveryAttempt, metricsOf, postAlertmanager } from './helpers/daemon.js';
+import { NOTIFY_SECRET, api, eventually, runDaemon, startReceiver, testConfig, verifySignature, type DeliveryAttempt, type ReceiverAnswer, metricsOf, postAlertmanager } from './helpers/daemon.js';
+import { OutboxCommands } from '../src/outbox-commands.js';
+import { RedisTicketLinks } from '../src/ticket-links.js';
 import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../bench/programs/redis.js';
 
 const fixture = readFileSync(new URL('./fixtures/alertmanager/alertmanager-0.25-webhook-v4.ndjson', import.meta.url), 'utf8')
@@ -64,8 +66,8 @@ describe('webhook notifier', () => {
     });
   }
 
-  async function receiver(status?: () => number): Promise<Receiver> {
-    const started = await startReceiver(status);
+  async function receiver(answer?: () => ReceiverAnswer): Promise<Receiver> {
+    const started = await startReceiver(answer);
     receivers.push(started);
     return started;
   }
@@ -230,5 +232,83 @@ describe('webhook notifier', () => {
     const pending = (await redis.client.xpending(stream, group)) as [number, ...unknown[]];
     expect(pending[0]).toBe(0);
     expect(second.address).toBeTruthy();
+  });
+
+  it('waits as long as a 429 asks in Retry-After, longer than its own backoff', async () => {
+    prefix = testPrefix();
+    const answers: ReceiverAnswer[] = [{ status: 429, headers: { 'retry-after': '2' } }];
+    const soc = await receiver(() => answers.shift() ?? 204);
+    const daemon = await start([{ name: 'soc', url: soc.url, attempts: 3, backoff: '100ms' }]);
+    await raiseNc(daemon);
+    await eventually(() => soc.received[0], 15_000, 'the delivery after the 429');
+    const [refused, delivered] = soc.attempts as [DeliveryAttempt, DeliveryAttempt];
+    expect(refused.status).toBe(429);
+    // The backoff alone would retry after 100 ms; the destination asked for 2 s.
+    expect(delivered.at - refused.at).toBeGreaterThanOrEqual(1900);
+  });
+
+  it('keeps a delivery that gave up for recurd outbox: listed with the answer, shown in /readyz, sent again by retry, forgotten by drop', async () => {
+    prefix = testPrefix();
+    let status = 404;
+    const soc = await receiver(() => status);
+    const daemon = await start([{ name: 'soc', url: soc.url, attempts: 2, backoff: '100ms' }]);
+    const ncId = await raiseNc(daemon);
+    await eventually(async () => ((await metricsOf(daemon)).includes('recurd_notifications_total{notifier="soc",outcome="failed"} 1') ? true : undefined));
+
+    const ready = await api<{ notifiers: Record<string, { ok: boolean; lastError: string | null; lastDeliveredAt: string | null }> }>(daemon.address, '/readyz');
+    expect(ready.body.notifiers.soc).toMatchObject({ ok: false, lastDeliveredAt: null });
+    expect(ready.body.notifiers.soc?.lastError).toMatch(/^soc: POST http:\/\/127\.0\.0\.1:\d+\/recurd answered 404/);
+    // Without a token /readyz says only whether the daemon is ready.
+    const anonymous = (await (await fetch(`${daemon.address}/readyz`)).json()) as Record<string, unknown>;
+    expect(anonymous.notifiers).toBeUndefined();
+
+    const config = testConfig(redis.url, prefix);
+    const outbox = new OutboxCommands(config, redis.client);
+    try {
+      const failed = await outbox.list();
+      expect(failed).toHaveLength(1);
+      expect(failed[0]).toMatchObject({ notifier: 'soc', eventType: 'nc.opened', nc: ncId, attempts: 1 });
+      expect(failed[0]?.error).toContain('answered 404');
+      expect(await outbox.list('another')).toEqual([]);
+      await expect(outbox.retry('soc.no-such-event')).rejects.toThrow(/no failed delivery soc\.no-such-event/);
+
+      status = 204;
+      expect(await outbox.retry('all', 'soc')).toEqual([failed[0]?.id]);
+      const delivered = await eventually(() => soc.received[0], 10_000, 'the retried delivery');
+      expect(delivered.json).toMatchObject({ type: 'nc.opened', nonconformity: { id: ncId } });
+      expect(await outbox.list()).toEqual([]);
+      const after = await api<{ notifiers: Record<string, { ok: boolean; lastDeliveredAt: string | null }> }>(daemon.address, '/readyz');
+      expect(after.body.notifiers.soc?.ok).toBe(true);
+      expect(after.body.notifiers.soc?.lastDeliveredAt).not.toBeNull();
+
+      // A second refusal, this time let go.
+      status = 400;
+      const action = await api(daemon.address, `/api/v1/nonconformities/${ncId}/corrective-action`, {
+        method: 'POST',
+        body: JSON.stringify({ action: 'replace the failing backup disk', owner: 'ops', rootCause: 'disk worn out' }),
+      });
+      expect(action.status).toBe(200);
+      const refused = await eventually(async () => (await outbox.list())[0], 10_000, 'the refused corrective-action delivery');
+      expect(refused.eventType).toBe('nc.corrective-action');
+      expect(await outbox.drop(refused.id)).toEqual([refused.id]);
+      expect(await outbox.list()).toEqual([]);
+      await expect(outbox.drop(refused.id)).rejects.toThrow(/no failed delivery/);
+    } finally {
+      await outbox.close();
+    }
+  });
+
+  it('shows the records notifiers made for an NC as its tickets in the API', async () => {
+    prefix = testPrefix();
+    const soc = await receiver();
+    const daemon = await start([{ name: 'soc', url: soc.url }]);
+    const ncId = await raiseNc(daemon);
+    const links = new RedisTicketLinks(redis.client, prefix);
+    await links.set(ncId, { notifier: 'tracker', system: 'jira', key: 'SEC-42', url: 'https://jira.example.org/browse/SEC-42', at: Date.UTC(2026, 11, 7) });
+    expect(await links.ncOf('tracker', 'SEC-42')).toBe(ncId);
+    const shown = await api<{ tickets: unknown[] }>(daemon.address, `/api/v1/nonconformities/${ncId}`);
+    expect(shown.body.tickets).toEqual([{ notifier: 'tracker', system: 'jira', key: 'SEC-42', url: 'https://jira.example.org/browse/SEC-42', at: '2026-12-07T00:00:00.000Z' }]);
+    const listed = await api<{ nonconformities: Array<{ id: string; tickets: unknown[] }> }>(daemon.address, '/api/v1/nonconformities');
+    expect(listed.body.nonconformities.find((nc) => nc.id === ncId)?.tickets).toHaveLength(1);
   });
 });

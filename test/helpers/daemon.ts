@@ -46,14 +46,20 @@ export interface DeliveryAttempt {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: string;
+  /** When it arrived (epoch ms). */
+  at: number;
 }
 
+/** What the receiver answers: a status, or a status with headers (a 429's Retry-After). */
+export type ReceiverAnswer = number | { status: number; headers: Record<string, string> };
+
 /**
- * A local HTTP endpoint that records what notifiers POST, answering with `status()`: `received`
- * holds the accepted notifications, `attempts` every request including refused ones.
+ * A local HTTP endpoint that records what notifiers POST, answering with `answer()`: `received`
+ * holds the accepted notifications, `attempts` every request including refused ones, with the time
+ * it arrived.
  */
 export async function startReceiver(
-  status: () => number = () => 204,
+  answer: () => ReceiverAnswer = () => 204,
 ): Promise<{ url: string; received: ReceivedNotification[]; attempts: DeliveryAttempt[]; close(): Promise<void> }> {
   const received: ReceivedNotification[] = [];
   const attempts: DeliveryAttempt[] = [];
@@ -61,10 +67,11 @@ export async function startReceiver(
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString()));
     request.on('end', () => {
-      const code = status();
-      attempts.push({ status: code, headers: request.headers, body });
+      const given = answer();
+      const { status: code, headers } = typeof given === 'number' ? { status: given, headers: {} } : given;
+      attempts.push({ status: code, headers: request.headers, body, at: Date.now() });
       if (code < 300) received.push({ headers: request.headers, body, json: JSON.parse(body) as ReceivedNotification['json'] });
-      response.writeHead(code).end();
+      response.writeHead(code, headers).end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
