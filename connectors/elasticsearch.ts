@@ -25,9 +25,8 @@
  * `resolved` observation `<id>:<status>` for each.
  */
 import { Client, Transport, errors, type ClientOptions, type TransportOptions, type estypes } from '@elastic/elasticsearch';
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { cronSchedule, duration, secret } from '../src/config/fields.js';
+import { caFile, cronSchedule, duration, secret } from '../src/config/fields.js';
 import { canonicalAlertSchema, type CanonicalAlert } from '../src/core/types.js';
 import { parseEventTime } from '../src/core/event-time.js';
 import { describeValue, payloadIssueMessage, payloadPath } from './payload.js';
@@ -63,26 +62,6 @@ const auth = z.discriminatedUnion('type', [
     .strict()
     .describe('Authorization: Bearer <token>'),
 ]);
-
-/** The CA file is read once, when the config is validated, so a wrong path stops recurd at start with the file named. */
-const caFile = z
-  .string()
-  .min(1)
-  .describe('a PEM file of the certificate authority that signed the node\'s certificate (for https:// nodes)')
-  .transform((path, ctx) => {
-    let pem: string;
-    try {
-      pem = readFileSync(path, 'utf8');
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: `cannot read ${path}: ${error instanceof Error ? error.message : String(error)}` });
-      return z.NEVER;
-    }
-    if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
-      ctx.addIssue({ code: 'custom', message: `${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)` });
-      return z.NEVER;
-    }
-    return { path, pem };
-  });
 
 const statusChanges = z
   .object({
@@ -123,7 +102,7 @@ const schema = z
     lookback: duration.prefault('1d').describe('how far back the first poll reads, before there is a checkpoint'),
     timeout: duration.prefault('30s').describe('the longest wait for one answer from the node'),
     auth: auth.optional().describe('how recurd authenticates: apiKey, basic or bearer; absent: no credentials'),
-    caFile: caFile.optional(),
+    caFile: caFile.optional().describe('a PEM file of the certificate authority that signed the node\'s certificate (for https:// nodes)'),
   })
   .strict()
   .superRefine((config, ctx) => {

@@ -19,7 +19,7 @@ const fixture = readFileSync(new URL('./fixtures/alertmanager/alertmanager-0.25-
 const [firingBody, resolvedBody] = fixture as [string, string];
 
 type Receiver = Awaited<ReturnType<typeof startReceiver>>;
-type NotifierInput = Omit<NonNullable<ConfigInput['notifiers']>[number], 'type' | 'secret'>;
+type NotifierInput = Omit<Extract<NonNullable<ConfigInput['notifiers']>[number], { type: 'webhook' }>, 'type' | 'secret'>;
 
 /** firing → resolved → firing through the Alertmanager intake; returns the NC id. */
 async function raiseNc(daemon: Daemon): Promise<string> {

@@ -1,4 +1,5 @@
 /** zod building blocks shared by the config schema and the connector and notifier schemas. */
+import { readFileSync } from 'node:fs';
 import cron from 'node-cron';
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
@@ -94,3 +95,29 @@ export const wholeNumber = (min: number, max: number) =>
     (value) => (typeof value === 'string' && /^\s*[+-]?\d+\s*$/.test(value) ? Number(value) : value),
     z.number().int().min(min).max(max),
   );
+
+/**
+ * A PEM file of a certificate authority (a private CA that signed a server's certificate). It is
+ * read once, when the config is validated, so a wrong path stops recurd at start with the file named.
+ */
+export const caFile = z
+  .string()
+  .min(1)
+  .describe('a PEM file of the certificate authority that signed the server\'s certificate')
+  .transform((path, ctx) => {
+    let pem: string;
+    try {
+      pem = readFileSync(path, 'utf8');
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `cannot read ${path}: ${error instanceof Error ? error.message : String(error)}` });
+      return z.NEVER;
+    }
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+      ctx.addIssue({ code: 'custom', message: `${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)` });
+      return z.NEVER;
+    }
+    return { path, pem };
+  });
+
+/** true or false; also as the text `true` or `false`, which is what a `${VAR}` yields. */
+export const flag = z.preprocess((value) => (value === 'true' ? true : value === 'false' ? false : value), z.boolean());
