@@ -179,6 +179,8 @@ function engineFor(format: MessageFormat, strict = false): Liquid {
           throw new Error(NO_FILES);
         },
         resolve: (_dir: string, file: string) => file,
+        dirname: () => '',
+        sep: '/',
       },
     });
     engines.set(key, engine);
