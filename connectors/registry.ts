@@ -4,14 +4,15 @@ import { alertmanagerConnector } from './alertmanager.js';
 import { elasticsearchConnector } from './elasticsearch.js';
 import { fileConnector } from './file.js';
 import { heartbeatConnector } from './heartbeat.js';
+import { jiraConnector } from './jira.js';
 import type { Connector, ConnectorServices, ConnectorType } from './types.js';
 import { webhookConnector } from './webhook.js';
 
-export const connectorTypes = [webhookConnector, alertmanagerConnector, heartbeatConnector, fileConnector, elasticsearchConnector] as const;
+export const connectorTypes = [webhookConnector, alertmanagerConnector, heartbeatConnector, fileConnector, elasticsearchConnector, jiraConnector] as const;
 
 export const connectorConfigSchema = z.discriminatedUnion(
   'type',
-  [webhookConnector.schema, alertmanagerConnector.schema, heartbeatConnector.schema, fileConnector.schema, elasticsearchConnector.schema],
+  [webhookConnector.schema, alertmanagerConnector.schema, heartbeatConnector.schema, fileConnector.schema, elasticsearchConnector.schema, jiraConnector.schema],
 );
 export type ConnectorConfig = z.output<typeof connectorConfigSchema>;
 

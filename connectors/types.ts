@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { Clock } from '../src/core/clock.js';
-import type { CanonicalAlert } from '../src/core/types.js';
+import type { CanonicalAlert, CorrectiveActionInput } from '../src/core/types.js';
 import { ANNEX_A_ID, FAMILIES, SEVERITIES } from '../src/core/types.js';
 import { byteSize, duration, intakeAuth, type IntakeAuth } from '../src/config/fields.js';
 import type { Logger } from '../src/log.js';
@@ -84,10 +84,27 @@ export interface ConnectorState {
   all(): Promise<Record<string, string>>;
 }
 
+/**
+ * What an intake that answers for NCs (the Jira way back) may do besides turning payloads into
+ * alerts, through the same paths as the API. The daemon provides it; replay and the CLI do not,
+ * and such an intake then refuses its payloads.
+ */
+export interface NcPort {
+  /** The NC a notifier's ticket belongs to, or null when it is none of recurd's. */
+  ncOf(notifier: string, key: string): Promise<string | null>;
+  /** As `POST /nonconformities/{id}/corrective-action`: a refusal throws the API's RecurdError. */
+  recordCorrectiveAction(ncId: string, action: CorrectiveActionInput & { actor: string }): Promise<void>;
+  /** A comment on the NC's timeline, by `actor`. */
+  comment(ncId: string, text: string, actor: string): Promise<void>;
+  /** A comment on a ticket, through the notifier that keeps it. */
+  commentOnTicket(notifier: string, key: string, text: string): Promise<void>;
+}
+
 export interface ConnectorServices {
   state: ConnectorState;
   clock: Clock;
   logger: Logger;
+  ncs?: NcPort;
 }
 
 /** A source failed (auth, network, parse); `retryable` says whether the next tick may do better. */

@@ -2,7 +2,7 @@
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { createConnector } from '../connectors/registry.js';
-import { intakeLimitsOf, type Connector } from '../connectors/types.js';
+import { intakeLimitsOf, type Connector, type NcPort } from '../connectors/types.js';
 import { engineSettings } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { systemClock, type Clock } from './core/clock.js';
@@ -65,12 +65,6 @@ export async function startDaemon(config: Config, { logger, clock = systemClock,
   const annexA = settings.annexA ?? null;
   const engine = new Engine({ register, clock, ...settings, sourceLife: status });
   const deadLetters = new DeadLetters(redis, config.redis.keyPrefix, config.retention.deadLetters);
-  const connectors = new Map<string, Connector>(
-    config.connectors.map((connector) => [
-      connector.name,
-      createConnector(connector, { state: status.state(connector.name), clock, logger: logger.child({ connector: connector.name }) }),
-    ]),
-  );
   let pipeline: Pipeline | null = null;
   // Read at each scrape: bounded by redis.commandTimeout, and skipped while Redis is down.
   const metrics = new Metrics({
@@ -81,6 +75,29 @@ export async function startDaemon(config: Config, { logger, clock = systemClock,
     connectorLastSuccess: () =>
       health.deadline(async () => Object.fromEntries(Object.entries(await status.all()).map(([name, connector]) => [name, connector.lastSuccessAt])), 'the connector health'),
   });
+  const notifiers = config.notifiers.map((notifier) => createNotifier(notifier, { links, clock, logger, annexA, baseUrl: config.ui.baseUrl ?? null }));
+  // The Jira way back records through the engine as the API does, and answers through its notifier.
+  const ncs: NcPort = {
+    ncOf: (notifier, key) => links.ncOf(notifier, key),
+    recordCorrectiveAction: async (ncId, action) => {
+      const nc = await engine.recordCorrectiveAction(ncId, action);
+      if (nc.correctiveAction !== null) metrics.correctiveActions.inc({ strength: nc.correctiveAction.strength });
+    },
+    comment: async (ncId, text, actor) => {
+      await engine.recordOwnership(ncId, { kind: 'comment', text }, actor);
+    },
+    commentOnTicket: async (name, key, text) => {
+      const notifier = notifiers.find((candidate) => candidate.name === name);
+      if (notifier?.commentOnTicket === undefined) throw new Error(`notifier ${name} keeps no tickets to comment on`);
+      await notifier.commentOnTicket(key, text);
+    },
+  };
+  const connectors = new Map<string, Connector>(
+    config.connectors.map((connector) => [
+      connector.name,
+      createConnector(connector, { state: status.state(connector.name), clock, logger: logger.child({ connector: connector.name }), ncs }),
+    ]),
+  );
   pipeline = new Pipeline({
     redis,
     keys: register.keys,
@@ -89,7 +106,7 @@ export async function startDaemon(config: Config, { logger, clock = systemClock,
     logger,
     redisError: (error, context, message) => health.error(error, context, message),
     stalledAfter: config.pipeline.stalledAfter,
-    notifiers: config.notifiers.map((notifier) => createNotifier(notifier, { links, clock, logger, annexA, baseUrl: config.ui.baseUrl ?? null })),
+    notifiers,
     notifierStatus,
     detectConcurrency: config.pipeline.detectConcurrency,
     sweepSchedule: config.sweep.schedule,

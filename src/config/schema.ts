@@ -231,6 +231,16 @@ export const configSchema = z
         seen.set(item.name, index);
       });
     }
+    // The Jira way back follows the tickets of one jira notifier, and writes back through it.
+    config.connectors.forEach((connector, index) => {
+      if (connector.type !== 'jira') return;
+      const notifier = config.notifiers.find((candidate) => candidate.name === connector.notifier);
+      if (notifier?.type === 'jira') return;
+      const jiras = config.notifiers.filter((candidate) => candidate.type === 'jira').map((candidate) => candidate.name);
+      const known = jiras.length === 0 ? 'the config has no jira notifier' : `the jira notifiers are ${jiras.join(', ')}`;
+      const found = notifier === undefined ? `no notifier is named "${connector.notifier}"` : `"${connector.notifier}" is a ${notifier.type} notifier`;
+      ctx.addIssue({ code: 'custom', path: ['connectors', index, 'notifier'], message: `must name a jira notifier: ${found}; ${known}` });
+    });
   });
 
 export type Config = z.output<typeof configSchema>;

@@ -1,12 +1,13 @@
 /** Every notifier type recurd knows: adding one is one module and one line here. */
 import { z } from 'zod';
 import { emailNotifier } from './email.js';
+import { jiraNotifier } from './jira.js';
 import type { Notifier, NotifierServices, NotifierType } from './types.js';
 import { webhookNotifier } from './webhook.js';
 
-export const notifierTypes = [webhookNotifier, emailNotifier] as const;
+export const notifierTypes = [webhookNotifier, emailNotifier, jiraNotifier] as const;
 
-export const notifierConfigSchema = z.discriminatedUnion('type', [webhookNotifier.schema, emailNotifier.schema]);
+export const notifierConfigSchema = z.discriminatedUnion('type', [webhookNotifier.schema, emailNotifier.schema, jiraNotifier.schema]);
 export type NotifierConfig = z.output<typeof notifierConfigSchema>;
 
 export function createNotifier(config: NotifierConfig, services: NotifierServices): Notifier {

@@ -18,6 +18,11 @@ export interface Notifier {
   /** Whether this event is for it: its event types and its `match` filters (base.ts). */
   wants(event: NcEvent): boolean;
   deliver(event: NcEvent): Promise<void>;
+  /**
+   * For notifiers that keep tickets (jira): writes a comment on one of them, for a way back that
+   * must answer there (the Jira intake telling why a corrective action was refused).
+   */
+  commentOnTicket?(key: string, text: string): Promise<void>;
 }
 
 export class DeliveryError extends Error {
