@@ -25,6 +25,14 @@ const ESCAPES: Record<MessageFormat, (text: string) => string> = {
   markdown: (text) => text.replace(/[\\`*_{}[\]()#+\-.!|<>~&]/g, '\\$&'),
 };
 
+/**
+ * A value made safe for `format`, for notifiers that place a fact (an asset, a control) into
+ * markup outside a template: the same escaping templates get.
+ */
+export function escapeText(format: MessageFormat, text: string): string {
+  return ESCAPES[format](text);
+}
+
 export interface MessageTemplate {
   title: string;
   text: string;

@@ -1,12 +1,14 @@
 /** Every notifier type recurd knows: adding one is one module and one line here. */
 import { z } from 'zod';
 import { emailNotifier } from './email.js';
+import { slackNotifier } from './slack.js';
+import { teamsNotifier } from './teams.js';
 import type { Notifier, NotifierServices, NotifierType } from './types.js';
 import { webhookNotifier } from './webhook.js';
 
-export const notifierTypes = [webhookNotifier, emailNotifier] as const;
+export const notifierTypes = [webhookNotifier, emailNotifier, slackNotifier, teamsNotifier] as const;
 
-export const notifierConfigSchema = z.discriminatedUnion('type', [webhookNotifier.schema, emailNotifier.schema]);
+export const notifierConfigSchema = z.discriminatedUnion('type', [webhookNotifier.schema, emailNotifier.schema, slackNotifier.schema, teamsNotifier.schema]);
 export type NotifierConfig = z.output<typeof notifierConfigSchema>;
 
 export function createNotifier(config: NotifierConfig, services: NotifierServices): Notifier {
