@@ -42,7 +42,7 @@ async function blocked(): Promise<Timeline> {
   const t = timeline();
   const id = await raised(t);
   await t.at(T0 + 2 * DAY + HOUR).resolve(BACKUP);
-  await t.at(T0 + 3 * DAY).correctiveAction(id);
+  await t.at(T0 + 3 * DAY).correctiveAction(id, { action: 'pointed the job at the new NAS share' });
   await t.at(T0 + 34 * DAY).tick();
   return t;
 }
@@ -66,7 +66,7 @@ async function overdue(): Promise<Timeline> {
   const t = timeline();
   const id = await raised(t);
   await t.at(T0 + 2 * DAY + HOUR).resolve(BACKUP);
-  await t.at(T0 + 2 * DAY + 2 * HOUR).correctiveAction(id, { dueDate: '2026-03-06' });
+  await t.at(T0 + 2 * DAY + 2 * HOUR).correctiveAction(id, { action: 'replace the failing backup disk', dueDate: '2026-03-06' });
   await t.at(ms('2026-03-07T01:00Z')).tick();
   return t;
 }
