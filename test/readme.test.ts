@@ -27,7 +27,11 @@ describe('README examples', () => {
   });
 
   it.each(blocks.map((block, index) => [index, block] as const))('block %i passes the config schema', (_index, block) => {
-    const filled = block.replace(/\$\{[A-Z0-9_]+\}/g, 'secret-from-env').replace('/etc/recurd/es-ca.pem', ca);
+    // A secret that is a whole URL (a Slack or Teams webhook) comes from the environment as one.
+    const filled = block
+      .replace(/\$\{[A-Z0-9_]+_URL\}/g, 'https://hooks.example.org/secret-from-env')
+      .replace(/\$\{[A-Z0-9_]+\}/g, 'secret-from-env')
+      .replace('/etc/recurd/es-ca.pem', ca);
     const section = parse(filled) as Record<string, unknown>;
     const result = configSchema.safeParse({ redis: { url: 'redis://127.0.0.1:6379' }, api: { token: 't' }, ...section });
     expect(result.success ? [] : result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)).toEqual([]);

@@ -20,9 +20,18 @@ const ESCAPES: Record<MessageFormat, (text: string) => string> = {
   html: (text) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`),
   // Slack's mrkdwn: only these three are control characters (its "Formatting text" reference).
   slack: (text) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'),
-  // CommonMark: a backslash makes any ASCII punctuation character literal.
-  markdown: (text) => text.replace(/[\\`*_{}[\]()#+\-.!|<>~]/g, '\\$&'),
+  // CommonMark: a backslash makes any ASCII punctuation character literal; `&` too, or an
+  // entity such as `&amp;` in an alert would show decoded instead of as written.
+  markdown: (text) => text.replace(/[\\`*_{}[\]()#+\-.!|<>~&]/g, '\\$&'),
 };
+
+/**
+ * A value made safe for `format`, for notifiers that place a fact (an asset, a control) into
+ * markup outside a template: the same escaping templates get.
+ */
+export function escapeText(format: MessageFormat, text: string): string {
+  return ESCAPES[format](text);
+}
 
 export interface MessageTemplate {
   title: string;
@@ -171,6 +180,8 @@ function engineFor(format: MessageFormat, strict = false): Liquid {
       strictFilters: true,
       lenientIf: true,
       ownPropertyOnly: true,
+      // There are no files to be relative to (and liquidjs warns on every engine without it).
+      relativeReference: false,
       fs: {
         exists: () => Promise.resolve(false),
         existsSync: () => false,

@@ -2,12 +2,14 @@
 import { z } from 'zod';
 import { emailNotifier } from './email.js';
 import { jiraNotifier } from './jira.js';
+import { slackNotifier } from './slack.js';
+import { teamsNotifier } from './teams.js';
 import type { Notifier, NotifierServices, NotifierType } from './types.js';
 import { webhookNotifier } from './webhook.js';
 
-export const notifierTypes = [webhookNotifier, emailNotifier, jiraNotifier] as const;
+export const notifierTypes = [webhookNotifier, emailNotifier, jiraNotifier, slackNotifier, teamsNotifier] as const;
 
-export const notifierConfigSchema = z.discriminatedUnion('type', [webhookNotifier.schema, emailNotifier.schema, jiraNotifier.schema]);
+export const notifierConfigSchema = z.discriminatedUnion('type', [webhookNotifier.schema, emailNotifier.schema, jiraNotifier.schema, slackNotifier.schema, teamsNotifier.schema]);
 export type NotifierConfig = z.output<typeof notifierConfigSchema>;
 
 export function createNotifier(config: NotifierConfig, services: NotifierServices): Notifier {
