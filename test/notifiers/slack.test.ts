@@ -256,7 +256,7 @@ describe('slack notifier in a daemon', () => {
       notifiers: notifiers.map((notifier) => ({ type: 'slack', backoff: '100ms', ...notifier })) as ConfigInput['notifiers'],
     });
     const generic = config.connectors.find((connector) => connector.name === 'generic');
-    if (generic !== undefined && controlOfAv !== undefined) generic.control = controlOfAv;
+    if (generic?.type === 'webhook' && controlOfAv !== undefined) generic.control = controlOfAv;
     const daemon = await runDaemon(config);
     daemons.push(daemon);
     return daemon;
