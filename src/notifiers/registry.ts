@@ -1,11 +1,12 @@
 /** Every notifier type recurd knows: adding one is one module and one line here. */
 import { z } from 'zod';
+import { proboNotifier } from './probo.js';
 import type { Notifier, NotifierServices, NotifierType } from './types.js';
 import { webhookNotifier } from './webhook.js';
 
-export const notifierTypes = [webhookNotifier] as const;
+export const notifierTypes = [webhookNotifier, proboNotifier] as const;
 
-export const notifierConfigSchema = z.discriminatedUnion('type', [webhookNotifier.schema]);
+export const notifierConfigSchema = z.discriminatedUnion('type', [webhookNotifier.schema, proboNotifier.schema]);
 export type NotifierConfig = z.output<typeof notifierConfigSchema>;
 
 export function createNotifier(config: NotifierConfig, services: NotifierServices): Notifier {
