@@ -1,12 +1,13 @@
 /** Every notifier type recurd knows: adding one is one module and one line here. */
 import { z } from 'zod';
+import { cisoAssistantNotifier } from './ciso-assistant.js';
 import { proboNotifier } from './probo.js';
 import type { Notifier, NotifierServices, NotifierType } from './types.js';
 import { webhookNotifier } from './webhook.js';
 
-export const notifierTypes = [webhookNotifier, proboNotifier] as const;
+export const notifierTypes = [webhookNotifier, proboNotifier, cisoAssistantNotifier] as const;
 
-export const notifierConfigSchema = z.discriminatedUnion('type', [webhookNotifier.schema, proboNotifier.schema]);
+export const notifierConfigSchema = z.discriminatedUnion('type', [webhookNotifier.schema, proboNotifier.schema, cisoAssistantNotifier.schema]);
 export type NotifierConfig = z.output<typeof notifierConfigSchema>;
 
 export function createNotifier(config: NotifierConfig, services: NotifierServices): Notifier {
