@@ -47,7 +47,10 @@ const schema = z
   .object({
     ...notifierBase,
     type: z.literal('ciso-assistant'),
-    url: z.url({ protocol: /^https?$/ }).describe('where CISO Assistant is served (its CISO_ASSISTANT_URL), e.g. https://ciso.example.org; the API is /api there'),
+    url: z
+      .url({ protocol: /^https?$/ })
+      .refine((url) => !/\/api(\/|$)/.test(new URL(url).pathname), "is CISO Assistant's address without /api: recurd adds /api/findings/")
+      .describe('where CISO Assistant is served (its CISO_ASSISTANT_URL), e.g. https://ciso.example.org; the API is /api there'),
     token: secret.describe('a personal access token (Settings → Personal access tokens), sent as Authorization: Token'),
     findingsAssessment: z
       .uuid('is not a findings assessment id (a UUID: open the follow-up in CISO Assistant, /findings-assessments/<id>)')

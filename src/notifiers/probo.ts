@@ -79,7 +79,10 @@ const schema = z
   .object({
     ...notifierBase,
     type: z.literal('probo'),
-    url: z.url({ protocol: /^https?$/ }).describe(`Probo's address, e.g. https://us.probo.com; the API is ${ENDPOINT} there`),
+    url: z
+      .url({ protocol: /^https?$/ })
+      .refine((url) => !/\/api(\/|$)/.test(new URL(url).pathname), `is Probo's address without the API's path: recurd adds ${ENDPOINT}`)
+      .describe(`Probo's address, e.g. https://us.probo.com; the API is ${ENDPOINT} there`),
     token: secret.describe("a Probo API key (Settings → API keys), sent as Authorization: Bearer; its user needs the organisation's finding permissions"),
     organizationId: proboId('organization', 'the address of the organisation in Probo, /organizations/<id>').describe('the organisation whose register gets the findings'),
     ownerId: proboId('profile', 'the address of the person in Probo, /organizations/<organizationId>/people/<id>')

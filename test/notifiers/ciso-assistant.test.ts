@@ -194,7 +194,7 @@ describe('ciso-assistant notifier', () => {
     expect(findingName({ id: 'NC-1', title: 'a\n  b' })).toBe('NC-1 a b');
   });
 
-  it('refuses a follow-up id or an owner that is not a UUID when the config is read', () => {
+  it('refuses a follow-up id or an owner that is not a UUID, and an address with /api, when the config is read', () => {
     const result = configSchema.safeParse({
       redis: { url: 'redis://127.0.0.1:6379' },
       api: { token: 't' },
@@ -202,6 +202,8 @@ describe('ciso-assistant notifier', () => {
     });
     expect(result.success).toBe(false);
     expect(result.error?.issues.map((issue) => issue.path.join('.'))).toEqual(['notifiers.0.findingsAssessment', 'notifiers.0.owners.ops', 'notifiers.0.statuses.closed']);
+    const withApi = cisoAssistantNotifier.schema.safeParse({ name: 'c', type: 'ciso-assistant', url: 'https://ciso.example.org/api', token: 't', findingsAssessment: ciso.findingsAssessment });
+    expect(withApi.error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)).toEqual(["url: is CISO Assistant's address without /api: recurd adds /api/findings/"]);
   });
 
   describe('refusals', () => {

@@ -147,7 +147,7 @@ describe('probo notifier', () => {
     expect(result.error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)).toEqual(['statuses.void: is RISK_ACCEPTED, which Probo accepts only with a risk: give riskId too']);
   });
 
-  it('refuses ids of the wrong kind when the config is read', () => {
+  it('refuses ids of the wrong kind, and the endpoint given as the address, when the config is read', () => {
     const result = configSchema.safeParse({
       redis: { url: 'redis://127.0.0.1:6379' },
       api: { token: 't' },
@@ -157,6 +157,8 @@ describe('probo notifier', () => {
     const issues = result.error?.issues.map((issue) => issue.path.join('.')) ?? [];
     expect(issues).toEqual(['notifiers.0.organizationId', 'notifiers.0.ownerId', 'notifiers.0.owners.ops']);
     expect(result.error?.issues[0]?.message).toMatch(/^is not the id of a Probo organization/);
+    const endpoint = proboNotifier.schema.safeParse({ name: 'p', type: 'probo', url: 'https://us.probo.com/api/console/v1/graphql', token: 't', organizationId: proboId('organization') });
+    expect(endpoint.error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)).toEqual(["url: is Probo's address without the API's path: recurd adds /api/console/v1/graphql"]);
   });
 
   it('raises a major nonconformity when a reopen proves the correction ineffective, closes the minor one, and does it once', async () => {
