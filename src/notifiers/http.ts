@@ -25,6 +25,24 @@ export interface DestinationAnswer {
   json: unknown;
 }
 
+/**
+ * A destination's answer other than 2xx, with what it said: a notifier that knows the destination's
+ * error format (a DRF field error, a GraphQL error list) reads it to say what exactly was refused.
+ */
+export class DestinationRefusal extends DeliveryError {
+  constructor(
+    message: string,
+    retryable: boolean,
+    retryAfterMs: number | null,
+    readonly status: number,
+    readonly text: string,
+    readonly json: unknown,
+  ) {
+    super(message, retryable, retryAfterMs);
+    this.name = 'DestinationRefusal';
+  }
+}
+
 /** How long a Retry-After header asks to wait: seconds or an HTTP date; null when absent or unreadable. */
 export function retryAfterMs(value: string | null, now: number = Date.now()): number | null {
   if (value === null || value.trim() === '') return null;
@@ -74,10 +92,13 @@ export async function send(notifier: string, request: DestinationRequest): Promi
   const retryable = response.status >= 500 || response.status === 408 || response.status === 429;
   const wait = retryable ? retryAfterMs(response.headers.get('retry-after')) : null;
   const said = excerpt(text);
-  throw new DeliveryError(
+  throw new DestinationRefusal(
     `${notifier}: ${shown} answered ${response.status}${said === '' ? '' : `: ${said}`}${wait === null ? '' : ` (retry after ${Math.ceil(wait / 1000)}s)`}`,
     retryable,
     wait,
+    response.status,
+    text,
+    parsed,
   );
 }
 

@@ -1,15 +1,25 @@
 /** Every notifier type recurd knows: adding one is one module and one line here. */
 import { z } from 'zod';
+import { cisoAssistantNotifier } from './ciso-assistant.js';
 import { emailNotifier } from './email.js';
 import { jiraNotifier } from './jira.js';
+import { proboNotifier } from './probo.js';
 import { slackNotifier } from './slack.js';
 import { teamsNotifier } from './teams.js';
 import type { Notifier, NotifierServices, NotifierType } from './types.js';
 import { webhookNotifier } from './webhook.js';
 
-export const notifierTypes = [webhookNotifier, emailNotifier, jiraNotifier, slackNotifier, teamsNotifier] as const;
+export const notifierTypes = [webhookNotifier, emailNotifier, slackNotifier, teamsNotifier, jiraNotifier, proboNotifier, cisoAssistantNotifier] as const;
 
-export const notifierConfigSchema = z.discriminatedUnion('type', [webhookNotifier.schema, emailNotifier.schema, jiraNotifier.schema, slackNotifier.schema, teamsNotifier.schema]);
+export const notifierConfigSchema = z.discriminatedUnion('type', [
+  webhookNotifier.schema,
+  emailNotifier.schema,
+  slackNotifier.schema,
+  teamsNotifier.schema,
+  jiraNotifier.schema,
+  proboNotifier.schema,
+  cisoAssistantNotifier.schema,
+]);
 export type NotifierConfig = z.output<typeof notifierConfigSchema>;
 
 export function createNotifier(config: NotifierConfig, services: NotifierServices): Notifier {
