@@ -90,7 +90,8 @@ export function storedFields(entry: HashedFields & { hash: string }): Record<str
   return { at: String(entry.at), type: entry.type, event: entry.event ?? '', detail: canonicalJson(entry.detail), prev: entry.prev ?? '', hash: entry.hash };
 }
 
-export type ChainFailureReason = 'hash-mismatch' | 'broken-link' | 'malformed' | 'head-mismatch';
+export const CHAIN_FAILURE_REASONS = ['hash-mismatch', 'broken-link', 'malformed', 'head-mismatch'] as const;
+export type ChainFailureReason = (typeof CHAIN_FAILURE_REASONS)[number];
 
 export interface ChainFailure {
   /** Position of the entry in the timeline, from 0. */

@@ -23,7 +23,8 @@ export interface RecordedEntry extends TimelineEntry {
 export const EFFECTIVENESS_RESULTS = ['awaiting-action', 'verifying', 'blocked', 'reopened', 'verified-effective'] as const;
 export type EffectivenessResult = (typeof EFFECTIVENESS_RESULTS)[number];
 
-export type ActionOutcome = 'ineffective' | 'effective' | 'pending';
+export const ACTION_OUTCOMES = ['ineffective', 'effective', 'pending'] as const;
+export type ActionOutcome = (typeof ACTION_OUTCOMES)[number];
 
 export interface ActionTaken {
   at: string | null;

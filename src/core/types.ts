@@ -85,7 +85,8 @@ export interface ReceivedAlert extends CanonicalAlert {
 export const SYMPTOM_STATES = ['active', 'fixed', 'verified'] as const;
 export type SymptomState = (typeof SYMPTOM_STATES)[number];
 
-export type FixKind = 'resolved' | 'recorded' | 'quiet';
+export const FIX_KINDS = ['resolved', 'recorded', 'quiet'] as const;
+export type FixKind = (typeof FIX_KINDS)[number];
 
 /**
  * `void` (a false positive, a duplicate or test data) and `risk-accepted` (an approver accepted the
@@ -267,6 +268,10 @@ export interface ObservationRef {
   evidence: Record<string, unknown>;
 }
 
+/** What an effectiveness window can wait for before it runs (see {@link Verification.waitingFor}). */
+export const WINDOW_WAITS = ['clear', 'report'] as const;
+export type WindowWait = (typeof WINDOW_WAITS)[number];
+
 export interface Span {
   from: number;
   to: number;
@@ -278,7 +283,7 @@ export interface Verification {
   /** Longest gap allowed between reports (ms); null: derived from the symptom's cadence. */
   maxGap: number | null;
   /** What the window waits for before it runs: the symptom to clear, or its check to report again. */
-  waitingFor: 'clear' | 'report' | null;
+  waitingFor: WindowWait | null;
   /** Healthy reports (resolved, success) since the corrective action. */
   healthyReports: number;
   /** The first few of them, and the latest, with their evidence pointers. */

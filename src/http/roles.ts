@@ -7,9 +7,9 @@
  *   attachments);
  * - admin: also voids, accepts risk and replays dead letters.
  *
- * A route declares the role it needs with `requires(role)` in its route options, e.g.
- * `api.post('/nonconformities/:id/void', requires('admin'), handler)`. A route that declares none
- * needs `read` for GET and HEAD and `write` for any other method.
+ * A route's operation (src/http/operations.ts) declares the role it needs, which `mount` puts in
+ * the route's config. A route that declares none needs `read` for GET and HEAD and `write` for any
+ * other method.
  *
  * The token's name is the actor recorded on the timeline entries a request writes.
  */
@@ -39,11 +39,6 @@ declare module 'fastify' {
     /** Who called /api/v1, set once the token is known and its role allows the route. */
     identity: ApiIdentity | null;
   }
-}
-
-/** Route options declaring the role a route needs. */
-export function requires(role: Role): { config: { role: Role } } {
-  return { config: { role } };
 }
 
 /** The role a route needs: the one it declares, else read for GET and HEAD, write otherwise. */

@@ -1,5 +1,7 @@
 /**
- * HTTP: webhook intake per connector, the NC API, /metrics, /healthz and /readyz.
+ * HTTP: webhook intake per connector, the NC API, its OpenAPI description, /metrics, /healthz and
+ * /readyz. Each route is registered from its operation (operations.ts), which the OpenAPI document
+ * describes; a route without one is refused.
  * An intake answers 202 only once its batch is stored as a job in Redis; until then nothing
  * counts as accepted, so a sender that sees an error can safely send again.
  *
@@ -8,25 +10,38 @@
  * names of the connectors cannot be listed without a credential; every refusal is logged.
  */
 import rateLimit from '@fastify/rate-limit';
-import Fastify, { LogController, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
+import type { z } from 'zod';
 import { sameSecret, verifyIntakeAuth } from '../../connectors/auth.js';
 import { nestedDeeperThan, parseIntakeBody } from '../../connectors/payload.js';
 import type { Connector, PayloadError } from '../../connectors/types.js';
 import { clause10_2 } from '../core/clause10-2.js';
 import type { Clock } from '../core/clock.js';
-import { FAMILIES, NC_STATES, SYMPTOM_STATES, VOID_REASONS, type CanonicalAlert, type Nonconformity, type ReceivedAlert } from '../core/types.js';
+import type { CanonicalAlert, Nonconformity, ReceivedAlert } from '../core/types.js';
 import type { DeadLetterCommands } from '../dead-letter-commands.js';
 import type { Engine } from '../engine.js';
 import { RecurdError } from '../errors.js';
-import { EXPORT_FORMATS, exportArchive } from '../export.js';
+import { exportArchive } from '../export.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { chainView, ncView, symptomDetailView, symptomView, timelineView } from '../present.js';
 import { verifyTimeline, type Register } from '../register.js';
 import type { TicketLinks } from '../ticket-links.js';
+import { referencePage } from './docs-page.js';
+import { openApiDocument } from './openapi.js';
+import { OPERATIONS, fastifyUrl, operationConfig, operations, type Operation, type Parsed } from './operations.js';
 import { RefusalLog, type Refusal } from './refusals.js';
-import { allows, requires, roleNeeded, type ApiIdentity, type ApiToken } from './roles.js';
+import { allows, roleNeeded, type ApiIdentity, type ApiToken } from './roles.js';
 
 export interface ReadyReport {
   ready: boolean;
@@ -81,95 +96,49 @@ export interface HttpOptions {
   ready(): Promise<ReadyReport>;
 }
 
-const listQuery = z
-  .object({
-    state: z.enum(NC_STATES).optional(),
-    family: z.enum(FAMILIES).optional(),
-    control: z.string().min(1).optional(),
-    since: z.iso.datetime({ offset: true }).optional(),
-    limit: z.coerce.number().int().min(1).max(10_000).default(500),
-    cursor: z.string().min(1).optional(),
-    overdue: z
-      .enum(['true', 'false'], { message: 'overdue is true or false' })
-      .transform((value) => value === 'true')
-      .optional(),
-  })
-  .strict();
-
-const symptomQuery = z
-  .object({
-    state: z.enum(SYMPTOM_STATES).optional(),
-    family: z.enum(FAMILIES).optional(),
-    // Empty is a value: the symptoms whose alerts named no check, or no asset.
-    check: z.string().max(512).optional(),
-    asset: z.string().max(512).optional(),
-    limit: z.coerce.number().int().min(1).max(10_000).default(500),
-    cursor: z.string().min(1).optional(),
-  })
-  .strict();
-
-const exportQuery = z
-  .object({
-    state: z.enum(NC_STATES).optional(),
-    control: z.string().min(1).optional(),
-    since: z.iso.datetime({ offset: true }).optional(),
-    format: z.enum(EXPORT_FORMATS).default('zip'),
-  })
-  .strict();
-
-const correctiveActionBody = z
-  .object({
-    action: z.string().trim().min(1, 'describe the corrective action'),
-    owner: z.string().trim().min(1, 'name who owns the corrective action'),
-    rootCause: z.string().trim().min(1).optional(),
-    dueDate: z.union([z.iso.date(), z.iso.datetime({ offset: true })]).optional(),
-    // Checked by the core, which says exactly what is missing for the NC at hand.
-    rootCauseAnalysis: z.unknown().optional(),
-    ismsChange: z.string().trim().min(1).optional(),
-  })
-  .strict();
-
-const fixBody = z
-  .object({ note: z.string().trim().min(1, 'say what was done, or leave note out').max(4000).optional() })
-  .strict();
-
-const voidBody = z
-  .object({
-    reason: z.enum(VOID_REASONS, { message: `reason is one of ${VOID_REASONS.join(', ')}` }),
-    note: z.string().trim().min(1, 'say why the NC is void').max(4096),
-  })
-  .strict();
-
-const acceptRiskBody = z
-  .object({
-    approver: z.string().trim().min(1, 'name who approved accepting the risk').max(256),
-    reason: z.string().trim().min(1, 'say why the risk is accepted').max(4096),
-    until: z.union([z.iso.date(), z.iso.datetime({ offset: true })], { message: 'until is a date (YYYY-MM-DD) or an ISO 8601 time with offset' }),
-  })
-  .strict();
-
-const ownerBody = z.object({ owner: z.string().trim().min(1, 'name who owns the handling of the NC') }).strict();
-
-const dueDateBody = z.object({ dueDate: z.union([z.iso.date(), z.iso.datetime({ offset: true })], { error: 'must be a date (YYYY-MM-DD) or an ISO 8601 time with an offset' }) }).strict();
-
-const commentBody = z.object({ text: z.string().trim().min(1, 'write the comment').max(10_000, 'is longer than 10000 characters') }).strict();
-
-// A reference to evidence kept elsewhere: recurd does not fetch it, the SHA-256 pins what it was.
-const attachmentBody = z
-  .object({
-    url: z.url({ error: 'must be a URL' }).optional(),
-    path: z.string().trim().min(1, 'is empty').optional(),
-    sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be the SHA-256 of the file, 64 hex characters'),
-    name: z.string().trim().min(1, 'is empty').max(200, 'is longer than 200 characters').optional(),
-  })
-  .strict()
-  .superRefine((body, ctx) => {
-    if ((body.url === undefined) === (body.path === undefined)) ctx.addIssue({ code: 'custom', path: ['url'], message: 'give either url or path, not both and not neither' });
-  });
-
 function invalid(error: z.ZodError, what: string): RecurdError {
   const issues = error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
   return new RecurdError('REQUEST_INVALID', `${what}: ${issues.map((issue) => `${issue.path || '(body)'}: ${issue.message}`).join('; ')}`, issues);
+}
+
+/** What `schema` makes of `input`, or the 400 naming each field at fault in the `what`. */
+function parsed<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(input);
+  if (!result.success) throw invalid(result.error, what);
+  return result.data;
+}
+
+/** API bodies are small JSON documents, parsed here, after the raw intake parser. An empty body reads as `{}`. */
+function jsonBody(request: FastifyRequest): unknown {
+  const raw = Buffer.isBuffer(request.body) ? request.body.toString('utf8') : '';
+  if (raw.trim() === '') return {};
+  try {
+    return JSON.parse(raw);
+  } catch (error) {
+    throw new RecurdError('REQUEST_INVALID', `the body is not JSON (${(error as Error).message})`);
+  }
+}
+
+/**
+ * Registers the route of an operation (operations.ts) on `scope`: at its path, needing its role,
+ * its query and body validated with its schemas, and the handler given what they parsed.
+ */
+function mount<Log extends FastifyBaseLogger, Path extends string, Query extends z.ZodType, Body extends z.ZodType>(
+  scope: FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, Log>,
+  declared: Operation<Path, Query, Body>,
+  handler: (input: Parsed<Path, Query, Body>, request: FastifyRequest, reply: FastifyReply) => unknown,
+): void {
+  scope.route({
+    method: declared.method,
+    url: fastifyUrl(declared.path),
+    config: operationConfig(declared),
+    handler: async (request, reply) => {
+      const query = declared.query === undefined ? undefined : parsed(declared.query, request.query, 'query');
+      const body = declared.body === undefined ? undefined : parsed(declared.body.schema, jsonBody(request), declared.body.what);
+      const input = { params: request.params, query, body } as Parsed<Path, Query, Body>;
+      return handler(input, request, reply);
+    },
+  });
 }
 
 /** How many items of a body its errors concern: `alerts[3].startsAt` and `alerts[3].labels` are one. */
@@ -210,6 +179,15 @@ export function buildServer(options: HttpOptions) {
     // answers with its own 503 RECURD_ERR_NOT_READY rather than Fastify's body without a code.
     return503OnClosing: false,
   });
+  // A route that names no operation would be missing from the OpenAPI document: it is refused.
+  app.addHook('onRoute', (route) => {
+    if (route.config?.operation === undefined) {
+      throw new Error(`${String(route.method)} ${route.url} names no operation: declare one in src/http/operations.ts, which says how`);
+    }
+  });
+  // Built once, as the server starts: a document that cannot be built stops it there.
+  const document = openApiDocument(OPERATIONS);
+  const reference = referencePage(document);
 
   // Intakes verify signatures over the exact bytes received, so bodies stay raw until then.
   app.removeAllContentTypeParsers();
@@ -324,30 +302,30 @@ export function buildServer(options: HttpOptions) {
     for (const connector of options.connectors.values()) {
       if (connector.intake === undefined) continue;
       const limits = options.intakeLimits.get(connector.name) ?? {};
-      const routeOptions = {
-        bodyLimit: limits.bodyLimit ?? options.bodyLimit,
-        config:
-          limits.rateLimit === undefined
-            ? {}
-            : {
-                rateLimit: {
-                  max: limits.rateLimit.requests,
-                  timeWindow: limits.rateLimit.per,
-                  onExceeded: (request: FastifyRequest) =>
-                    refuse(request, {
-                      reason: 'rate_limited', status: 429, connector: connector.name,
-                      detail: `more than ${limits.rateLimit?.requests} requests in ${limits.rateLimit?.per} ms`,
-                    }),
-                },
+      const rateLimited =
+        limits.rateLimit === undefined
+          ? {}
+          : {
+              rateLimit: {
+                max: limits.rateLimit.requests,
+                timeWindow: limits.rateLimit.per,
+                onExceeded: (request: FastifyRequest) =>
+                  refuse(request, {
+                    reason: 'rate_limited', status: 429, connector: connector.name,
+                    detail: `more than ${limits.rateLimit?.requests} requests in ${limits.rateLimit?.per} ms`,
+                  }),
               },
-      };
+            };
+      const bodyLimit = limits.bodyLimit ?? options.bodyLimit;
       const handler = (request: FastifyRequest<{ Params: { '*'?: string } }>, reply: FastifyReply) => intake(connector, request, reply);
-      hooks.post(`/hooks/${connector.name}`, routeOptions, handler);
-      if (connector.intake.subroutes) hooks.post(`/hooks/${connector.name}/*`, routeOptions, handler);
+      hooks.post(fastifyUrl(operations.intake.path, { connector: connector.name }), { bodyLimit, config: { ...rateLimited, ...operationConfig(operations.intake) } }, handler);
+      // The connector reads {job}/{event} from the rest of the path, and names what is wrong with it.
+      if (connector.intake.subroutes) hooks.post(`/hooks/${connector.name}/*`, { bodyLimit, config: { ...rateLimited, ...operationConfig(operations.heartbeat) } }, handler);
     }
     // Any other intake URL: answered as wrong credentials are, unless the caller proves it may post
-    // to the connector it names, who is then told what is wrong with the URL.
-    hooks.post('/hooks/*', (request: FastifyRequest<{ Params: { '*': string } }>) => {
+    // to the connector it names, who is then told what is wrong with the URL. The document has it
+    // as the intake of a connector whatever its name.
+    hooks.post('/hooks/*', { config: operationConfig(operations.intake) }, (request: FastifyRequest<{ Params: { '*': string } }>) => {
       const [name = ''] = request.params['*'].split('/');
       const connector = options.connectors.get(name);
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
@@ -360,174 +338,142 @@ export function buildServer(options: HttpOptions) {
     done();
   });
 
-  app.register(
-    (api, _opts, done) => {
-      api.decorateRequest('identity', null);
-      api.addHook('onRequest', (request, _reply, next) => {
-        const identity = identify(options.apiTokens, bearerToken(request));
-        if (identity === null) {
-          const detail = request.headers.authorization === undefined ? 'missing Authorization: Bearer header' : 'the API token is not valid';
-          refuse(request, { reason: 'unauthorized', status: 401, detail });
-          next(new RecurdError('UNAUTHORIZED', detail));
-          return;
-        }
-        const needed = roleNeeded(request.method, request.routeOptions.config.role);
-        if (!allows(identity.role, needed)) {
-          const detail = `${request.method} ${request.routeOptions.url ?? request.url} needs the role ${needed}; the token "${identity.name}" has the role ${identity.role}`;
-          refuse(request, { reason: 'forbidden', status: 403, actor: identity.name, detail });
-          next(new RecurdError('FORBIDDEN', detail, { needed, role: identity.role }));
-          return;
-        }
-        request.identity = identity;
-        next();
+  // The API's own scope: its hook asks every route in it for an API token of the route's role.
+  app.register((api, _opts, done) => {
+    api.decorateRequest('identity', null);
+    api.addHook('onRequest', (request, _reply, next) => {
+      const identity = identify(options.apiTokens, bearerToken(request));
+      if (identity === null) {
+        const detail = request.headers.authorization === undefined ? 'missing Authorization: Bearer header' : 'the API token is not valid';
+        refuse(request, { reason: 'unauthorized', status: 401, detail });
+        next(new RecurdError('UNAUTHORIZED', detail));
+        return;
+      }
+      const needed = roleNeeded(request.method, request.routeOptions.config.role);
+      if (!allows(identity.role, needed)) {
+        const detail = `${request.method} ${request.routeOptions.url ?? request.url} needs the role ${needed}; the token "${identity.name}" has the role ${identity.role}`;
+        refuse(request, { reason: 'forbidden', status: 403, actor: identity.name, detail });
+        next(new RecurdError('FORBIDDEN', detail, { needed, role: identity.role }));
+        return;
+      }
+      request.identity = identity;
+      next();
+    });
+    /** The name of the token a request came with: the actor of what it records. */
+    const actorOf = (request: FastifyRequest): string => (request.identity as ApiIdentity).name;
+
+    mount(api, operations.listNonconformities, async ({ query }) => {
+      const { since, limit, cursor, overdue, ...filter } = query;
+      const from = since === undefined ? {} : { since: Date.parse(since) };
+      // The NCs overdue now page as any list; overdue with other filters, or overdue=false, is one page.
+      const paged = overdue === undefined || (overdue && filter.state === undefined && filter.family === undefined && filter.control === undefined);
+      if (!paged) {
+        if (cursor !== undefined) throw new RecurdError('REQUEST_INVALID', 'query: cursor: overdue with other filters is one page; leave cursor out', [{ path: 'cursor', message: 'not with overdue and other filters' }]);
+        const ncs = await options.register.listNcs({ ...filter, ...from, overdue, limit });
+        return { nonconformities: await ncViews(ncs), count: ncs.length, nextCursor: null };
+      }
+      const page = await options.register.pageNcs({ ...filter, ...from, ...(overdue === undefined ? {} : { overdue }) }, { limit, ...(cursor === undefined ? {} : { cursor }) });
+      return { nonconformities: await ncViews(page.items), count: page.count, nextCursor: page.nextCursor };
+    });
+
+    mount(api, operations.listSymptoms, async ({ query }) => {
+      const { limit, cursor, ...filter } = query;
+      const page = await options.register.pageSymptoms(filter, { limit, ...(cursor === undefined ? {} : { cursor }) });
+      return { symptoms: page.items.map((symptom) => symptomView(symptom, options.engine.detectors)), count: page.count, nextCursor: page.nextCursor };
+    });
+
+    mount(api, operations.getSymptom, async ({ params: { fingerprint } }) => {
+      const loaded = (await options.register.load([fingerprint], new Map(), new Set([fingerprint]))).symptoms.get(fingerprint);
+      if (loaded?.symptom == null) throw new RecurdError('SYMPTOM_NOT_FOUND', `no symptom has fingerprint ${fingerprint}`);
+      return symptomDetailView(loaded.symptom, loaded.nc?.state ?? null, options.engine.detectors);
+    });
+
+    mount(api, operations.getNonconformity, async ({ params }) => {
+      const nc = await options.register.getNc(params.id);
+      if (nc === null) throw new RecurdError('NC_NOT_FOUND', `no nonconformity ${params.id}`);
+      const timeline = await options.register.timeline(nc.id);
+      return { ...(await ncViewOf(nc)), clause10_2: clause10_2(nc, timeline), timeline: timelineView(timeline) };
+    });
+
+    mount(api, operations.exportRegister, async ({ query }, _request, reply) => {
+      const { since, state, control, format } = query;
+      const now = options.clock.now();
+      const stream = await exportArchive(options.register, { since: since === undefined ? undefined : Date.parse(since), state, control }, now, format);
+      const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+      return reply
+        .header('content-type', format === 'zip' ? 'application/zip' : 'application/gzip')
+        .header('content-disposition', `attachment; filename="recurd-export-${stamp}.${format}"`)
+        .send(stream);
+    });
+
+    mount(api, operations.verifyNonconformity, async ({ params }) => chainView(params.id, await verifyTimeline(options.register, params.id)));
+
+    mount(api, operations.recordCorrectiveAction, async ({ params, body }, request) => {
+      const nc = await options.engine.recordCorrectiveAction(params.id, {
+        action: body.action,
+        owner: body.owner,
+        rootCause: body.rootCause ?? null,
+        dueDate: body.dueDate ?? null,
+        rootCauseAnalysis: body.rootCauseAnalysis,
+        actor: actorOf(request),
+        ismsChange: body.ismsChange ?? null,
       });
-      /** The name of the token a request came with: the actor of what it records. */
-      const actorOf = (request: FastifyRequest): string => (request.identity as ApiIdentity).name;
-      // API bodies are small JSON documents; parse them here, after the raw intake parser.
-      const jsonBody = (request: FastifyRequest): unknown => {
-        const raw = Buffer.isBuffer(request.body) ? request.body.toString('utf8') : '';
-        if (raw.trim() === '') return {};
-        try {
-          return JSON.parse(raw);
-        } catch (error) {
-          throw new RecurdError('REQUEST_INVALID', `the body is not JSON (${(error as Error).message})`);
-        }
+      if (nc.correctiveAction !== null) options.metrics.correctiveActions.inc({ strength: nc.correctiveAction.strength });
+      return ncViewOf(nc);
+    });
+
+    mount(api, operations.voidNonconformity, async ({ params, body }, request) => ncViewOf(await options.engine.voidNc(params.id, body, actorOf(request))));
+
+    mount(api, operations.acceptRisk, async ({ params, body }, request) => ncViewOf(await options.engine.acceptRisk(params.id, body, actorOf(request))));
+
+    mount(api, operations.changeOwner, async ({ params, body }, request) =>
+      ncViewOf(await options.engine.recordOwnership(params.id, { kind: 'owner', owner: body.owner }, actorOf(request))),
+    );
+
+    mount(api, operations.changeDueDate, async ({ params, body }, request) =>
+      ncViewOf(await options.engine.recordOwnership(params.id, { kind: 'due-date', dueDate: body.dueDate }, actorOf(request))),
+    );
+
+    mount(api, operations.addComment, async ({ params, body }, request, reply) => {
+      const nc = await options.engine.recordOwnership(params.id, { kind: 'comment', text: body.text }, actorOf(request));
+      return reply.code(201).send(await ncViewOf(nc));
+    });
+
+    mount(api, operations.addAttachment, async ({ params, body }, request, reply) => {
+      const nc = await options.engine.recordOwnership(params.id, { kind: 'attachment', ...body }, actorOf(request));
+      return reply.code(201).send(await ncViewOf(nc));
+    });
+
+    mount(api, operations.replayDeadLetter, async ({ params }) => ({ replayed: await options.deadLetters.replay(params.id) }));
+
+    mount(api, operations.recordFix, async ({ params: { fingerprint }, body }, request) => {
+      await options.engine.recordFix(fingerprint, { actor: actorOf(request), note: body.note ?? null });
+      const { symptoms } = await options.register.load([fingerprint]);
+      const symptom = symptoms.get(fingerprint)?.symptom;
+      return {
+        fingerprint,
+        state: symptom?.state,
+        fixedAt: symptom?.fixedAt ? new Date(symptom.fixedAt).toISOString() : null,
+        windowEndsAt: symptom?.windowEndsAt ? new Date(symptom.windowEndsAt).toISOString() : null,
+        lastFix: symptom?.lastFix ? { ...symptom.lastFix, at: new Date(symptom.lastFix.at).toISOString() } : null,
       };
+    });
+    done();
+  });
 
-      api.get('/nonconformities', async (request) => {
-        const query = listQuery.safeParse(request.query);
-        if (!query.success) throw invalid(query.error, 'query');
-        const { since, limit, cursor, overdue, ...filter } = query.data;
-        const from = since === undefined ? {} : { since: Date.parse(since) };
-        // The NCs overdue now page as any list; overdue with other filters, or overdue=false, is one page.
-        const paged = overdue === undefined || (overdue && filter.state === undefined && filter.family === undefined && filter.control === undefined);
-        if (!paged) {
-          if (cursor !== undefined) throw new RecurdError('REQUEST_INVALID', 'query: cursor: overdue with other filters is one page; leave cursor out', [{ path: 'cursor', message: 'not with overdue and other filters' }]);
-          const ncs = await options.register.listNcs({ ...filter, ...from, overdue, limit });
-          return { nonconformities: await ncViews(ncs), count: ncs.length, nextCursor: null };
-        }
-        const page = await options.register.pageNcs({ ...filter, ...from, ...(overdue === undefined ? {} : { overdue }) }, { limit, ...(cursor === undefined ? {} : { cursor }) });
-        return { nonconformities: await ncViews(page.items), count: page.count, nextCursor: page.nextCursor };
-      });
-
-      api.get('/symptoms', async (request) => {
-        const query = symptomQuery.safeParse(request.query);
-        if (!query.success) throw invalid(query.error, 'query');
-        const { limit, cursor, ...filter } = query.data;
-        const page = await options.register.pageSymptoms(filter, { limit, ...(cursor === undefined ? {} : { cursor }) });
-        return { symptoms: page.items.map((symptom) => symptomView(symptom, options.engine.detectors)), count: page.count, nextCursor: page.nextCursor };
-      });
-
-      api.get('/symptoms/:fingerprint', async (request: FastifyRequest<{ Params: { fingerprint: string } }>) => {
-        const { fingerprint } = request.params;
-        const loaded = (await options.register.load([fingerprint], new Map(), new Set([fingerprint]))).symptoms.get(fingerprint);
-        if (loaded?.symptom == null) throw new RecurdError('SYMPTOM_NOT_FOUND', `no symptom has fingerprint ${fingerprint}`);
-        return symptomDetailView(loaded.symptom, loaded.nc?.state ?? null, options.engine.detectors);
-      });
-
-      api.get('/nonconformities/:id', async (request: FastifyRequest<{ Params: { id: string } }>) => {
-        const nc = await options.register.getNc(request.params.id);
-        if (nc === null) throw new RecurdError('NC_NOT_FOUND', `no nonconformity ${request.params.id}`);
-        const timeline = await options.register.timeline(nc.id);
-        return { ...(await ncViewOf(nc)), clause10_2: clause10_2(nc, timeline), timeline: timelineView(timeline) };
-      });
-
-      api.get('/export', async (request, reply) => {
-        const query = exportQuery.safeParse(request.query);
-        if (!query.success) throw invalid(query.error, 'query');
-        const { since, state, control, format } = query.data;
-        const now = options.clock.now();
-        const stream = await exportArchive(options.register, { since: since === undefined ? undefined : Date.parse(since), state, control }, now, format);
-        const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-        return reply
-          .header('content-type', format === 'zip' ? 'application/zip' : 'application/gzip')
-          .header('content-disposition', `attachment; filename="recurd-export-${stamp}.${format}"`)
-          .send(stream);
-      });
-
-      api.get('/nonconformities/:id/verify', async (request: FastifyRequest<{ Params: { id: string } }>) => {
-        return chainView(request.params.id, await verifyTimeline(options.register, request.params.id));
-      });
-
-      api.post('/nonconformities/:id/corrective-action', async (request: FastifyRequest<{ Params: { id: string } }>) => {
-        const body = correctiveActionBody.safeParse(jsonBody(request));
-        if (!body.success) throw invalid(body.error, 'corrective action');
-        const nc = await options.engine.recordCorrectiveAction(request.params.id, {
-          action: body.data.action,
-          owner: body.data.owner,
-          rootCause: body.data.rootCause ?? null,
-          dueDate: body.data.dueDate ?? null,
-          rootCauseAnalysis: body.data.rootCauseAnalysis,
-          actor: actorOf(request),
-          ismsChange: body.data.ismsChange ?? null,
-        });
-        if (nc.correctiveAction !== null) options.metrics.correctiveActions.inc({ strength: nc.correctiveAction.strength });
-        return ncViewOf(nc);
-      });
-
-      api.post('/nonconformities/:id/void', requires('admin'), async (request: FastifyRequest<{ Params: { id: string } }>) => {
-        const body = voidBody.safeParse(jsonBody(request));
-        if (!body.success) throw invalid(body.error, 'void');
-        return ncViewOf(await options.engine.voidNc(request.params.id, body.data, actorOf(request)));
-      });
-
-      api.post('/nonconformities/:id/accept-risk', requires('admin'), async (request: FastifyRequest<{ Params: { id: string } }>) => {
-        const body = acceptRiskBody.safeParse(jsonBody(request));
-        if (!body.success) throw invalid(body.error, 'risk acceptance');
-        return ncViewOf(await options.engine.acceptRisk(request.params.id, body.data, actorOf(request)));
-      });
-
-      api.post('/nonconformities/:id/owner', async (request: FastifyRequest<{ Params: { id: string } }>) => {
-        const body = ownerBody.safeParse(jsonBody(request));
-        if (!body.success) throw invalid(body.error, 'owner');
-        return ncViewOf(await options.engine.recordOwnership(request.params.id, { kind: 'owner', owner: body.data.owner }, actorOf(request)));
-      });
-
-      api.post('/nonconformities/:id/due-date', async (request: FastifyRequest<{ Params: { id: string } }>) => {
-        const body = dueDateBody.safeParse(jsonBody(request));
-        if (!body.success) throw invalid(body.error, 'due date');
-        return ncViewOf(await options.engine.recordOwnership(request.params.id, { kind: 'due-date', dueDate: body.data.dueDate }, actorOf(request)));
-      });
-
-      api.post('/nonconformities/:id/comments', async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
-        const body = commentBody.safeParse(jsonBody(request));
-        if (!body.success) throw invalid(body.error, 'comment');
-        return reply.code(201).send(await ncViewOf(await options.engine.recordOwnership(request.params.id, { kind: 'comment', text: body.data.text }, actorOf(request))));
-      });
-
-      api.post('/nonconformities/:id/attachments', async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
-        const body = attachmentBody.safeParse(jsonBody(request));
-        if (!body.success) throw invalid(body.error, 'attachment');
-        const nc = await options.engine.recordOwnership(request.params.id, { kind: 'attachment', ...body.data }, actorOf(request));
-        return reply.code(201).send(await ncViewOf(nc));
-      });
-
-      api.post('/dead-letters/:id/replay', requires('admin'), async (request: FastifyRequest<{ Params: { id: string } }>) => {
-        const outcomes = await options.deadLetters.replay(request.params.id);
-        return { replayed: outcomes };
-      });
-
-      api.post('/symptoms/:fingerprint/fix', async (request: FastifyRequest<{ Params: { fingerprint: string } }>) => {
-        const { fingerprint } = request.params;
-        const body = fixBody.safeParse(jsonBody(request));
-        if (!body.success) throw invalid(body.error, 'fix');
-        await options.engine.recordFix(fingerprint, { actor: actorOf(request), note: body.data.note ?? null });
-        const { symptoms } = await options.register.load([fingerprint]);
-        const symptom = symptoms.get(fingerprint)?.symptom;
-        return {
-          fingerprint,
-          state: symptom?.state,
-          fixedAt: symptom?.fixedAt ? new Date(symptom.fixedAt).toISOString() : null,
-          windowEndsAt: symptom?.windowEndsAt ? new Date(symptom.windowEndsAt).toISOString() : null,
-          lastFix: symptom?.lastFix ? { ...symptom.lastFix, at: new Date(symptom.lastFix.at).toISOString() } : null,
-        };
-      });
-      done();
-    },
-    { prefix: '/api/v1' },
+  // Readable without a token: the document and its page describe the API and hold no data of the
+  // register, nor the names of the connectors (their intakes are one path with {connector}).
+  mount(app, operations.openApiDocument, () => document);
+  mount(app, operations.apiReference, (_input, _request, reply) =>
+    reply
+      .header('content-type', 'text/html; charset=utf-8')
+      .header('content-security-policy', reference.contentSecurityPolicy)
+      .header('x-content-type-options', 'nosniff')
+      .header('referrer-policy', 'no-referrer')
+      .send(reference.html),
   );
 
-  app.get('/metrics', async (request, reply) => {
+  mount(app, operations.metrics, async (_input, request, reply) => {
     if (options.metricsToken !== undefined) {
       const token = bearerToken(request);
       if (token === null || !sameSecret(token, options.metricsToken)) {
@@ -540,10 +486,10 @@ export function buildServer(options: HttpOptions) {
     return reply.header('content-type', options.metrics.registry.contentType).send(text);
   });
 
-  app.get('/healthz', (_request, reply) => reply.send({ status: 'ok' }));
+  mount(app, operations.health, (_input, _request, reply) => reply.send({ status: 'ok' }));
 
   // Probes send no credential: the connectors (their names and last errors) are shown only with an API token, of any role.
-  app.get('/readyz', async (request, reply) => {
+  mount(app, operations.readiness, async (_input, request, reply) => {
     const report = await options.ready();
     const body = { status: report.ready ? 'ready' : 'not ready', checks: report.checks };
     return reply.code(report.ready ? 200 : 503).send(identify(options.apiTokens, bearerToken(request)) !== null ? { ...body, connectors: report.connectors, notifiers: report.notifiers } : body);
