@@ -26,6 +26,7 @@ import { chainView, ncView, symptomDetailView, symptomView, timelineView } from 
 import { verifyTimeline, type Register } from '../register.js';
 import type { TicketLinks } from '../ticket-links.js';
 import { RefusalLog, type Refusal } from './refusals.js';
+import { reviewRoutes } from './review-routes.js';
 import { allows, requires, roleNeeded, type ApiIdentity, type ApiToken } from './roles.js';
 
 export interface ReadyReport {
@@ -444,6 +445,8 @@ export function buildServer(options: HttpOptions) {
           .header('content-disposition', `attachment; filename="recurd-export-${stamp}.${format}"`)
           .send(stream);
       });
+
+      api.register(reviewRoutes, { register: options.register, clock: options.clock });
 
       api.get('/nonconformities/:id/verify', async (request: FastifyRequest<{ Params: { id: string } }>) => {
         return chainView(request.params.id, await verifyTimeline(options.register, request.params.id));
