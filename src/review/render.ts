@@ -55,7 +55,7 @@ function countCell(value: number): Markup {
 }
 
 function optionalCell(value: number | null, format: (value: number) => string): Markup {
-  return value === null ? html`<td class="num none"><span aria-label="none">–</span></td>` : html`<td class="num">${format(value)}</td>`;
+  return value === null ? html`<td class="num none">–</td>` : html`<td class="num">${format(value)}</td>`;
 }
 
 /** The columns of every table of figures, in order. */
