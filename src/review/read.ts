@@ -4,9 +4,9 @@
  * The register is listed 500 NCs at a time, newest first, from the end of the period back to its
  * oldest NC: an NC opened long before the period may be reopened, acted on or verified in it.
  * The timeline of an NC is read only when its `updatedAt` says something of it can fall in the
- * period. So a review costs one read of each NC opened before the period's end (its record, about
- * 2 KB) and one read of the timelines of the NCs touched in the period; memory holds one page and
- * the counts per control and month, whatever the size of the register (README, "Management review").
+ * period. So a review costs one read of the record of each NC opened before the period's end and
+ * one read of the timeline of each NC touched in the period; memory holds one page and the counts
+ * per control and month, whatever the size of the register (README, "Management review").
  */
 import type { Nonconformity, TimelineEntry } from '../core/types.js';
 import { ReviewTally, type Review, type ReviewPeriod } from '../core/review.js';
