@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
- * recurd start | validate FILE | schema | nc list|show|verify|fix|owner|due|comment|attach|void|accept-risk | symptoms list|show|fix | export [verify] | replay FILE | dlq list|show|replay|drop | outbox list|retry|drop
+ * recurd start | validate FILE | schema | nc list|show|verify|fix|owner|due|comment|attach|void|accept-risk | symptoms list|show|fix | export [verify] | report | replay FILE | dlq list|show|replay|drop | outbox list|retry|drop
  * Exit status: 0 done, 1 failed while running, 2 wrong usage or invalid config.
  */
+import { writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
@@ -14,6 +15,7 @@ import type { Config } from './config/schema.js';
 import { renderConfigJsonSchema } from './config/write-schema.js';
 import { systemClock } from './core/clock.js';
 import { dueDateEnds, type OwnershipChange } from './core/ownership.js';
+import { reviewPeriod } from './core/review.js';
 import { FAMILIES, NC_STATES, SYMPTOM_STATES, VOID_REASONS, type Family, type NcState, type Nonconformity, type Symptom, type SymptomState, type VoidReason } from './core/types.js';
 import { startDaemon } from './daemon.js';
 import { DeadLetterCommands } from './dead-letter-commands.js';
@@ -21,6 +23,8 @@ import { OutboxCommands } from './outbox-commands.js';
 import { Engine } from './engine.js';
 import { RecurdError } from './errors.js';
 import { recurdVersion, verifyExport, writeExport } from './export.js';
+import { readReview } from './review/read.js';
+import { reviewDocument } from './review/render.js';
 import { createLogger } from './log.js';
 import { announceWorker, clusterScrape, isClusterWorker, processCount, runPrimary } from './cluster.js';
 import { chainSummary, chainView, ncView, symptomDetailView, symptomView, timelineView } from './present.js';
@@ -54,6 +58,8 @@ const USAGE = `usage:
                  (--actor defaults to the OS user)
   recurd export --out DIR [--since TIME] [--state S] [--control A.x.y] [--config FILE]
   recurd export verify DIR|FILE.zip|FILE.tar.gz
+  recurd report --out FILE.html [--from YYYY-MM] [--to YYYY-MM] [--config FILE]
+                 (the management review; by default the last 12 months, the current one included)
   recurd replay FILE [--connector NAME] [--until TIME] [--json] [--config FILE]
   recurd dlq list [--json] [--config FILE]
   recurd dlq show ID [--config FILE]
@@ -102,6 +108,8 @@ const options = {
   name: { type: 'string' },
   out: { type: 'string' },
   since: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
   control: { type: 'string' },
   notifier: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
@@ -381,6 +389,21 @@ async function exportCommand(sub: string | undefined, args: string[], values: Va
   return 0;
 }
 
+/** `recurd report`: the management review of a period, as one HTML file that needs nothing else. */
+async function reportCommand(sub: string | undefined, values: Values): Promise<number> {
+  if (sub !== undefined) throw new UsageError(`unknown command: recurd report ${sub}`);
+  if (values.out === undefined) throw new UsageError('recurd report needs --out FILE.html');
+  const now = systemClock.now();
+  const period = reviewPeriod({ from: values.from, to: values.to }, now);
+  if ('problem' in period) throw new UsageError(`--${period.field}: ${period.problem}`);
+  const out = values.out;
+  const config = loadConfig(resolveConfigPath(values.config));
+  const review = await withRegister(config, (register) => readReview(register, period, now, loadAnnexA().controls));
+  await writeFile(out, reviewDocument(review));
+  console.log(`wrote the management review of ${period.from} to ${period.to} to ${out} (${review.read.ncs} NCs read, ${review.read.timelines} timelines)`);
+  return 0;
+}
+
 function counts(entries: Record<string, number>): string {
   return Object.entries(entries).map(([name, count]) => `${name} ${count}`).join(', ') || 'none';
 }
@@ -584,6 +607,8 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'export':
         return await exportCommand(rest[0], rest.slice(1), values);
+      case 'report':
+        return await reportCommand(rest[0], values);
       case 'replay':
         return await replayCommand(rest[0], values);
       case 'dlq':

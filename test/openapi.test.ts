@@ -230,6 +230,13 @@ describe('the OpenAPI document', () => {
     expect((await call('POST', `/api/v1/symptoms/${fingerprint}/fix`, { token: WRITER, json: { note: 'freed space' } })).status).toBe(200);
     expect((await call('POST', `/api/v1/symptoms/${fingerprint}/fix`, { token: WRITER, json: {} })).status).toBe(409);
 
+    // The management review, as figures and as the console's fragment; a backwards period refused.
+    const review = await call('GET', '/api/v1/review', { token: READER });
+    expect((review.body as { total: { opened: number } }).total.opened).toBeGreaterThan(0);
+    const fragment = await call('GET', '/api/v1/review?format=html', { token: READER });
+    expect([fragment.status, fragment.contentType]).toEqual([200, 'text/html; charset=utf-8']);
+    expect((await call('GET', '/api/v1/review?from=2026-06&to=2026-01', { token: READER })).status).toBe(400);
+
     // Admin: void (refused to a writer), then risk cannot be accepted on a void NC; dead letters.
     const voidBody = { reason: 'test-data', note: 'raised by the OpenAPI test' };
     expect((await call('POST', `/api/v1/nonconformities/${id}/void`, { token: WRITER, json: voidBody })).status).toBe(403);

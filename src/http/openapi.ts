@@ -148,13 +148,12 @@ function answer(declared: AnyOperation, status: number, given: Answer): Response
   const media = Object.entries(given.media ?? {});
   const description = [given.description, ...media.map(([type, what]) => `${type}: ${what}`)].join('; ');
   const headers = Object.entries(given.headers ?? {});
-  let content: ResponseObject['content'];
+  // A route may answer JSON or, when asked, another medium (the review as HTML): both are listed.
+  let content: ResponseObject['content'] = media.length > 0 ? Object.fromEntries(media.map(([type]) => [type, {}])) : undefined;
   if (given.json !== undefined) {
     const id = responseSchemas.get(given.json)?.id;
     if (id === undefined) throw new Error(`${declared.id}: the schema of its ${status} answer is not registered in responses.ts: register it with named()`);
-    content = { 'application/json': { schema: { $ref: `${COMPONENTS}${id}` } } };
-  } else if (media.length > 0) {
-    content = Object.fromEntries(media.map(([type]) => [type, {}]));
+    content = { 'application/json': { schema: { $ref: `${COMPONENTS}${id}` } }, ...content };
   }
   return {
     description,

@@ -20,6 +20,7 @@
 import type { z } from 'zod';
 import { ERRORS, type ErrorCode } from '../errors.js';
 import * as requests from './requests.js';
+import { reviewQuerySchema, reviewResponseSchema } from './review-routes.js';
 import * as responses from './responses.js';
 import type { Role } from './roles.js';
 
@@ -52,6 +53,7 @@ export const TAGS = {
   Symptoms: 'the same failure across time, and the fixes people record',
   Export: 'the register as an archive, for an auditor',
   'Dead letters': 'payloads that did not fit, run again',
+  Review: 'the management review: trends in NCs and corrective actions per control and month (ISO/IEC 27001 9.3, 10.1)',
   Intake: "alerts sent by the sources, each connector with its own route and credentials",
   Probes: 'metrics, liveness and readiness',
   'API description': 'this document and its reference page',
@@ -313,6 +315,24 @@ export const operations = {
       },
     },
     errors: [],
+  }),
+  review: operation({
+    id: 'review',
+    method: 'GET',
+    path: '/api/v1/review',
+    tag: 'Review',
+    summary: 'The management review of a period: per control and per month, NCs opened, reopened, verified effective and voided, and their corrective actions',
+    description: 'As `recurd report` writes it (README, Management review); `format=html` gives the review as an HTML fragment, already escaped, for the console.',
+    access: read,
+    query: reviewQuerySchema,
+    answers: {
+      200: {
+        description: 'the review',
+        json: reviewResponseSchema,
+        media: { 'text/html': 'format=html: the review as an HTML fragment (tables and SVG charts, no script, no inline style)' },
+      },
+    },
+    errors: ['REQUEST_INVALID'],
   }),
   replayDeadLetter: operation({
     id: 'replayDeadLetter',

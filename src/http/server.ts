@@ -26,6 +26,7 @@ import { sameSecret, verifyIntakeAuth } from '../../connectors/auth.js';
 import { nestedDeeperThan, parseIntakeBody } from '../../connectors/payload.js';
 import type { Connector, PayloadError } from '../../connectors/types.js';
 import { clause10_2 } from '../core/clause10-2.js';
+import { loadAnnexA } from '../config/annex-a.js';
 import type { Clock } from '../core/clock.js';
 import type { CanonicalAlert, Nonconformity, ReceivedAlert } from '../core/types.js';
 import type { DeadLetterCommands } from '../dead-letter-commands.js';
@@ -41,6 +42,7 @@ import { referencePage } from './docs-page.js';
 import { openApiDocument } from './openapi.js';
 import { OPERATIONS, fastifyUrl, operationConfig, operations, type Operation, type Parsed } from './operations.js';
 import { RefusalLog, type Refusal } from './refusals.js';
+import { answerReview } from './review-routes.js';
 import { allows, roleNeeded, type ApiIdentity, type ApiToken } from './roles.js';
 
 export interface ReadyReport {
@@ -188,6 +190,7 @@ export function buildServer(options: HttpOptions) {
   // Built once, as the server starts: a document that cannot be built stops it there.
   const document = openApiDocument(OPERATIONS);
   const reference = referencePage(document);
+  const reviewOptions = { register: options.register, clock: options.clock, titles: loadAnnexA().controls };
 
   // Intakes verify signatures over the exact bytes received, so bodies stay raw until then.
   app.removeAllContentTypeParsers();
@@ -443,6 +446,8 @@ export function buildServer(options: HttpOptions) {
       const nc = await options.engine.recordOwnership(params.id, { kind: 'attachment', ...body }, actorOf(request));
       return reply.code(201).send(await ncViewOf(nc));
     });
+
+    mount(api, operations.review, ({ query }, _request, reply) => answerReview(reviewOptions, query, reply));
 
     mount(api, operations.replayDeadLetter, async ({ params }) => ({ replayed: await options.deadLetters.replay(params.id) }));
 
