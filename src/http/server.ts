@@ -1,5 +1,5 @@
 /**
- * HTTP: webhook intake per connector, the NC API, /metrics, /healthz and /readyz.
+ * HTTP: webhook intake per connector, the NC API, /metrics, /healthz, /readyz and the web console (/ui/).
  * An intake answers 202 only once its batch is stored as a job in Redis; until then nothing
  * counts as accepted, so a sender that sees an error can safely send again.
  *
@@ -25,6 +25,7 @@ import type { Metrics } from '../metrics.js';
 import { chainView, ncView, symptomDetailView, symptomView, timelineView } from '../present.js';
 import { verifyTimeline, type Register } from '../register.js';
 import type { TicketLinks } from '../ticket-links.js';
+import { consoleRoutes } from './console.js';
 import { RefusalLog, type Refusal } from './refusals.js';
 import { allows, requires, roleNeeded, type ApiIdentity, type ApiToken } from './roles.js';
 
@@ -69,8 +70,8 @@ export interface HttpOptions {
   /** The records notifiers made for NCs elsewhere, shown with each NC. */
   tickets: TicketLinks;
   engine: Engine;
-  /** Dead letters run through their connector again (admin). */
-  deadLetters: Pick<DeadLetterCommands, 'replay'>;
+  /** Dead letters listed and shown, and run through their connector again (admin). */
+  deadLetters: Pick<DeadLetterCommands, 'list' | 'show' | 'replay'>;
   metrics: Metrics;
   /** Bounds on an intake body beyond its size (http.maxDepth, http.maxItems). */
   limits: { maxDepth: number; maxItems: number };
@@ -107,6 +108,8 @@ const symptomQuery = z
     cursor: z.string().min(1).optional(),
   })
   .strict();
+
+const deadLetterQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }).strict();
 
 const exportQuery = z
   .object({
@@ -502,6 +505,23 @@ export function buildServer(options: HttpOptions) {
         return reply.code(201).send(await ncViewOf(nc));
       });
 
+      api.get('/whoami', (request) => request.identity as ApiIdentity);
+
+      api.get('/dead-letters', async (request) => {
+        const query = deadLetterQuery.safeParse(request.query);
+        if (!query.success) throw invalid(query.error, 'query');
+        // The bodies stay out of the list: up to 256 KiB each; GET /dead-letters/{id} shows one.
+        const letters = await options.deadLetters.list(query.data.limit);
+        return { deadLetters: letters.map(({ body, ...letter }) => ({ ...letter, receivedAt: new Date(letter.receivedAt).toISOString(), bodyLength: body.length })) };
+      });
+
+      api.get('/dead-letters/:id', async (request: FastifyRequest<{ Params: { id: string } }>) => {
+        // Redis refuses anything but a stream id: that is an unknown entry, not a failure.
+        if (!/^\d+-\d+$/.test(request.params.id)) throw new RecurdError('NOT_FOUND', `no dead letter ${request.params.id}`);
+        const letter = await options.deadLetters.show(request.params.id);
+        return { ...letter, receivedAt: new Date(letter.receivedAt).toISOString() };
+      });
+
       api.post('/dead-letters/:id/replay', requires('admin'), async (request: FastifyRequest<{ Params: { id: string } }>) => {
         const outcomes = await options.deadLetters.replay(request.params.id);
         return { replayed: outcomes };
@@ -539,6 +559,8 @@ export function buildServer(options: HttpOptions) {
     const text = await options.scrape();
     return reply.header('content-type', options.metrics.registry.contentType).send(text);
   });
+
+  app.register(consoleRoutes);
 
   app.get('/healthz', (_request, reply) => reply.send({ status: 'ok' }));
 
