@@ -306,7 +306,7 @@ describe('web console', () => {
       expect(await count('verifying')).toBe('1');
       expect(await count('risk-accepted')).toBe('1');
       expect(await count('void')).toBe('0');
-      await screenshot(page, 'console-register');
+      await screenshot(page, 'console-register', { fullPage: false });
 
       await page.locator('select[name="family"]').selectOption('av');
       await expect.poll(async () => (await rowIds(page)).sort()).toEqual([ncs.reopened, ncs.elsewhere].sort());
@@ -386,6 +386,7 @@ describe('web console', () => {
       await form.getByLabel('Action').fill('Restarted the Defender service');
       await expect.poll(() => form.getByTestId('verdict').getAttribute('data-strength')).toBe('weak');
       expect(await form.getByTestId('verdict').innerText()).toContain('restarts or reboots');
+      await screenshot(page, 'console-nc-weak-action', { fullPage: false });
       const action = 'Enforced real-time protection by Intune policy on every workstation, with an alert when it is off';
       await form.getByLabel('Action').fill(action);
       await expect.poll(() => form.getByTestId('verdict').getAttribute('data-strength')).toBe('strong');
