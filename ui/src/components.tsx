@@ -31,7 +31,7 @@ export function Refusal(props: { error: unknown }) {
     <div class="refusal" role="alert">
       <div class="refusal-head">
         <code class="refusal-code">{error.code}</code>
-        {error.status > 0 ? <span class="refusal-status">HTTP {error.status}</span> : null}
+        {error.status > 0 && error.code !== `HTTP ${error.status}` ? <span class="refusal-status">HTTP {error.status}</span> : null}
       </div>
       <p class="refusal-message">{error.message}</p>
       {details.length > 0 && details.some((detail) => detail.path !== undefined) ? (
