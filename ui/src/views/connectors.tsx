@@ -7,7 +7,7 @@ import { useState } from 'preact/hooks';
 import { getJson, postJson, readiness, type Identity } from '../api.js';
 import { Badge, Loading, Refusal, useLoad } from '../components.js';
 import { plural, when } from '../format.js';
-import type { DeadLetterView, Health, ReadyView, ReplayOutcome } from '../views.js';
+import type { DeadLetterView, Health, ReadyView, ReplayOutcome } from '../shapes.js';
 import { allows } from '../words.js';
 
 function HealthTable(props: { rows: Record<string, Health>; kind: 'connector' | 'notifier' }) {

@@ -14,7 +14,7 @@ import { CAUSE_CATEGORY_GROUPS, WHYS_REQUIRED, classifyAction, requiresRootCause
 import { postJson, type Identity } from '../api.js';
 import { Badge, Refusal } from '../components.js';
 import { today } from '../format.js';
-import type { NcView } from '../views.js';
+import type { NcView } from '../shapes.js';
 import { VOID_REASONS, allows, type Role } from '../words.js';
 
 interface Submission {

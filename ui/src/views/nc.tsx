@@ -7,7 +7,7 @@ import type { ComponentChildren } from 'preact';
 import { getJson, type Identity } from '../api.js';
 import { Badge, Link, Loading, Refusal, useLoad } from '../components.js';
 import { day, plural, short, when } from '../format.js';
-import type { ChainView, NcDetailView, TimelineEntryView } from '../views.js';
+import type { ChainView, NcDetailView, TimelineEntryView } from '../shapes.js';
 import { SYMPTOM_STATE_LABELS } from '../words.js';
 import { NcForms } from './nc-forms.js';
 

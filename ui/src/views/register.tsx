@@ -8,7 +8,7 @@ import { getJson, query, type Identity } from '../api.js';
 import { Badge, Link, Loading, Refusal, SortHeader, sortRows, useLoad, type Sort } from '../components.js';
 import { day, when } from '../format.js';
 import { navigate, type Location } from '../router.js';
-import type { NcPage, NcView } from '../views.js';
+import type { NcPage, NcView } from '../shapes.js';
 import { FAMILIES, NC_STATES } from '../words.js';
 
 const PAGE = 50;

@@ -8,7 +8,7 @@ import { getJson, query } from '../api.js';
 import { Badge, Link, Loading, Refusal, SortHeader, sortRows, useLoad, type Sort } from '../components.js';
 import { when } from '../format.js';
 import { navigate, type Location } from '../router.js';
-import type { SymptomPage, SymptomView } from '../views.js';
+import type { SymptomPage, SymptomView } from '../shapes.js';
 import type { SymptomState } from '../../../src/core/types.js';
 import { FAMILIES, SYMPTOM_STATE_LABELS, SYMPTOM_STATES } from '../words.js';
 
