@@ -8,6 +8,8 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY connectors ./connectors
 COPY detectors ./detectors
+# The web console (/ui/), bundled into dist/ui by the same build.
+COPY ui ./ui
 RUN npm run build && npm prune --omit=dev
 
 FROM node:24-bookworm-slim

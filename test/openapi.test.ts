@@ -111,7 +111,8 @@ describe('the OpenAPI document', () => {
         .replace(/:([A-Za-z]+)/g, '{$1}')
         // Intakes are served per connector, and for any other name; the document has them once.
         .replace(/^POST \/hooks\/(alertmanager|backups|\*)$/, 'POST /hooks/{connector}')
-        .replace(/^POST \/hooks\/backups\/\*$/, 'POST /hooks/{connector}/{job}/{event}'),
+        .replace(/^POST \/hooks\/backups\/\*$/, 'POST /hooks/{connector}/{job}/{event}')
+        .replace(/^GET \/ui\/\*$/, 'GET /ui/{path}'),
     );
     const documented = Object.entries(check.document.paths).flatMap(([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`));
     expect(new Set(served)).toEqual(new Set(documented));
@@ -229,6 +230,23 @@ describe('the OpenAPI document', () => {
     expect((await call('GET', '/api/v1/symptoms/unknown-fingerprint')).status).toBe(404);
     expect((await call('POST', `/api/v1/symptoms/${fingerprint}/fix`, { token: WRITER, json: { note: 'freed space' } })).status).toBe(200);
     expect((await call('POST', `/api/v1/symptoms/${fingerprint}/fix`, { token: WRITER, json: {} })).status).toBe(409);
+
+    // Who the token is; the dead letters listed and shown, an id that is not one refused.
+    expect((await call('GET', '/api/v1/whoami', { token: READER })).body).toEqual({ name: 'reader', role: 'read' });
+    const letters = await call('GET', '/api/v1/dead-letters?limit=5', { token: READER });
+    const letterId = (letters.body as { deadLetters: Array<{ id: string }> }).deadLetters[0]?.id;
+    expect(letterId).toBeDefined();
+    expect((await call('GET', `/api/v1/dead-letters/${letterId}`, { token: READER })).status).toBe(200);
+    expect((await call('GET', '/api/v1/dead-letters/not-an-id', { token: READER })).status).toBe(404);
+
+    // The console: its page for any view, a missing file, and the redirect to it.
+    const consolePage = await call('GET', '/ui/review', { token: null });
+    expect([consolePage.status, consolePage.contentType]).toEqual([200, 'text/html; charset=utf-8']);
+    expect((await call('GET', '/ui/missing.js', { token: null })).status).toBe(404);
+    const redirect = await fetch(`${daemon.address}/ui`, { redirect: 'manual' });
+    expect([redirect.status, redirect.headers.get('location')]).toEqual([308, '/ui/']);
+    const redirectBody = await redirect.text();
+    expect(check.problems({ method: 'GET', url: '/ui', status: 308, contentType: redirect.headers.get('content-type'), body: redirectBody })).toEqual([]);
 
     // The management review, as figures and as the console's fragment; a backwards period refused.
     const review = await call('GET', '/api/v1/review', { token: READER });

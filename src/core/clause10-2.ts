@@ -12,7 +12,8 @@
  * Pure: no I/O, no clock. It is a document for people, so its times are ISO 8601 already; a time
  * that no Date can hold (an edited entry) reads as null rather than failing the record.
  */
-import type { ActionStrength, RootCauseAnalysis } from './corrective-action.js';
+import type { ActionStrength } from './corrective-action.js';
+import type { RootCauseAnalysis } from './root-cause-analysis.js';
 import type { Nonconformity, TimelineEntry } from './types.js';
 
 /** A timeline entry with its hash; the register's timeline records are these. */

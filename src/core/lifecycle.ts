@@ -17,7 +17,8 @@ import { alertOf, appendHistory, foldDue, fromSnapshot, HISTORY, inserted, logge
 import { isDuplicate, lastStatusFor, remember, type SeenRecord } from './seen.js';
 import { examine, noteReport, RECENT_REPORTS, runWindow, startVerification, type Liveness } from './verification.js';
 import { verificationPolicyFor, windowPolicyFor } from './windows.js';
-import { checkRootCauseAnalysis, classifyAction, missingForReopenedAction, reopenNote } from './corrective-action.js';
+import { classifyAction, reopenNote } from './corrective-action.js';
+import { checkRootCauseAnalysis, missingForReopenedAction } from './root-cause-analysis.js';
 import { advanceDispositions, dispositionDue, settled } from './dispositions.js';
 import {
   SEVERITIES,

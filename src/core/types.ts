@@ -15,7 +15,8 @@
  * Times in the core are epoch milliseconds; they become ISO strings only at the edges.
  */
 import { z } from 'zod';
-import type { ActionStrength, RootCauseAnalysis } from './corrective-action.js';
+import type { ActionStrength } from './corrective-action.js';
+import type { RootCauseAnalysis } from './root-cause-analysis.js';
 import type { HistoryEntry, SymptomSnapshot } from './history.js';
 import { parseEventTime } from './event-time.js';
 

@@ -4,7 +4,7 @@
  * input side, so that what is documented is what is checked.
  */
 import { z } from 'zod';
-import { rootCauseAnalysisSchema } from '../core/corrective-action.js';
+import { rootCauseAnalysisSchema } from '../core/root-cause-analysis.js';
 import { FAMILIES, NC_STATES, SYMPTOM_STATES, VOID_REASONS } from '../core/types.js';
 import { EXPORT_FORMATS } from '../export.js';
 
@@ -16,6 +16,11 @@ const segment = (description: string) => z.string().describe(description);
 export const ncParams = z.object({ id: segment('the NC id, e.g. NC-2026-0042') });
 export const symptomParams = z.object({ fingerprint: segment("the symptom's fingerprint") });
 export const deadLetterParams = z.object({ id: segment('a dead letter id (see `recurd dlq list`), or `all` for every one, oldest first') });
+export const deadLetterIdParams = z.object({ id: segment('a dead letter id, as `GET /api/v1/dead-letters` lists them') });
+export const deadLetterQuery = z
+  .object({ limit: z.coerce.number().int().min(1).max(1000).default(100).describe('at most this many, newest first') })
+  .strict();
+export const consoleParams = z.object({ path: segment('a page of the console (nc/NC-2026-0042, symptoms, review…) or one of its files (assets/…)') });
 export const intakeParams = z.object({ connector: segment('the name of a connector in the config') });
 export const heartbeatParams = intakeParams.extend({
   job: segment('a job of the heartbeat connector'),

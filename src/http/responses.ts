@@ -10,8 +10,10 @@
 import { z } from 'zod';
 import { CHAIN_FAILURE_REASONS } from '../core/chain.js';
 import { ACTION_OUTCOMES, EFFECTIVENESS_RESULTS } from '../core/clause10-2.js';
-import { ACTION_STRENGTHS, rootCauseAnalysisSchema } from '../core/corrective-action.js';
+import { ACTION_STRENGTHS } from '../core/corrective-action.js';
+import { rootCauseAnalysisSchema } from '../core/root-cause-analysis.js';
 import { ALERT_STATUSES, FAMILIES, FIX_KINDS, NC_STATES, SEVERITIES, SYMPTOM_STATES, VERIFY_BY, VOID_REASONS, WINDOW_WAITS } from '../core/types.js';
+import { ROLES } from './roles.js';
 
 export const responseSchemas = z.registry<{ id: string }>();
 
@@ -343,6 +345,29 @@ export const replayed = named(
     ),
   }),
 );
+
+export const identity = named(
+  'Identity',
+  z.object({ name: z.string().describe("the token's name: the actor of what it records"), role: z.enum(ROLES) }).strict(),
+);
+
+const payloadError = z.object({ path: z.string(), message: z.string() });
+const deadLetterFields = {
+  id: z.string(),
+  connector: z.string(),
+  route: z.string().describe('what followed /hooks/{connector}/ in the URL; empty for the connector\'s own route'),
+  receivedAt: time,
+  errors: z.array(payloadError),
+  errorsOmitted: count.describe('errors beyond the first 100, counted but not kept'),
+  truncated: z.boolean().describe('the body was longer than 256 KiB and is kept cut'),
+};
+
+export const deadLetterList = named(
+  'DeadLetters',
+  z.object({ deadLetters: z.array(z.object({ ...deadLetterFields, bodyLength: count.describe('characters of the body kept') }).strict()) }).strict(),
+);
+
+export const deadLetter = named('DeadLetter', z.object({ ...deadLetterFields, body: z.string().describe('the payload as received') }).strict());
 
 export const intakeAccepted = named(
   'IntakeAccepted',

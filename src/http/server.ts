@@ -41,6 +41,7 @@ import type { TicketLinks } from '../ticket-links.js';
 import { referencePage } from './docs-page.js';
 import { openApiDocument } from './openapi.js';
 import { OPERATIONS, fastifyUrl, operationConfig, operations, type Operation, type Parsed } from './operations.js';
+import { consoleRoutes } from './console.js';
 import { RefusalLog, type Refusal } from './refusals.js';
 import { answerReview } from './review-routes.js';
 import { allows, roleNeeded, type ApiIdentity, type ApiToken } from './roles.js';
@@ -87,7 +88,7 @@ export interface HttpOptions {
   tickets: TicketLinks;
   engine: Engine;
   /** Dead letters run through their connector again (admin). */
-  deadLetters: Pick<DeadLetterCommands, 'replay'>;
+  deadLetters: Pick<DeadLetterCommands, 'list' | 'show' | 'replay'>;
   metrics: Metrics;
   /** Bounds on an intake body beyond its size (http.maxDepth, http.maxItems). */
   limits: { maxDepth: number; maxItems: number };
@@ -449,6 +450,21 @@ export function buildServer(options: HttpOptions) {
 
     mount(api, operations.review, ({ query }, _request, reply) => answerReview(reviewOptions, query, reply));
 
+    mount(api, operations.whoami, (_input, request) => request.identity as ApiIdentity);
+
+    mount(api, operations.listDeadLetters, async ({ query }) => {
+      // The bodies stay out of the list: up to 256 KiB each; GET /dead-letters/{id} shows one.
+      const letters = await options.deadLetters.list(query.limit);
+      return { deadLetters: letters.map(({ body, ...letter }) => ({ ...letter, receivedAt: new Date(letter.receivedAt).toISOString(), bodyLength: body.length })) };
+    });
+
+    mount(api, operations.getDeadLetter, async ({ params }) => {
+      // Redis refuses anything but a stream id: that is an unknown entry, not a failure.
+      if (!/^\d+-\d+$/.test(params.id)) throw new RecurdError('NOT_FOUND', `no dead letter ${params.id}`);
+      const letter = await options.deadLetters.show(params.id);
+      return { ...letter, receivedAt: new Date(letter.receivedAt).toISOString() };
+    });
+
     mount(api, operations.replayDeadLetter, async ({ params }) => ({ replayed: await options.deadLetters.replay(params.id) }));
 
     mount(api, operations.recordFix, async ({ params: { fingerprint }, body }, request) => {
@@ -490,6 +506,8 @@ export function buildServer(options: HttpOptions) {
     const text = await options.scrape();
     return reply.header('content-type', options.metrics.registry.contentType).send(text);
   });
+
+  app.register(consoleRoutes);
 
   mount(app, operations.health, (_input, _request, reply) => reply.send({ status: 'ok' }));
 

@@ -122,7 +122,7 @@ const iso = (ms: number | null): string | null => (ms === null ? null : new Date
 
 /** The NC's page in the console. */
 export function ncLink(baseUrl: string | null, id: string): string | null {
-  return baseUrl === null ? null : `${baseUrl.replace(/\/+$/, '')}/ui/ncs/${encodeURIComponent(id)}`;
+  return baseUrl === null ? null : `${baseUrl.replace(/\/+$/, '')}/ui/nc/${encodeURIComponent(id)}`;
 }
 
 export function messageFacts(event: NcEvent, annexA: AnnexA | null, baseUrl: string | null): MessageFacts {

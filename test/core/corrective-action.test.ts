@@ -9,14 +9,12 @@ import {
   CAUSE_CATEGORIES,
   CAUSE_CATEGORY_GROUPS,
   causeGroup,
-  checkRootCauseAnalysis,
   classifyAction,
-  missingForReopenedAction,
   reopenNote,
   requiresRootCauseAnalysis,
-  rootCauseAnalysisSchema,
   type ActionSignal,
 } from '../../src/core/corrective-action.js';
+import { checkRootCauseAnalysis, missingForReopenedAction, rootCauseAnalysisSchema } from '../../src/core/root-cause-analysis.js';
 import type { Nonconformity } from '../../src/core/types.js';
 
 describe('classifyAction: symptom-only actions are weak', () => {

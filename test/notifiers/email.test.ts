@@ -167,13 +167,13 @@ describe('email notifier', () => {
     expect(text).toContain('A symptom that was fixed came back inside its effectiveness window: the backup failed again 3 days after its fix');
     expect(text).toContain(`NC: NC-2026-0042 (open) ${HOSTILE_TITLE}`);
     expect(text).toContain('Control: A.8.13 · family backup · severity high');
-    expect(text).toContain(`${BASE_URL}/ui/ncs/NC-2026-0042`);
+    expect(text).toContain(`${BASE_URL}/ui/nc/NC-2026-0042`);
 
     // The alert's title is text in the HTML part, never markup.
     const html = parsed.html === false ? '' : parsed.html;
     expect(html).not.toContain('<script>');
     expect(html).toContain('&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62; &#38; backup failed');
-    expect(html).toContain(`<a href="${BASE_URL}/ui/ncs/NC-2026-0042">${BASE_URL}/ui/ncs/NC-2026-0042</a>`);
+    expect(html).toContain(`<a href="${BASE_URL}/ui/nc/NC-2026-0042">${BASE_URL}/ui/nc/NC-2026-0042</a>`);
     expect(html).toContain('<p>Control: A.8.13 · family backup · severity high</p>');
 
     expect(parsed.messageId).toBe('<recurd.NC-2026-0042.1795401362135-0@example.org>');
@@ -474,7 +474,7 @@ describe('email notifier', () => {
 
       const received = await eventually(() => server.mails[0], 15_000, 'the message after a 451');
       expect(received.parsed.subject).toMatch(new RegExp(`^Nonconformity opened: ${ncId} `));
-      expect(received.parsed.text).toContain(`${BASE_URL}/ui/ncs/${ncId}`);
+      expect(received.parsed.text).toContain(`${BASE_URL}/ui/nc/${ncId}`);
       expect(received.parsed.references).toBe(`<recurd.${ncId}@example.org>`);
       expect(received.parsed.headers.get('x-recurd-event-id')).toMatch(new RegExp(`^${ncId}\\.`));
       expect(server.log.filter((line) => line.startsWith('RCPT'))).toEqual(['RCPT isms@example.org 451', 'RCPT isms@example.org 250']);

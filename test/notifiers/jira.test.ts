@@ -150,9 +150,9 @@ describe('jira notifier', () => {
     const description = adfText(fields.description);
     expect(description).toContain('A symptom that was fixed came back inside its effectiveness window: the backup failed again 3 days after it was fixed');
     expect(description).toContain('Control: A.8.13 · family backup · severity high');
-    expect(description).toContain('https://recurd.example.org/ui/ncs/NC-2026-0042');
+    expect(description).toContain('https://recurd.example.org/ui/nc/NC-2026-0042');
     // The console link is a link in the document, not only text.
-    expect(JSON.stringify(fields.description)).toContain('"href":"https://recurd.example.org/ui/ncs/NC-2026-0042"');
+    expect(JSON.stringify(fields.description)).toContain('"href":"https://recurd.example.org/ui/nc/NC-2026-0042"');
 
     const link = await links.get('NC-2026-0042', 'jira');
     expect(link).toMatchObject({ notifier: 'jira', system: 'jira', key: 'SEC-1', url: `${jira.url}/browse/SEC-1` });
@@ -314,15 +314,15 @@ describe('jira notifier', () => {
     );
     // Every special character is preceded by a backslash that is not itself escaped.
     expect(wikiEscape(hostile).replace(/\\./g, '')).not.toMatch(/[*_[\]{}!|\-()#\\]/);
-    expect(wiki({ title: 'A *title*', lines: ['', 'one', 'https://recurd.example.org/ui/ncs/NC-1', 'https://x.example/[a|b]'] })).toBe(
-      '*A \\*title\\**\none\n[https://recurd.example.org/ui/ncs/NC-1]\nhttps://x.example/\\[a\\|b\\]',
+    expect(wiki({ title: 'A *title*', lines: ['', 'one', 'https://recurd.example.org/ui/nc/NC-1', 'https://x.example/[a|b]'] })).toBe(
+      '*A \\*title\\**\none\n[https://recurd.example.org/ui/nc/NC-1]\nhttps://x.example/\\[a\\|b\\]',
     );
-    expect(adf({ title: null, lines: ['*not bold*', 'https://recurd.example.org/ui/ncs/NC-1'] })).toEqual({
+    expect(adf({ title: null, lines: ['*not bold*', 'https://recurd.example.org/ui/nc/NC-1'] })).toEqual({
       type: 'doc',
       version: 1,
       content: [
         { type: 'paragraph', content: [{ type: 'text', text: '*not bold*' }] },
-        { type: 'paragraph', content: [{ type: 'text', text: 'https://recurd.example.org/ui/ncs/NC-1', marks: [{ type: 'link', attrs: { href: 'https://recurd.example.org/ui/ncs/NC-1' } }] }] },
+        { type: 'paragraph', content: [{ type: 'text', text: 'https://recurd.example.org/ui/nc/NC-1', marks: [{ type: 'link', attrs: { href: 'https://recurd.example.org/ui/nc/NC-1' } }] }] },
       ],
     });
   });

@@ -147,7 +147,7 @@ describe('escaping per format', () => {
   });
 
   it("keeps the template's own markup, and `| raw` lets a value through unescaped", () => {
-    expect(render('slack', '*{{ nc.id }}* <{{ nc.link | raw }}|open>')).toBe('*NC-2026-0001* <https://recurd.example.org/ui/ncs/NC-2026-0001|open>');
+    expect(render('slack', '*{{ nc.id }}* <{{ nc.link | raw }}|open>')).toBe('*NC-2026-0001* <https://recurd.example.org/ui/nc/NC-2026-0001|open>');
     expect(render('html', '<b>{{ nc.title }}</b>')).toBe(`<b>${escapeText('html', HOSTILE)}</b>`);
     expect(render('markdown', '**{{ nc.title | raw }}**')).toBe(`**${HOSTILE}**`);
   });
@@ -192,7 +192,7 @@ describe('the default messages', () => {
       'Asset: srv-db-01',
       `Reopened: ${event(type).nc.reopenCount} time${event(type).nc.reopenCount === 1 ? '' : 's'}`,
       expect.stringMatching(event(type).nc.correctiveAction === null ? /^Last corrective action: none yet$/ : /^Last corrective action: (weak|strong) \(.+\): .+/) as unknown,
-      'https://recurd.example.org/ui/ncs/NC-2026-0001',
+      'https://recurd.example.org/ui/nc/NC-2026-0001',
     ]);
   });
 
@@ -205,6 +205,6 @@ describe('the default messages', () => {
     expect(lines).toContain('Control: none · family backup · severity medium');
     expect(lines.some((line) => line.startsWith('http'))).toBe(false);
     // An id is a path segment of the link, encoded.
-    expect(messageFacts(withNc('nc.opened', { id: 'NC 1/2' }), null, `${BASE_URL}/`).nc.link).toBe(`${BASE_URL}/ui/ncs/NC%201%2F2`);
+    expect(messageFacts(withNc('nc.opened', { id: 'NC 1/2' }), null, `${BASE_URL}/`).nc.link).toBe(`${BASE_URL}/ui/nc/NC%201%2F2`);
   });
 });

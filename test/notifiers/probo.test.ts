@@ -82,7 +82,7 @@ describe('probo notifier', () => {
     });
     expect(finding?.description).toContain('Nonconformity opened: NC-2026-0042 backup of db-1 failed: target volume full');
     expect(finding?.description).toContain('Control: A.8.13 Information backup · family backup · severity high');
-    expect(finding?.description).toContain('https://recurd.example.org/ui/ncs/NC-2026-0042');
+    expect(finding?.description).toContain('https://recurd.example.org/ui/nc/NC-2026-0042');
     // Nothing to say before a corrective action: the fields are left out, not sent empty.
     expect(finding?.rootCause).toBeNull();
     expect(finding?.effectivenessCheck).toBeNull();

@@ -138,7 +138,7 @@ describe('slack notifier', () => {
         `*Reopened*\n${event(type).nc.reopenCount === 1 ? '1 time' : `${event(type).nc.reopenCount} times`}`,
         expect.stringMatching(/^\*Last corrective action\*\n(none yet|weak|strong)/) as unknown,
       ]);
-      expect(buttons(message)).toEqual([{ type: 'button', text: { type: 'plain_text', text: 'Open NC-2026-0001' }, url: 'https://recurd.example.org/ui/ncs/NC-2026-0001' }]);
+      expect(buttons(message)).toEqual([{ type: 'button', text: { type: 'plain_text', text: 'Open NC-2026-0001' }, url: 'https://recurd.example.org/ui/nc/NC-2026-0001' }]);
     }
     // What happened, in each type's own words, and the verdict on the action where there is one.
     expect(mrkdwnTexts(posted[NC_EVENT_TYPES.indexOf('nc.reopened')] as SlackMessage)[0]).toMatch(/^The symptom came back after its corrective action: NC-2026-0001 is reopened \(1 time\)/);
@@ -298,7 +298,7 @@ describe('slack notifier in a daemon', () => {
     expect(fields(backupMessage)[1]).toBe('*Control*\nA.8.13 Information backup');
     const [malwareMessage] = api.to(`POST ${TEAM}/malware`).map((request) => slackMessage.parse(request.json)) as [SlackMessage];
     expect(fields(malwareMessage)[1]).toBe('*Control*\nA.8.7 Protection against malware');
-    expect(buttons(backupMessage)[0]?.url).toBe(`https://recurd.example.org/ui/ncs/${backupNc}`);
+    expect(buttons(backupMessage)[0]?.url).toBe(`https://recurd.example.org/ui/nc/${backupNc}`);
   });
 
   it('gives up at once on 403 and 404, retries a 500, and waits out a 429 for its Retry-After', async () => {

@@ -127,7 +127,7 @@ describe('teams notifier', () => {
         ['Reopened', event(type).nc.reopenCount === 1 ? '1 time' : `${event(type).nc.reopenCount} times`],
         ['Last corrective action', expect.stringMatching(/^(none yet|weak|strong)/) as unknown],
       ]);
-      expect(card.actions).toEqual([{ type: 'Action.OpenUrl', title: 'Open NC-2026-0001', url: 'https://recurd.example.org/ui/ncs/NC-2026-0001' }]);
+      expect(card.actions).toEqual([{ type: 'Action.OpenUrl', title: 'Open NC-2026-0001', url: 'https://recurd.example.org/ui/nc/NC-2026-0001' }]);
     }
     expect(shown(texts(posted[NC_EVENT_TYPES.indexOf('nc.risk-accepted')] as Card)[1] as string)).toBe('CISO accepted the risk of NC-2026-0001 until 2026-04-01T00:00:00.000Z: legacy host retired in April');
   });
@@ -236,7 +236,7 @@ describe('teams notifier in a daemon', () => {
     expect(api.problems).toEqual([]);
     const [card] = cards({ ...api, requests: api.to(ROUTE) }) as [Card];
     expect(shown(texts(card)[0] as string)).toMatch(new RegExp(`^Nonconformity opened: ${ncId} `));
-    expect(card.actions).toEqual([{ type: 'Action.OpenUrl', title: `Open ${ncId}`, url: `https://recurd.example.org/ui/ncs/${ncId}` }]);
+    expect(card.actions).toEqual([{ type: 'Action.OpenUrl', title: `Open ${ncId}`, url: `https://recurd.example.org/ui/nc/${ncId}` }]);
     expect(api.to('POST /workflows/tenant-only/triggers/manual/paths/invoke')).toHaveLength(1);
     expect(await outboxJobs(redis.port, prefix, 'tenant-only')).toEqual([{ type: 'nc.opened', state: 'failed', attemptsMade: 1 }]);
     expect(await deliveries(daemon, 'tenant-only', 'retrying')).toBe(0);
