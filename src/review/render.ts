@@ -8,6 +8,7 @@
  * `.recurd-review`, which the document styles in its own <style>, allowed by its hash.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { ControlReview, ReviewFigures } from '../core/review.js';
 import { barChart } from './charts.js';
 import { html, Markup } from './markup.js';
@@ -194,39 +195,16 @@ ${byControl}
 `;
 }
 
-const STYLE = `
+/** The page around the review, in the report file only; the console has its own. */
+const PAGE_STYLE = `
 :root { color-scheme: light; }
 body { margin: 0; background: #f5f7fa; color: #1f2933; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; }
 main { max-width: 1120px; margin: 0 auto; padding: 28px 32px 48px; background: #fff; }
 h1 { font-size: 22px; margin: 0 0 4px; }
-.recurd-review h2 { font-size: 18px; font-weight: 600; margin: 0 0 6px; color: #334e68; }
-.recurd-review h3 { font-size: 16px; margin: 32px 0 10px; padding-bottom: 4px; border-bottom: 2px solid #d9e2ec; }
-.recurd-review h4 { font-size: 14px; margin: 22px 0 6px; }
-.recurd-review .meta { color: #52606d; margin: 0 0 18px; max-width: 80ch; }
-.recurd-review .figures { display: grid; grid-template-columns: repeat(4, minmax(0, 1fr)); gap: 10px; margin: 0; }
-.recurd-review .figures div { border: 1px solid #d9e2ec; border-radius: 6px; padding: 10px 12px; }
-.recurd-review .figures dt { color: #52606d; font-size: 12px; }
-.recurd-review .figures dd { margin: 2px 0 0; }
-.recurd-review .figures .value { font-size: 22px; font-weight: 600; }
-.recurd-review .figures .note { display: block; color: #52606d; font-size: 12px; }
-.recurd-review figure { margin: 8px 0 0; }
-.recurd-review .pair { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
-.recurd-review .chart { display: block; max-width: 100%; height: auto; }
-.recurd-review .table-wrap { overflow-x: auto; }
-.recurd-review table { border-collapse: collapse; width: 100%; font-size: 13px; }
-.recurd-review caption { text-align: left; font-weight: 600; padding: 4px 0 6px; color: #334e68; }
-.recurd-review th, .recurd-review td { border-bottom: 1px solid #e4e7eb; padding: 4px 8px; }
-.recurd-review thead th { text-align: right; vertical-align: bottom; font-size: 12px; color: #52606d; font-weight: 600; border-bottom: 2px solid #bcccdc; }
-.recurd-review thead th:first-child, .recurd-review tbody th, .recurd-review tfoot th { text-align: left; }
-.recurd-review tbody th { font-weight: 500; white-space: nowrap; }
-.recurd-review tfoot th, .recurd-review tfoot td { font-weight: 600; border-top: 2px solid #bcccdc; border-bottom: 0; }
-.recurd-review .num { text-align: right; font-variant-numeric: tabular-nums; }
-.recurd-review .zero, .recurd-review .none { color: #9aa5b1; }
-.recurd-review .definitions dt { font-weight: 600; margin-top: 8px; }
-.recurd-review .definitions dd { margin: 2px 0 0 0; color: #3e4c59; max-width: 90ch; }
-@media (max-width: 800px) { .recurd-review .figures { grid-template-columns: repeat(2, minmax(0, 1fr)); } .recurd-review .pair { grid-template-columns: 1fr; } }
-@media print { body { background: #fff; } main { padding: 0; } .recurd-review section.control, .recurd-review figure, .recurd-review table { break-inside: avoid; } }
 `;
+
+/** The review's style, one file shared with the console's bundle. */
+const STYLE = PAGE_STYLE + readFileSync(new URL('./review.css', import.meta.url), 'utf8');
 
 /**
  * The review as one HTML document. Its Content-Security-Policy allows its own <style> (by hash)

@@ -511,5 +511,26 @@ describe('web console', () => {
       await expect.poll(() => page.getByTestId('replay-outcomes').innerText()).toContain('still does not fit');
       await screenshot(page, 'console-connectors');
     });
+    it('shows the management review of a period: figures, charts and a table per control, styled under its own CSP', async () => {
+      const page = await signIn(TOKENS.grafana);
+      await page.getByRole('link', { name: 'Review' }).click();
+      const review = page.getByTestId('review').locator('.recurd-review');
+      await review.waitFor();
+      // Five NCs were raised today, so the default period (the last twelve months) counts them.
+      const opened = review.locator('.figures div', { hasText: 'Opened' }).locator('.value');
+      expect(await opened.first().innerText()).toBe('5');
+      expect(await review.locator('svg.chart').count()).toBeGreaterThan(0);
+      expect(await review.locator('section.control').count()).toBeGreaterThan(0);
+      // The review's own style sheet reached the page: its figures are laid out as a grid.
+      expect(await review.locator('.figures').evaluate((element) => getComputedStyle(element).display)).toBe('grid');
+      await screenshot(page, 'console-review', { fullPage: false });
+
+      // A period with nothing in it says so.
+      await page.locator('input[name="from"]').fill('2020-01');
+      await page.locator('input[name="to"]').fill('2020-03');
+      await page.getByRole('button', { name: 'Show' }).click();
+      await expect.poll(() => page.getByTestId('review').innerText()).toContain('No nonconformity and no corrective action in the period.');
+      expect(page.url()).toContain('from=2020-01');
+    });
   });
 });

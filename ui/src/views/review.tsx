@@ -9,6 +9,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { query, request } from '../api.js';
 import { Loading, Refusal } from '../components.js';
 import { navigate, type Location } from '../router.js';
+import '../../../src/review/review.css';
 
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 
