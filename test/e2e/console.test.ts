@@ -522,7 +522,7 @@ describe('web console', () => {
       expect(await review.locator('svg.chart').count()).toBeGreaterThan(0);
       expect(await review.locator('section.control').count()).toBeGreaterThan(0);
       // The review's own style sheet reached the page: its figures are laid out as a grid.
-      expect(await review.locator('.figures').evaluate((element) => element.ownerDocument.defaultView?.getComputedStyle(element).display)).toBe('grid');
+      expect(await page.evaluate<string>('getComputedStyle(document.querySelector("[data-testid=review] .recurd-review .figures")).display')).toBe('grid');
       await screenshot(page, 'console-review', { fullPage: false });
 
       // A period with nothing in it says so.
