@@ -59,13 +59,15 @@ export class DeadLetterCommands {
   }
 
   async show(id: string): Promise<DeadLetter> {
+    // Entries are named by their stream id; Redis refuses anything else, which is an unknown entry, not a failure.
+    if (!/^\d+-\d+$/.test(id)) throw new RecurdError('NOT_FOUND', `no dead letter ${id}`);
     const letter = await this.letters.get(id);
     if (letter === null) throw new RecurdError('NOT_FOUND', `no dead letter ${id}`);
     return letter;
   }
 
   async drop(id: string): Promise<void> {
-    if (!(await this.letters.drop(id))) throw new RecurdError('NOT_FOUND', `no dead letter ${id}`);
+    if (!/^\d+-\d+$/.test(id) || !(await this.letters.drop(id))) throw new RecurdError('NOT_FOUND', `no dead letter ${id}`);
   }
 
   /** Replays one entry, or every entry (oldest first) when `id` is 'all'. */

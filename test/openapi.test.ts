@@ -268,6 +268,7 @@ describe('the OpenAPI document', () => {
     const replayed = await call('POST', '/api/v1/dead-letters/all/replay');
     expect((replayed.body as { replayed: Array<{ problems: string[] }> }).replayed[0]?.problems).not.toEqual([]);
     expect((await call('POST', '/api/v1/dead-letters/1-0/replay')).status).toBe(404);
+    expect((await call('POST', '/api/v1/dead-letters/not-an-id/replay')).status).toBe(404);
 
     // Every operation was exercised at least once with an answer that is not an error.
     const succeeded = new Set([...check.seen].filter((seen) => Number(seen.split(' ')[1]) < 400).map((seen) => seen.split(' ')[0]));
