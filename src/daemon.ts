@@ -214,38 +214,27 @@ export async function startDaemon(config: Config, { logger, clock = systemClock,
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-/** A notifier failing is shown, not fatal: its deliveries wait in the outbox. */
-function notifierReport(names: string[], health: Record<string, NotifierHealth>): ReadyReport['notifiers'] {
+interface Health {
+  lastErrorAt: number | null;
+  lastError: string | null;
+  consecutiveErrors: number;
+}
+
+/** Each named part's health for /readyz, ok until it fails; `more` adds what the kind of part tells besides. */
+function healthReport<Entry extends Health, Shown>(names: string[], health: Record<string, Entry>, more: (entry: Entry | undefined) => Shown) {
   return Object.fromEntries(
     names.map((name) => {
       const entry = health[name];
-      return [
-        name,
-        {
-          ok: entry === undefined || entry.consecutiveErrors === 0,
-          lastDeliveredAt: iso(entry?.lastDeliveredAt ?? null),
-          lastErrorAt: iso(entry?.lastErrorAt ?? null),
-          lastError: entry?.lastError ?? null,
-          consecutiveErrors: entry?.consecutiveErrors ?? 0,
-        },
-      ];
+      return [name, { ok: entry === undefined || entry.consecutiveErrors === 0, lastErrorAt: iso(entry?.lastErrorAt ?? null), lastError: entry?.lastError ?? null, ...more(entry) }];
     }),
   );
 }
 
+/** A notifier failing is shown, not fatal: its deliveries wait in the outbox. */
+function notifierReport(names: string[], health: Record<string, NotifierHealth>): ReadyReport['notifiers'] {
+  return healthReport(names, health, (entry) => ({ lastDeliveredAt: iso(entry?.lastDeliveredAt ?? null), consecutiveErrors: entry?.consecutiveErrors ?? 0 }));
+}
+
 function connectorReport(names: string[], health: Record<string, ConnectorHealth>): ReadyReport['connectors'] {
-  return Object.fromEntries(
-    names.map((name) => {
-      const entry = health[name];
-      return [
-        name,
-        {
-          ok: entry === undefined || entry.consecutiveErrors === 0,
-          lastSuccessAt: iso(entry?.lastSuccessAt ?? null),
-          lastErrorAt: iso(entry?.lastErrorAt ?? null),
-          lastError: entry?.lastError ?? null,
-        },
-      ];
-    }),
-  );
+  return healthReport(names, health, (entry) => ({ lastSuccessAt: iso(entry?.lastSuccessAt ?? null) }));
 }
