@@ -3,43 +3,18 @@
  * retries with backoff, no retry on a refusal, event filtering, and delivery that survives a
  * daemon (and its relay) going away.
  */
-import { readFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Daemon } from '../src/daemon.js';
 import type { ConfigInput } from '../src/config/schema.js';
-import { NOTIFY_SECRET, api, eventually, runDaemon, startReceiver, testConfig, verifySignature, type DeliveryAttempt, type ReceiverAnswer, metricsOf, postAlertmanager } from './helpers/daemon.js';
+import { NOTIFY_SECRET, api, eventually, runDaemon, startReceiver, testConfig, verifySignature, type DeliveryAttempt, type ReceiverAnswer, metricsOf, raiseNc } from './helpers/daemon.js';
 import { OutboxCommands } from '../src/outbox-commands.js';
 import { RedisTicketLinks } from '../src/ticket-links.js';
 import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../bench/programs/redis.js';
 
-const fixture = readFileSync(new URL('./fixtures/alertmanager/alertmanager-0.25-webhook-v4.ndjson', import.meta.url), 'utf8')
-  .trim()
-  .split('\n');
-const [firingBody, resolvedBody] = fixture as [string, string];
-
 type Receiver = Awaited<ReturnType<typeof startReceiver>>;
 type NotifierInput = Omit<Extract<NonNullable<ConfigInput['notifiers']>[number], { type: 'webhook' }>, 'type' | 'secret'>;
 
-/** firing → resolved → firing through the Alertmanager intake; returns the NC id. */
-async function raiseNc(daemon: Daemon): Promise<string> {
-  expect((await postAlertmanager(daemon, firingBody)).status).toBe(202);
-  expect((await postAlertmanager(daemon, resolvedBody)).status).toBe(202);
-  // The resolve must be decided before the re-fire, or the re-fire is just the same episode.
-  await eventually(async () => {
-    const text = await metricsOf(daemon);
-    return /recurd_alerts_received_total\{[^}]*status="resolved"\} 1/.test(text) &&
-      /recurd_queue_jobs\{queue="ingest",state="waiting"\} 0/.test(text) &&
-      /recurd_queue_jobs\{queue="ingest",state="active"\} 0/.test(text)
-      ? true
-      : undefined;
-  });
-  expect((await postAlertmanager(daemon, firingBody)).status).toBe(202);
-  return eventually(async () => {
-    const { body } = await api<{ nonconformities: Array<{ id: string }> }>(daemon.address, '/api/v1/nonconformities?state=open');
-    return body.nonconformities[0]?.id;
-  }, 10_000, 'an open NC');
-}
 
 function eventIdOf(attempt: DeliveryAttempt): string | string[] | undefined {
   return attempt.headers['x-recurd-event-id'];

@@ -1,5 +1,6 @@
 /** A real daemon in the test process, on a private Redis and a free port, with a webhook receiver for its notifications. */
 import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { configSchema, type Config, type ConfigInput } from '../../src/config/schema.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
@@ -126,4 +127,27 @@ export function postAlertmanager(daemon: Daemon, body: string): Promise<Response
 
 export async function metricsOf(daemon: Daemon): Promise<string> {
   return (await fetch(`${daemon.address}/metrics`)).text();
+}
+
+const alertmanagerFixture = readFileSync(new URL('../fixtures/alertmanager/alertmanager-0.25-webhook-v4.ndjson', import.meta.url), 'utf8').trim().split('\n');
+
+/** firing → resolved → firing of the Alertmanager fixture through a daemon's intake; returns the NC id. */
+export async function raiseNc(daemon: Daemon): Promise<string> {
+  const [firing, resolved] = alertmanagerFixture as [string, string];
+  if ((await postAlertmanager(daemon, firing)).status !== 202) throw new Error('the firing notification was refused');
+  if ((await postAlertmanager(daemon, resolved)).status !== 202) throw new Error('the resolved notification was refused');
+  // The resolve must be decided before the re-fire, or the re-fire is just the same episode.
+  await eventually(async () => {
+    const text = await metricsOf(daemon);
+    return /recurd_alerts_received_total\{[^}]*status="resolved"\} 1/.test(text) &&
+      /recurd_queue_jobs\{queue="ingest",state="waiting"\} 0/.test(text) &&
+      /recurd_queue_jobs\{queue="ingest",state="active"\} 0/.test(text)
+      ? true
+      : undefined;
+  });
+  if ((await postAlertmanager(daemon, firing)).status !== 202) throw new Error('the second firing notification was refused');
+  return eventually(async () => {
+    const { body } = await api<{ nonconformities: Array<{ id: string }> }>(daemon.address, '/api/v1/nonconformities?state=open');
+    return body.nonconformities[0]?.id;
+  }, 10_000, 'an open NC');
 }

@@ -2,7 +2,6 @@
  * One NC through its life, as the outbox hands it to a notifier: each event carries the NC as the
  * commit that made the event left it (src/store/lua/commit-4.lua), with an id `<NC>.<timeline entry id>`.
  */
-import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { ManualClock } from '../../src/core/clock.js';
 import type { CorrectiveAction, NcEvent, NcEventType, Nonconformity } from '../../src/core/types.js';
@@ -11,54 +10,13 @@ import type { Daemon } from '../../src/daemon.js';
 import { createLogger } from '../../src/log.js';
 import type { NotifierServices } from '../../src/notifiers/types.js';
 import { RedisTicketLinks } from '../../src/ticket-links.js';
-import { api, eventually, metricsOf, postAlertmanager } from './daemon.js';
+import { metricsOf } from './daemon.js';
+import { OPENED_AT, openNc } from './nc.js';
 
-export const OPENED_AT = Date.parse('2026-11-23T02:36:02.135Z');
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-export function openNc(overrides: Partial<Nonconformity> = {}): Nonconformity {
-  return {
-    id: 'NC-2026-0042',
-    state: 'open',
-    fingerprint: '9f86d081884c7d65',
-    source: 'alertmanager',
-    family: 'backup',
-    control: 'A.8.13',
-    check: 'BackupFailed',
-    asset: 'db-1',
-    title: 'backup of db-1 failed: target volume full',
-    severity: 'high',
-    detector: 'recurrence',
-    reason: 'BackupFailed on db-1 failed again 3 days after it was fixed (window 30d)',
-    reopenCount: 0,
-    occurrences: 2,
-    openedAt: OPENED_AT,
-    updatedAt: OPENED_AT,
-    lastOccurrenceAt: OPENED_AT,
-    correctiveAction: null,
-    windowStartsAt: null,
-    windowEndsAt: null,
-    verification: null,
-    closedAt: null,
-    recurrenceOf: null,
-    assets: [],
-    assetCount: 0,
-    flapping: false,
-    elsewhere: [],
-    elsewhereCount: 0,
-    timelineHead: null,
-    voided: null,
-    riskAcceptance: null,
-    overdueSince: null,
-    owner: null,
-    dueDate: null,
-    comments: 0,
-    attachments: 0,
-    ...overrides,
-  };
-}
-
+export 
 let entry = 0;
 
 export function eventOf(type: NcEventType, nc: Nonconformity): NcEvent {
@@ -143,29 +101,6 @@ export function lifeOf(base: Nonconformity = openNc()): Record<NcEventType, Nonc
 /** What a notifier gets from the daemon, with links in the test's Redis under its prefix. */
 export function servicesFor(redis: Redis, prefix: string, clock = new ManualClock(OPENED_AT)): NotifierServices & { links: RedisTicketLinks; clock: ManualClock } {
   return { links: new RedisTicketLinks(redis, prefix), clock, logger: createLogger('silent'), annexA: loadAnnexA(), baseUrl: 'https://recurd.example.org' };
-}
-
-const alertmanagerFixture = readFileSync(new URL('../fixtures/alertmanager/alertmanager-0.25-webhook-v4.ndjson', import.meta.url), 'utf8').trim().split('\n');
-
-/** firing → resolved → firing through a daemon's Alertmanager intake (as test/notifier.test.ts does); returns the NC id. */
-export async function raiseNcThroughAlertmanager(daemon: Daemon): Promise<string> {
-  const [firing, resolved] = alertmanagerFixture as [string, string];
-  if ((await postAlertmanager(daemon, firing)).status !== 202) throw new Error('the firing notification was refused');
-  if ((await postAlertmanager(daemon, resolved)).status !== 202) throw new Error('the resolved notification was refused');
-  // The resolve must be decided before the re-fire, or the re-fire is just the same episode.
-  await eventually(async () => {
-    const text = await metricsOf(daemon);
-    return /recurd_alerts_received_total\{[^}]*status="resolved"\} 1/.test(text) &&
-      /recurd_queue_jobs\{queue="ingest",state="waiting"\} 0/.test(text) &&
-      /recurd_queue_jobs\{queue="ingest",state="active"\} 0/.test(text)
-      ? true
-      : undefined;
-  });
-  if ((await postAlertmanager(daemon, firing)).status !== 202) throw new Error('the second firing notification was refused');
-  return eventually(async () => {
-    const { body } = await api<{ nonconformities: Array<{ id: string }> }>(daemon.address, '/api/v1/nonconformities?state=open');
-    return body.nonconformities[0]?.id;
-  }, 10_000, 'an open NC');
 }
 
 /** How often a notifier's deliveries ended `outcome`, from the daemon's metrics (0 when not counted yet). */

@@ -13,8 +13,9 @@ import { cisoAssistantNotifier, fieldErrors, findingName } from '../../src/notif
 import { DeliveryError, type Notifier } from '../../src/notifiers/types.js';
 import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../../bench/programs/redis.js';
 import { cisoFixture, findingModel, startCisoAssistantApi, type CisoAssistantApi } from '../helpers/ciso-assistant-api.js';
-import { api, eventually, runDaemon, testConfig } from '../helpers/daemon.js';
-import { eventOf, lifeOf, notificationCount, openNc, raiseNcThroughAlertmanager, servicesFor } from '../helpers/grc-events.js';
+import { api, eventually, raiseNc, runDaemon, testConfig } from '../helpers/daemon.js';
+import { eventOf, lifeOf, notificationCount, servicesFor } from '../helpers/grc-events.js';
+import { openNc } from '../helpers/nc.js';
 
 type Services = ReturnType<typeof servicesFor>;
 
@@ -291,7 +292,7 @@ describe('ciso-assistant notifier', () => {
           notifiers: [{ name: 'grc', type: 'ciso-assistant', url: ciso.url, token: ciso.token, findingsAssessment: ciso.findingsAssessment, owners: { ops: ciso.actors.ops }, backoff: '100ms' }],
         }),
       );
-      const ncId = await raiseNcThroughAlertmanager(daemon);
+      const ncId = await raiseNc(daemon);
       const finding = await eventually(() => [...ciso.findings.values()].find((candidate) => candidate.ref_id === ncId), 10_000, 'the finding in CISO Assistant');
       expect(finding).toMatchObject({ status: 'confirmed', findings_assessment: ciso.findingsAssessment });
       await eventually(async () => ((await notificationCount(daemon as Daemon, 'grc', 'delivered')) === 1 ? true : undefined), 10_000, 'the delivery to be counted');

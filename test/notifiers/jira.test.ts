@@ -14,6 +14,7 @@ import { adf, creationLabel, wiki, wikiEscape } from '../../src/notifiers/jira.j
 import { DeliveryError, type Notifier } from '../../src/notifiers/types.js';
 import type { TicketLink, TicketLinks } from '../../src/ticket-links.js';
 import { adfText, startJira, type FakeJira } from '../helpers/jira.js';
+import { openNc } from '../helpers/nc.js';
 
 const CLOUD_AUTH = { email: 'recurd@example.org', apiToken: 'jira-api-token' };
 const DC_TOKEN = 'jira-personal-access-token';
@@ -40,45 +41,15 @@ class MemoryTicketLinks implements TicketLinks {
 }
 
 function nc(overrides: Partial<Nonconformity> = {}): Nonconformity {
-  return {
-    id: 'NC-2026-0042',
-    state: 'open',
+  return openNc({
     fingerprint: 'f'.repeat(16),
-    source: 'alertmanager',
-    family: 'backup',
-    control: 'A.8.13',
-    check: 'BackupFailed',
-    asset: 'db-1',
     title: 'nightly backup of db-1 failed',
-    severity: 'high',
-    detector: 'recurrence',
     reason: 'the backup failed again 3 days after it was fixed',
-    reopenCount: 0,
-    occurrences: 2,
     openedAt: Date.parse('2026-03-01T02:00:00Z'),
     updatedAt: Date.parse('2026-03-01T02:00:00Z'),
     lastOccurrenceAt: Date.parse('2026-03-01T02:00:00Z'),
-    correctiveAction: null,
-    windowStartsAt: null,
-    windowEndsAt: null,
-    verification: null,
-    closedAt: null,
-    recurrenceOf: null,
-    assets: [],
-    assetCount: 0,
-    flapping: false,
-    elsewhere: [],
-    elsewhereCount: 0,
-    timelineHead: null,
-    voided: null,
-    riskAcceptance: null,
-    overdueSince: null,
-    owner: null,
-    dueDate: null,
-    comments: 0,
-    attachments: 0,
     ...overrides,
-  };
+  });
 }
 
 let sequence = 0;

@@ -11,8 +11,9 @@ import type { Daemon } from '../../src/daemon.js';
 import { ENDPOINT, proboNotifier, proboText, sourceOf } from '../../src/notifiers/probo.js';
 import { DeliveryError, type Notifier } from '../../src/notifiers/types.js';
 import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../../bench/programs/redis.js';
-import { api, eventually, runDaemon, testConfig } from '../helpers/daemon.js';
-import { eventOf, lifeOf, notificationCount, openNc, raiseNcThroughAlertmanager, servicesFor } from '../helpers/grc-events.js';
+import { api, eventually, raiseNc, runDaemon, testConfig } from '../helpers/daemon.js';
+import { eventOf, lifeOf, notificationCount, servicesFor } from '../helpers/grc-events.js';
+import { openNc } from '../helpers/nc.js';
 import { proboFixture, proboId, startProboApi, type ProboApi } from '../helpers/probo-api.js';
 
 type Services = ReturnType<typeof servicesFor>;
@@ -332,7 +333,7 @@ describe('probo notifier', () => {
           notifiers: [{ name: 'register', type: 'probo', url: probo.url, token: probo.token, organizationId: probo.organizationId, owners: { ops: probo.people.ops }, backoff: '100ms' }],
         }),
       );
-      const ncId = await raiseNcThroughAlertmanager(daemon);
+      const ncId = await raiseNc(daemon);
       const finding = await eventually(() => [...probo.findings.values()].find((candidate) => candidate.source === `recurd ${ncId}`), 10_000, 'the finding in Probo');
       expect(finding).toMatchObject({ kind: 'MINOR_NONCONFORMITY', status: 'OPEN' });
       await eventually(async () => ((await notificationCount(daemon as Daemon, 'register', 'delivered')) === 1 ? true : undefined), 10_000, 'the delivery to be counted');
