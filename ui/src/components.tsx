@@ -1,4 +1,4 @@
-/** Small pieces the views share: links, badges, the API's refusal, sortable headers. */
+/** Small pieces the views share: links, badges, the API's refusal, labelled fields, sortable headers. */
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ApiError } from './api.js';
@@ -85,6 +85,16 @@ export interface Sort {
   direction: SortDirection;
 }
 
+/** The fields of a row a header can sort by: text, numbers and ISO times, or null. */
+export type SortField<T> = { [K in keyof T]-?: T[K] extends string | number | null ? K : never }[keyof T] & string;
+
+/** A column of a sortable table: its header's label and class, and the field it sorts by. */
+export interface Column<T> {
+  label: string;
+  field: SortField<T>;
+  class?: string;
+}
+
 /** A column header that sorts the loaded rows by its key, and says which way. */
 export function SortHeader(props: { label: string; sortKey: string; sort: Sort | null; onSort: (sort: Sort) => void; class?: string }) {
   const active = props.sort?.key === props.sortKey;
@@ -101,19 +111,46 @@ export function SortHeader(props: { label: string; sortKey: string; sort: Sort |
   );
 }
 
-/** Rows sorted by one of their values: text by locale, numbers and ISO times by value, nulls last. */
-export function sortRows<T>(rows: readonly T[], sort: Sort | null, value: (row: T, key: string) => string | number | null): T[] {
-  if (sort === null) return [...rows];
+/**
+ * Rows sorted by the field the sort names, if it is one of `fields` (any other key, from an
+ * edited address, leaves them as loaded): text by locale, numbers and ISO times by value, nulls last.
+ */
+export function sortRows<T>(rows: readonly T[], sort: Sort | null, fields: ReadonlyArray<SortField<T>>): T[] {
+  const field = fields.find((candidate) => candidate === sort?.key);
+  if (sort === null || field === undefined) return [...rows];
   const sign = sort.direction === 'asc' ? 1 : -1;
   return [...rows].sort((a, b) => {
-    const left = value(a, sort.key);
-    const right = value(b, sort.key);
+    const left = a[field] as string | number | null;
+    const right = b[field] as string | number | null;
     if (left === right) return 0;
     if (left === null) return 1;
     if (right === null) return -1;
     if (typeof left === 'number' && typeof right === 'number') return (left - right) * sign;
     return String(left).localeCompare(String(right), 'en', { numeric: true }) * sign;
   });
+}
+
+/** A form control with its label, which names it for screen readers and the browser tests alike. */
+export function Field(props: { label: ComponentChildren; class?: string; children: ComponentChildren }) {
+  return (
+    <label class={props.class === undefined ? 'field' : `field ${props.class}`}>
+      <span>{props.label}</span>
+      {props.children}
+    </label>
+  );
+}
+
+/** A select's options, one per word, each shown by its label if it has one. */
+export function Options(props: { words: readonly string[]; labels?: Readonly<Record<string, string>> }) {
+  return (
+    <>
+      {props.words.map((word) => (
+        <option key={word} value={word}>
+          {props.labels?.[word] ?? word}
+        </option>
+      ))}
+    </>
+  );
 }
 
 export function Loading(props: { what: string }) {

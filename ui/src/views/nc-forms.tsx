@@ -8,33 +8,60 @@
  * shown while it is typed, by the core's own classifier bundled into the console: the verdict
  * here is the one the API will record.
  */
-import type { ComponentChildren } from 'preact';
+import type { ComponentChildren, TargetedEvent } from 'preact';
 import { useState } from 'preact/hooks';
 import { CAUSE_CATEGORY_GROUPS, WHYS_REQUIRED, classifyAction, requiresRootCauseAnalysis } from '../../../src/core/corrective-action.js';
 import { postJson, type Identity } from '../api.js';
-import { Badge, Refusal } from '../components.js';
+import { Badge, Field, Options, Refusal } from '../components.js';
 import { today } from '../format.js';
 import type { NcView } from '../shapes.js';
 import { VOID_REASONS, allows, type Role } from '../words.js';
 
+/** What each form on an NC is given. */
+interface FormProps {
+  nc: NcView;
+  identity: Identity;
+  onRecorded: () => void;
+}
+
+/** What sets one form apart: its route under the NC, its title, the role it needs, its button and what it says once recorded. */
+interface FormSpec {
+  route: string;
+  title: string;
+  needs: Role;
+  testId: string;
+  submitLabel: string;
+  done: string;
+}
+
+const FORMS = {
+  correctiveAction: { route: 'corrective-action', title: 'Corrective action', needs: 'write', testId: 'form-corrective-action', submitLabel: 'Record corrective action', done: 'The corrective action is recorded.' },
+  comment: { route: 'comments', title: 'Comment', needs: 'write', testId: 'form-comment', submitLabel: 'Add comment', done: 'The comment is on the timeline.' },
+  owner: { route: 'owner', title: 'Owner', needs: 'write', testId: 'form-owner', submitLabel: 'Change owner', done: 'The owner is changed.' },
+  dueDate: { route: 'due-date', title: 'Due date', needs: 'write', testId: 'form-due-date', submitLabel: 'Change due date', done: 'The due date is changed.' },
+  void: { route: 'void', title: 'Void', needs: 'admin', testId: 'form-void', submitLabel: 'Declare the NC void', done: 'The NC is void.' },
+  acceptRisk: { route: 'accept-risk', title: 'Accept the risk', needs: 'admin', testId: 'form-accept-risk', submitLabel: 'Accept the risk', done: 'The risk is accepted.' },
+} as const satisfies Record<string, FormSpec>;
+
+/** A form's post: whether it is under way, the API's refusal, and the confirmation once recorded. */
 interface Submission {
   busy: boolean;
   error: unknown;
   done: string | null;
-  submit: (body: unknown, done: string) => Promise<boolean>;
+  submit: (body: unknown) => Promise<boolean>;
 }
 
-function useSubmission(path: string, onRecorded: () => void): Submission {
+function useSubmission(path: string, done: string, onRecorded: () => void): Submission {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const [done, setDone] = useState<string | null>(null);
-  const submit = async (body: unknown, message: string): Promise<boolean> => {
+  const [recorded, setRecorded] = useState<string | null>(null);
+  const submit = async (body: unknown): Promise<boolean> => {
     setBusy(true);
     setError(null);
-    setDone(null);
+    setRecorded(null);
     try {
       await postJson(path, body);
-      setDone(message);
+      setRecorded(done);
       onRecorded();
       return true;
     } catch (failed) {
@@ -44,43 +71,50 @@ function useSubmission(path: string, onRecorded: () => void): Submission {
       setBusy(false);
     }
   };
-  return { busy, error, done, submit };
+  return { busy, error, done: recorded, submit };
 }
 
-function FormPanel(props: { title: string; needs: Role; identity: Identity; testId: string; submission: Submission; onSubmit: () => void; submitLabel: string; children: ComponentChildren }) {
-  const allowed = allows(props.identity.role, props.needs);
+/**
+ * One form on an NC: it posts `body()` to the form's route and, once the API recorded it, says so
+ * and calls `onSent` (to clear what was typed). A token whose role is too low still may send: the
+ * note says the API will refuse, and the refusal shown is the API's own.
+ */
+function NcForm(props: FormProps & { form: FormSpec; body: () => unknown; onSent?: () => void; children: ComponentChildren }) {
+  const { form, identity } = props;
+  const submission = useSubmission(`/nonconformities/${encodeURIComponent(props.nc.id)}/${form.route}`, form.done, props.onRecorded);
+  const allowed = allows(identity.role, form.needs);
   return (
     <form
       class="panel form"
-      data-testid={props.testId}
+      data-testid={form.testId}
       onSubmit={(event) => {
         event.preventDefault();
-        props.onSubmit();
+        void submission.submit(props.body()).then((sent) => sent && props.onSent?.());
       }}
     >
       <div class="form-head">
-        <h3>{props.title}</h3>
-        <span class={`role role-${props.needs}`} title={`needs the role ${props.needs}`}>
-          {props.needs}
+        <h3>{form.title}</h3>
+        <span class={`role role-${form.needs}`} title={`needs the role ${form.needs}`}>
+          {form.needs}
         </span>
       </div>
       {allowed ? null : (
         <p class="fine role-note">
-          Needs the role {props.needs}; your token “{props.identity.name}” has {props.identity.role}, so the API will refuse it.
+          Needs the role {form.needs}; your token “{identity.name}” has {identity.role}, so the API will refuse it.
         </p>
       )}
       {props.children}
       <div class="actions">
-        <button type="submit" class="primary" disabled={props.submission.busy}>
-          {props.submission.busy ? 'Sending…' : props.submitLabel}
+        <button type="submit" class="primary" disabled={submission.busy}>
+          {submission.busy ? 'Sending…' : form.submitLabel}
         </button>
       </div>
-      {props.submission.done !== null ? (
+      {submission.done !== null ? (
         <p class="done" role="status">
-          {props.submission.done}
+          {submission.done}
         </p>
       ) : null}
-      <Refusal error={props.submission.error} />
+      <Refusal error={submission.error} />
     </form>
   );
 }
@@ -98,8 +132,7 @@ function Verdict(props: { text: string }) {
 
 const EMPTY_WHYS = (): string[] => Array.from({ length: WHYS_REQUIRED }, () => '');
 
-function CorrectiveActionForm(props: { nc: NcView; identity: Identity; onRecorded: () => void }) {
-  const submission = useSubmission(`/nonconformities/${encodeURIComponent(props.nc.id)}/corrective-action`, props.onRecorded);
+function CorrectiveActionForm(props: FormProps) {
   const [action, setAction] = useState('');
   const [owner, setOwner] = useState(props.nc.owner ?? '');
   const [rootCause, setRootCause] = useState('');
@@ -111,21 +144,22 @@ function CorrectiveActionForm(props: { nc: NcView; identity: Identity; onRecorde
   const required = requiresRootCauseAnalysis(props.nc);
   const analysisGiven = whys.some((why) => why.trim() !== '') || category !== '' || summary.trim() !== '';
 
-  const send = async (): Promise<void> => {
+  const body = (): Record<string, unknown> => {
     const body: Record<string, unknown> = { action, owner };
     if (rootCause.trim() !== '') body.rootCause = rootCause;
     if (dueDate !== '') body.dueDate = dueDate;
     if (ismsChange.trim() !== '') body.ismsChange = ismsChange;
     // Sent as typed, blanks included: the API names each missing why.
     if (analysisGiven) body.rootCauseAnalysis = { whys, ...(category === '' ? {} : { category }), ...(summary.trim() === '' ? {} : { summary }) };
-    if (await submission.submit(body, 'The corrective action is recorded.')) {
-      setAction('');
-      setRootCause('');
-      setIsmsChange('');
-      setWhys(EMPTY_WHYS());
-      setCategory('');
-      setSummary('');
-    }
+    return body;
+  };
+  const clear = (): void => {
+    setAction('');
+    setRootCause('');
+    setIsmsChange('');
+    setWhys(EMPTY_WHYS());
+    setCategory('');
+    setSummary('');
   };
 
   const analysis = (
@@ -137,8 +171,7 @@ function CorrectiveActionForm(props: { nc: NcView; identity: Identity; onRecorde
         <p class="rca-note fine">Optional here; required once an NC is reopened.</p>
       )}
       {whys.map((why, index) => (
-        <label class="field" key={index}>
-          <span>Why {index + 1}</span>
+        <Field label={`Why ${index + 1}`} key={index}>
           <input
             name={`why-${index + 1}`}
             value={why}
@@ -149,55 +182,44 @@ function CorrectiveActionForm(props: { nc: NcView; identity: Identity; onRecorde
               setWhys(next);
             }}
           />
-        </label>
+        </Field>
       ))}
-      <label class="field">
-        <span>Cause category</span>
+      <Field label="Cause category">
         <select name="category" value={category} onChange={(event) => setCategory(event.currentTarget.value)}>
           <option value="">choose…</option>
           {Object.entries(CAUSE_CATEGORY_GROUPS).map(([group, categories]) => (
             <optgroup key={group} label={group}>
-              {categories.map((value) => (
-                <option key={value} value={value}>
-                  {value}
-                </option>
-              ))}
+              <Options words={categories} />
             </optgroup>
           ))}
         </select>
-      </label>
-      <label class="field">
-        <span>Summary</span>
+      </Field>
+      <Field label="Summary">
         <input name="rca-summary" value={summary} onInput={(event) => setSummary(event.currentTarget.value)} />
-      </label>
+      </Field>
     </fieldset>
   );
 
   return (
-    <FormPanel title="Corrective action" needs="write" identity={props.identity} testId="form-corrective-action" submission={submission} onSubmit={() => void send()} submitLabel="Record corrective action">
-      <label class="field">
-        <span>Action</span>
+    <NcForm {...props} form={FORMS.correctiveAction} body={body} onSent={clear}>
+      <Field label="Action">
         <textarea name="action" rows={3} value={action} placeholder="What removes the cause?" onInput={(event) => setAction(event.currentTarget.value)} />
-      </label>
+      </Field>
       <Verdict text={action} />
       <div class="row">
-        <label class="field">
-          <span>Owner</span>
+        <Field label="Owner">
           <input name="owner" value={owner} onInput={(event) => setOwner(event.currentTarget.value)} />
-        </label>
-        <label class="field">
-          <span>Due date</span>
+        </Field>
+        <Field label="Due date">
           <input type="date" name="dueDate" min={today()} value={dueDate} onInput={(event) => setDueDate(event.currentTarget.value)} />
-        </label>
+        </Field>
       </div>
-      <label class="field">
-        <span>Root cause</span>
+      <Field label="Root cause">
         <input name="rootCause" value={rootCause} onInput={(event) => setRootCause(event.currentTarget.value)} />
-      </label>
-      <label class="field">
-        <span>Change to the ISMS (clause 10.2 e)</span>
+      </Field>
+      <Field label="Change to the ISMS (clause 10.2 e)">
         <input name="ismsChange" value={ismsChange} onInput={(event) => setIsmsChange(event.currentTarget.value)} />
-      </label>
+      </Field>
       {required ? (
         analysis
       ) : (
@@ -206,146 +228,81 @@ function CorrectiveActionForm(props: { nc: NcView; identity: Identity; onRecorde
           {analysis}
         </details>
       )}
-    </FormPanel>
+    </NcForm>
   );
 }
 
-function CommentForm(props: { nc: NcView; identity: Identity; onRecorded: () => void }) {
-  const submission = useSubmission(`/nonconformities/${encodeURIComponent(props.nc.id)}/comments`, props.onRecorded);
+function CommentForm(props: FormProps) {
   const [text, setText] = useState('');
   return (
-    <FormPanel
-      title="Comment"
-      needs="write"
-      identity={props.identity}
-      testId="form-comment"
-      submission={submission}
-      submitLabel="Add comment"
-      onSubmit={() => void submission.submit({ text }, 'The comment is on the timeline.').then((ok) => ok && setText(''))}
-    >
-      <label class="field">
-        <span>Text</span>
+    <NcForm {...props} form={FORMS.comment} body={() => ({ text })} onSent={() => setText('')}>
+      <Field label="Text">
         <textarea name="text" rows={2} value={text} onInput={(event) => setText(event.currentTarget.value)} />
-      </label>
-    </FormPanel>
+      </Field>
+    </NcForm>
   );
 }
 
-function OwnerForm(props: { nc: NcView; identity: Identity; onRecorded: () => void }) {
-  const submission = useSubmission(`/nonconformities/${encodeURIComponent(props.nc.id)}/owner`, props.onRecorded);
-  const [owner, setOwner] = useState('');
+/** A form that replaces one value of the NC, its owner or its due date, beside the value it replaces. */
+function ReplaceForm(props: FormProps & { form: FormSpec; field: 'owner' | 'dueDate'; label: string }) {
+  const [value, setValue] = useState('');
+  const now = props.nc[props.field];
+  const onInput = (event: TargetedEvent<HTMLInputElement>): void => setValue(event.currentTarget.value);
   return (
-    <FormPanel
-      title="Owner"
-      needs="write"
-      identity={props.identity}
-      testId="form-owner"
-      submission={submission}
-      submitLabel="Change owner"
-      onSubmit={() => void submission.submit({ owner }, 'The owner is changed.')}
-    >
-      <label class="field">
-        <span>New owner {props.nc.owner !== null ? <span class="fine">(now {props.nc.owner})</span> : null}</span>
-        <input name="owner" value={owner} onInput={(event) => setOwner(event.currentTarget.value)} />
-      </label>
-    </FormPanel>
+    <NcForm {...props} body={() => ({ [props.field]: value })}>
+      <Field label={<>{props.label} {now !== null ? <span class="fine">(now {now})</span> : null}</>}>
+        {props.field === 'dueDate' ? <input type="date" name="dueDate" value={value} onInput={onInput} /> : <input name="owner" value={value} onInput={onInput} />}
+      </Field>
+    </NcForm>
   );
 }
 
-function DueDateForm(props: { nc: NcView; identity: Identity; onRecorded: () => void }) {
-  const submission = useSubmission(`/nonconformities/${encodeURIComponent(props.nc.id)}/due-date`, props.onRecorded);
-  const [dueDate, setDueDate] = useState('');
-  return (
-    <FormPanel
-      title="Due date"
-      needs="write"
-      identity={props.identity}
-      testId="form-due-date"
-      submission={submission}
-      submitLabel="Change due date"
-      onSubmit={() => void submission.submit({ dueDate }, 'The due date is changed.')}
-    >
-      <label class="field">
-        <span>New due date {props.nc.dueDate !== null ? <span class="fine">(now {props.nc.dueDate})</span> : null}</span>
-        <input type="date" name="dueDate" value={dueDate} onInput={(event) => setDueDate(event.currentTarget.value)} />
-      </label>
-    </FormPanel>
-  );
-}
-
-function VoidForm(props: { nc: NcView; identity: Identity; onRecorded: () => void }) {
-  const submission = useSubmission(`/nonconformities/${encodeURIComponent(props.nc.id)}/void`, props.onRecorded);
+function VoidForm(props: FormProps) {
   const [reason, setReason] = useState<string>(VOID_REASONS[0]);
   const [note, setNote] = useState('');
   return (
-    <FormPanel
-      title="Void"
-      needs="admin"
-      identity={props.identity}
-      testId="form-void"
-      submission={submission}
-      submitLabel="Declare the NC void"
-      onSubmit={() => void submission.submit({ reason, note }, 'The NC is void.')}
-    >
-      <label class="field">
-        <span>Reason</span>
+    <NcForm {...props} form={FORMS.void} body={() => ({ reason, note })}>
+      <Field label="Reason">
         <select name="reason" value={reason} onChange={(event) => setReason(event.currentTarget.value)}>
-          {VOID_REASONS.map((value) => (
-            <option key={value} value={value}>
-              {value}
-            </option>
-          ))}
+          <Options words={VOID_REASONS} />
         </select>
-      </label>
-      <label class="field">
-        <span>Note</span>
+      </Field>
+      <Field label="Note">
         <textarea name="note" rows={2} value={note} placeholder="Why it is not a nonconformity" onInput={(event) => setNote(event.currentTarget.value)} />
-      </label>
-    </FormPanel>
+      </Field>
+    </NcForm>
   );
 }
 
-function AcceptRiskForm(props: { nc: NcView; identity: Identity; onRecorded: () => void }) {
-  const submission = useSubmission(`/nonconformities/${encodeURIComponent(props.nc.id)}/accept-risk`, props.onRecorded);
+function AcceptRiskForm(props: FormProps) {
   const [approver, setApprover] = useState('');
   const [reason, setReason] = useState('');
   const [until, setUntil] = useState('');
   return (
-    <FormPanel
-      title="Accept the risk"
-      needs="admin"
-      identity={props.identity}
-      testId="form-accept-risk"
-      submission={submission}
-      submitLabel="Accept the risk"
-      onSubmit={() => void submission.submit({ approver, reason, until }, 'The risk is accepted.')}
-    >
+    <NcForm {...props} form={FORMS.acceptRisk} body={() => ({ approver, reason, until })}>
       <div class="row">
-        <label class="field">
-          <span>Approver</span>
+        <Field label="Approver">
           <input name="approver" value={approver} onInput={(event) => setApprover(event.currentTarget.value)} />
-        </label>
-        <label class="field">
-          <span>Until</span>
+        </Field>
+        <Field label="Until">
           <input type="date" name="until" value={until} onInput={(event) => setUntil(event.currentTarget.value)} />
-        </label>
+        </Field>
       </div>
-      <label class="field">
-        <span>Reason</span>
+      <Field label="Reason">
         <textarea name="reason" rows={2} value={reason} onInput={(event) => setReason(event.currentTarget.value)} />
-      </label>
-    </FormPanel>
+      </Field>
+    </NcForm>
   );
 }
 
-export function NcForms(props: { nc: NcView; identity: Identity; onRecorded: () => void }) {
+export function NcForms(props: FormProps) {
   return (
     <div class="forms">
       <h2>Record</h2>
       <CorrectiveActionForm {...props} />
       <CommentForm {...props} />
-      <OwnerForm {...props} />
-      <DueDateForm {...props} />
+      <ReplaceForm {...props} form={FORMS.owner} field="owner" label="New owner" />
+      <ReplaceForm {...props} form={FORMS.dueDate} field="dueDate" label="New due date" />
       <h2>Dispositions</h2>
       <VoidForm {...props} />
       <AcceptRiskForm {...props} />

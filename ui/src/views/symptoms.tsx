@@ -5,112 +5,51 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { getJson, query } from '../api.js';
-import { Badge, Link, Loading, Refusal, SortHeader, sortRows, useLoad, type Sort } from '../components.js';
+import { Badge, Field, Link, Refusal, sortRows, useLoad, type Column } from '../components.js';
+import { Filters, TextFilter, WordFilter, listFilterOf, mentions, sortParam, type ListFilter } from '../filters.js';
 import { when } from '../format.js';
+import { PagedTable, usePagedList } from '../paging.js';
 import { navigate, type Location } from '../router.js';
 import type { SymptomPage, SymptomView } from '../shapes.js';
 import type { SymptomState } from '../../../src/core/types.js';
 import { FAMILIES, SYMPTOM_STATE_LABELS, SYMPTOM_STATES } from '../words.js';
 
-const PAGE = 50;
-
-interface Filter {
-  state: string;
-  family: string;
+interface Filter extends ListFilter {
   check: string;
   asset: string;
-  text: string;
-  sort: Sort | null;
 }
 
 function filterOf(params: URLSearchParams): Filter {
-  const [key, direction] = (params.get('sort') ?? '').split(':');
-  return {
-    state: params.get('state') ?? '',
-    family: params.get('family') ?? '',
-    check: params.get('check') ?? '',
-    asset: params.get('asset') ?? '',
-    text: params.get('q') ?? '',
-    sort: key ? { key, direction: direction === 'desc' ? 'desc' : 'asc' } : null,
-  };
+  return { ...listFilterOf(params), check: params.get('check') ?? '', asset: params.get('asset') ?? '' };
 }
 
 function pathOf(filter: Filter): string {
-  return `/symptoms${query({
-    state: filter.state,
-    family: filter.family,
-    check: filter.check,
-    asset: filter.asset,
-    q: filter.text,
-    sort: filter.sort === null ? null : `${filter.sort.key}:${filter.sort.direction}`,
-  })}`;
+  return `/symptoms${query({ state: filter.state, family: filter.family, check: filter.check, asset: filter.asset, q: filter.text, sort: sortParam(filter.sort) })}`;
 }
 
-function sortValue(symptom: SymptomView, key: string): string | number | null {
-  switch (key) {
-    case 'occurrences':
-      return symptom.occurrences;
-    case 'title':
-    case 'state':
-    case 'family':
-    case 'check':
-    case 'asset':
-    case 'nc':
-    case 'lastFiringAt':
-    case 'fixedAt':
-    case 'windowEndsAt':
-      return symptom[key];
-    default:
-      return null;
-  }
-}
-
-function matches(symptom: SymptomView, text: string): boolean {
-  if (text === '') return true;
-  const needle = text.toLowerCase();
-  return [symptom.title, symptom.check, symptom.asset, symptom.source, symptom.nc, symptom.control, symptom.fingerprint].some((value) => value?.toLowerCase().includes(needle));
-}
+const COLUMNS: ReadonlyArray<Column<SymptomView>> = [
+  { label: 'Title', field: 'title' },
+  { label: 'State', field: 'state' },
+  { label: 'Family', field: 'family' },
+  { label: 'Check', field: 'check' },
+  { label: 'Asset', field: 'asset' },
+  { label: 'Occ.', field: 'occurrences', class: 'number' },
+  { label: 'Last firing', field: 'lastFiringAt' },
+  { label: 'Fixed', field: 'fixedAt' },
+  { label: 'Window ends', field: 'windowEndsAt' },
+  { label: 'NC', field: 'nc' },
+];
 
 export function SymptomsView(props: { location: Location }) {
   const filter = filterOf(props.location.params);
-  const [items, setItems] = useState<SymptomView[]>([]);
-  const [count, setCount] = useState(0);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [loading, setLoading] = useState(true);
-  const [more, setMore] = useState(false);
-  const [error, setError] = useState<unknown>(null);
   const [drafts, setDrafts] = useState({ check: filter.check, asset: filter.asset });
-
   const apiFilter = { state: filter.state, family: filter.family, check: filter.check, asset: filter.asset };
-  const key = JSON.stringify(apiFilter);
   // An empty check or asset is a filter of its own in the API (none named); here it means any.
-  const listPath = (extra: Record<string, string | number>): string =>
-    `/symptoms${query({ state: filter.state, family: filter.family, check: filter.check, asset: filter.asset, ...extra })}`;
-
-  useEffect(() => {
-    let current = true;
-    setLoading(true);
-    setError(null);
-    getJson<SymptomPage>(listPath({ limit: PAGE })).then(
-      (page) => {
-        if (!current) return;
-        setItems(page.symptoms);
-        setCount(page.count);
-        setCursor(page.nextCursor);
-        setLoading(false);
-      },
-      (failed: unknown) => {
-        if (!current) return;
-        setError(failed);
-        setItems([]);
-        setLoading(false);
-      },
-    );
-    return () => {
-      current = false;
-    };
-    // listPath reads what `key` spells.
-  }, [key]);
+  const list = usePagedList(
+    (paging) => getJson<SymptomPage>(`/symptoms${query({ ...apiFilter, ...paging })}`),
+    (page) => page.symptoms,
+    [JSON.stringify(apiFilter)],
+  );
 
   useEffect(() => setDrafts({ check: filter.check, asset: filter.asset }), [filter.check, filter.asset]);
 
@@ -126,27 +65,11 @@ export function SymptomsView(props: { location: Location }) {
   );
 
   const change = (changes: Partial<Filter>): void => navigate(pathOf({ ...filter, ...changes }), true);
-
-  const loadMore = async (): Promise<void> => {
-    if (cursor === null) return;
-    setMore(true);
-    try {
-      const page = await getJson<SymptomPage>(listPath({ limit: PAGE, cursor }));
-      setItems((loaded) => [...loaded, ...page.symptoms]);
-      setCursor(page.nextCursor);
-    } catch (failed) {
-      setError(failed);
-    } finally {
-      setMore(false);
-    }
-  };
-
   const shown = sortRows(
-    items.filter((symptom) => matches(symptom, filter.text)),
+    list.items.filter((symptom) => mentions(filter.text, [symptom.title, symptom.check, symptom.asset, symptom.source, symptom.nc, symptom.control, symptom.fingerprint])),
     filter.sort,
-    sortValue,
+    COLUMNS.map((column) => column.field),
   );
-  const sortProps = { sort: filter.sort, onSort: (sort: Sort) => change({ sort }) };
 
   return (
     <section>
@@ -163,124 +86,49 @@ export function SymptomsView(props: { location: Location }) {
           </button>
         ))}
       </div>
-      <form
-        class="filters"
-        aria-label="Filters"
-        onSubmit={(event) => {
-          event.preventDefault();
-          change({ check: drafts.check.trim(), asset: drafts.asset.trim() });
-        }}
+      <Filters onSubmit={() => change({ check: drafts.check.trim(), asset: drafts.asset.trim() })}>
+        <WordFilter label="State" name="state" value={filter.state} words={SYMPTOM_STATES} labels={SYMPTOM_STATE_LABELS} onPick={(state) => change({ state })} />
+        <WordFilter label="Family" name="family" value={filter.family} words={FAMILIES} onPick={(family) => change({ family })} />
+        <Field label="Check (exact)">
+          <input name="check" value={drafts.check} onInput={(event) => setDrafts({ ...drafts, check: event.currentTarget.value })} onChange={(event) => change({ check: event.currentTarget.value.trim() })} />
+        </Field>
+        <Field label="Asset (exact)">
+          <input name="asset" value={drafts.asset} onInput={(event) => setDrafts({ ...drafts, asset: event.currentTarget.value })} onChange={(event) => change({ asset: event.currentTarget.value.trim() })} />
+        </Field>
+        <TextFilter what="symptoms" placeholder="title, check, asset, NC…" value={filter.text} onInput={(text) => change({ text })} />
+      </Filters>
+      <PagedTable
+        list={list}
+        what="symptoms"
+        shown={shown.length}
+        testId="symptoms"
+        empty="No symptom matches."
+        columns={COLUMNS}
+        sort={filter.sort}
+        onSort={(sort) => change({ sort })}
       >
-        <label class="field">
-          <span>State</span>
-          <select name="state" value={filter.state} onChange={(event) => change({ state: event.currentTarget.value })}>
-            <option value="">any</option>
-            {SYMPTOM_STATES.map((state) => (
-              <option key={state} value={state}>
-                {SYMPTOM_STATE_LABELS[state]}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label class="field">
-          <span>Family</span>
-          <select name="family" value={filter.family} onChange={(event) => change({ family: event.currentTarget.value })}>
-            <option value="">any</option>
-            {FAMILIES.map((family) => (
-              <option key={family} value={family}>
-                {family}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label class="field">
-          <span>Check (exact)</span>
-          <input
-            name="check"
-            value={drafts.check}
-            onInput={(event) => setDrafts({ ...drafts, check: event.currentTarget.value })}
-            onChange={(event) => change({ check: event.currentTarget.value.trim() })}
-          />
-        </label>
-        <label class="field">
-          <span>Asset (exact)</span>
-          <input
-            name="asset"
-            value={drafts.asset}
-            onInput={(event) => setDrafts({ ...drafts, asset: event.currentTarget.value })}
-            onChange={(event) => change({ asset: event.currentTarget.value.trim() })}
-          />
-        </label>
-        <label class="field grow">
-          <span>Text (in the symptoms loaded)</span>
-          <input type="search" name="q" placeholder="title, check, asset, NC…" value={filter.text} onInput={(event) => change({ text: event.currentTarget.value })} />
-        </label>
-      </form>
-      <Refusal error={error} />
-      {loading ? (
-        <Loading what="symptoms" />
-      ) : (
-        <>
-          <p class="summary">
-            {shown.length} shown · {items.length} of {count} loaded
-          </p>
-          <div class="table-wrap">
-            <table class="grid" data-testid="symptoms">
-              <thead>
-                <tr>
-                  <SortHeader label="Title" sortKey="title" {...sortProps} />
-                  <SortHeader label="State" sortKey="state" {...sortProps} />
-                  <SortHeader label="Family" sortKey="family" {...sortProps} />
-                  <SortHeader label="Check" sortKey="check" {...sortProps} />
-                  <SortHeader label="Asset" sortKey="asset" {...sortProps} />
-                  <SortHeader label="Occ." sortKey="occurrences" class="number" {...sortProps} />
-                  <SortHeader label="Last firing" sortKey="lastFiringAt" {...sortProps} />
-                  <SortHeader label="Fixed" sortKey="fixedAt" {...sortProps} />
-                  <SortHeader label="Window ends" sortKey="windowEndsAt" {...sortProps} />
-                  <SortHeader label="NC" sortKey="nc" {...sortProps} />
-                </tr>
-              </thead>
-              <tbody>
-                {shown.map((symptom) => (
-                  <tr key={symptom.fingerprint} data-fingerprint={symptom.fingerprint}>
-                    <td class="title-cell" title={symptom.fingerprint}>
-                      {symptom.title}
-                    </td>
-                    <td>
-                      <Badge kind={`symptom-${symptom.state}`}>{SYMPTOM_STATE_LABELS[symptom.state]}</Badge>
-                    </td>
-                    <td class="nowrap">{symptom.family}</td>
-                    <td>{symptom.check || '—'}</td>
-                    <td class="nowrap">{symptom.asset || '—'}</td>
-                    <td class="number">{symptom.occurrences}</td>
-                    <td class="nowrap muted">{when(symptom.lastFiringAt)}</td>
-                    <td class="nowrap muted">
-                      {when(symptom.fixedAt)}
-                      {symptom.fixKind !== null ? <span class="fine"> ({symptom.fixKind})</span> : null}
-                    </td>
-                    <td class="nowrap muted">{when(symptom.windowEndsAt)}</td>
-                    <td class="nowrap">{symptom.nc !== null ? <Link to={`/nc/${encodeURIComponent(symptom.nc)}`}>{symptom.nc}</Link> : '—'}</td>
-                  </tr>
-                ))}
-                {shown.length === 0 ? (
-                  <tr>
-                    <td colSpan={10} class="empty">
-                      No symptom matches.
-                    </td>
-                  </tr>
-                ) : null}
-              </tbody>
-            </table>
-          </div>
-          {cursor !== null ? (
-            <div class="actions">
-              <button type="button" onClick={() => void loadMore()} disabled={more}>
-                {more ? 'Loading…' : `Load ${Math.min(PAGE, count - items.length)} more`}
-              </button>
-            </div>
-          ) : null}
-        </>
-      )}
+        {shown.map((symptom) => (
+          <tr key={symptom.fingerprint} data-fingerprint={symptom.fingerprint}>
+            <td class="title-cell" title={symptom.fingerprint}>
+              {symptom.title}
+            </td>
+            <td>
+              <Badge kind={`symptom-${symptom.state}`}>{SYMPTOM_STATE_LABELS[symptom.state]}</Badge>
+            </td>
+            <td class="nowrap">{symptom.family}</td>
+            <td>{symptom.check || '—'}</td>
+            <td class="nowrap">{symptom.asset || '—'}</td>
+            <td class="number">{symptom.occurrences}</td>
+            <td class="nowrap muted">{when(symptom.lastFiringAt)}</td>
+            <td class="nowrap muted">
+              {when(symptom.fixedAt)}
+              {symptom.fixKind !== null ? <span class="fine"> ({symptom.fixKind})</span> : null}
+            </td>
+            <td class="nowrap muted">{when(symptom.windowEndsAt)}</td>
+            <td class="nowrap">{symptom.nc !== null ? <Link to={`/nc/${encodeURIComponent(symptom.nc)}`}>{symptom.nc}</Link> : '—'}</td>
+          </tr>
+        ))}
+      </PagedTable>
     </section>
   );
 }
