@@ -26,7 +26,6 @@ import { sameSecret, verifyIntakeAuth } from '../../connectors/auth.js';
 import { nestedDeeperThan, parseIntakeBody } from '../../connectors/payload.js';
 import type { Connector, PayloadError } from '../../connectors/types.js';
 import { clause10_2 } from '../core/clause10-2.js';
-import { loadAnnexA } from '../config/annex-a.js';
 import type { Clock } from '../core/clock.js';
 import type { CanonicalAlert, Nonconformity, ReceivedAlert } from '../core/types.js';
 import type { DeadLetterCommands } from '../dead-letter-commands.js';
@@ -84,6 +83,8 @@ export interface HttpOptions {
     readonly accepting: boolean;
   };
   register: Register;
+  /** The Annex A controls' titles (the catalogue the daemon read at start), for the review. */
+  controlTitles: ReadonlyMap<string, string>;
   /** The records notifiers made for NCs elsewhere, shown with each NC. */
   tickets: TicketLinks;
   engine: Engine;
@@ -191,7 +192,7 @@ export function buildServer(options: HttpOptions) {
   // Built once, as the server starts: a document that cannot be built stops it there.
   const document = openApiDocument(OPERATIONS);
   const reference = referencePage(document);
-  const reviewOptions = { register: options.register, clock: options.clock, titles: loadAnnexA().controls };
+  const reviewOptions = { register: options.register, clock: options.clock, titles: options.controlTitles };
 
   // Intakes verify signatures over the exact bytes received, so bodies stay raw until then.
   app.removeAllContentTypeParsers();
