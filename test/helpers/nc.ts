@@ -1,8 +1,11 @@
-/** An NC as notifier tests start from: every field set, a backup NC on db-1 under A.8.13, open. */
+/** What notifier tests start from: an NC with every field set, and the DeliveryError a delivery ends in. */
+import { expect } from 'vitest';
 import type { Nonconformity } from '../../src/core/types.js';
+import { DeliveryError } from '../../src/notifiers/types.js';
 
 export const OPENED_AT = Date.parse('2026-11-23T02:36:02.135Z');
 
+/** A backup NC on db-1 under A.8.13, open. */
 export function openNc(overrides: Partial<Nonconformity> = {}): Nonconformity {
   return {
     id: 'NC-2026-0042',
@@ -43,4 +46,14 @@ export function openNc(overrides: Partial<Nonconformity> = {}): Nonconformity {
     attachments: 0,
     ...overrides,
   };
+}
+
+/** The DeliveryError a delivery fails with; the test fails if it succeeds or fails otherwise. */
+export async function refusal(delivery: Promise<unknown>): Promise<DeliveryError> {
+  const error = await delivery.then(
+    () => null,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(DeliveryError);
+  return error as DeliveryError;
 }

@@ -11,10 +11,10 @@ import type { NcEvent, NcEventType, Nonconformity } from '../../src/core/types.j
 import { createLogger } from '../../src/log.js';
 import { createNotifier, notifierConfigSchema } from '../../src/notifiers/registry.js';
 import { adf, creationLabel, wiki, wikiEscape } from '../../src/notifiers/jira.js';
-import { DeliveryError, type Notifier } from '../../src/notifiers/types.js';
+import type { Notifier } from '../../src/notifiers/types.js';
 import type { TicketLink, TicketLinks } from '../../src/ticket-links.js';
 import { adfText, startJira, type FakeJira } from '../helpers/jira.js';
-import { openNc } from '../helpers/nc.js';
+import { openNc, refusal } from '../helpers/nc.js';
 
 const CLOUD_AUTH = { email: 'recurd@example.org', apiToken: 'jira-api-token' };
 const DC_TOKEN = 'jira-personal-access-token';
@@ -92,15 +92,6 @@ describe('jira notifier', () => {
     const link = await links.get(overrides.id ?? 'NC-2026-0042', 'jira');
     expect(link).not.toBeNull();
     return (link as TicketLink).key;
-  }
-
-  async function refusal(promise: Promise<unknown>): Promise<DeliveryError> {
-    const error = await promise.then(
-      () => null,
-      (caught: unknown) => caught,
-    );
-    expect(error).toBeInstanceOf(DeliveryError);
-    return error as DeliveryError;
   }
 
   it('creates one Cloud issue per NC with the mapped fields, keeps its key, and makes no second one on redelivery', async () => {

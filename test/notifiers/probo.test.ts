@@ -9,23 +9,14 @@ import { configSchema } from '../../src/config/schema.js';
 import type { NcEvent, NcEventType } from '../../src/core/types.js';
 import type { Daemon } from '../../src/daemon.js';
 import { ENDPOINT, proboNotifier, proboText, sourceOf } from '../../src/notifiers/probo.js';
-import { DeliveryError, type Notifier } from '../../src/notifiers/types.js';
+import type { Notifier } from '../../src/notifiers/types.js';
 import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../../bench/programs/redis.js';
 import { api, eventually, raiseNc, runDaemon, testConfig } from '../helpers/daemon.js';
 import { eventOf, lifeOf, notificationCount, servicesFor } from '../helpers/grc-events.js';
-import { openNc } from '../helpers/nc.js';
+import { openNc, refusal } from '../helpers/nc.js';
 import { proboFixture, proboId, startProboApi, type ProboApi } from '../helpers/probo-api.js';
 
 type Services = ReturnType<typeof servicesFor>;
-
-async function refusal(delivery: Promise<void>): Promise<DeliveryError> {
-  const error = await delivery.then(
-    () => null,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(DeliveryError);
-  return error as DeliveryError;
-}
 
 describe('probo notifier', () => {
   let redis: TestRedis;
