@@ -546,7 +546,7 @@ async function start(values: Values): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'stopping: intake closed, draining in-flight work');
     const timer = setTimeout(() => {
-      logger.error(`in-flight work did not finish within ${config.pipeline.shutdownTimeout} ms; exiting`);
+      logger.error({ waitingFor: daemon.stopWaitingFor() }, `in-flight work did not finish within ${config.pipeline.shutdownTimeout} ms; exiting`);
       process.exit(1);
     }, config.pipeline.shutdownTimeout);
     timer.unref();

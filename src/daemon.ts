@@ -19,7 +19,7 @@ import { createNotifier } from './notifiers/registry.js';
 import { RedisTicketLinks } from './ticket-links.js';
 import { Pipeline } from './pipeline.js';
 import { RedisHealth } from './redis-health.js';
-import { checkRedis, connectRedis } from './store/redis-check.js';
+import { checkRedis, closeRedis, connectRedis } from './store/redis-check.js';
 import { RedisRegister } from './store/redis-register.js';
 
 export interface Daemon {
@@ -29,6 +29,8 @@ export interface Daemon {
   /** This process's own metrics. */
   metrics: Registry;
   stop(): Promise<void>;
+  /** What a stop under way is waiting for, named for the log when it takes too long. */
+  stopWaitingFor(): string | null;
 }
 
 export interface DaemonOptions {
@@ -197,20 +199,29 @@ export async function startDaemon(config: Config, { logger, clock = systemClock,
   logger.info({ address, connectors: [...connectors.keys()], prefix: config.redis.keyPrefix }, 'recurd started');
 
   let stopping: Promise<void> | null = null;
+  let waitingFor: string | null = null;
+  const step = (what: string): void => {
+    logger.debug(`stopping: waiting for ${what}`);
+    waitingFor = what;
+  };
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       accepting = false;
+      step('HTTP requests in flight');
       // Closing the server waits for requests in flight: their batches are enqueued or refused.
       await app.close();
-      await running.stop();
+      await running.stop(step);
+      step('connectors to close');
       await Promise.all([...connectors.values()].map((connector) => connector.close?.() ?? Promise.resolve()));
       health.close();
-      await Promise.all([redis.quit(), registerRedis.quit()]);
+      step('the Redis connections to close');
+      await Promise.all([closeRedis(redis), closeRedis(registerRedis)]);
+      waitingFor = null;
       logger.info('recurd stopped');
     })();
     return stopping;
   };
-  return { app, address, metrics: metrics.registry, stop };
+  return { app, address, metrics: metrics.registry, stop, stopWaitingFor: () => waitingFor };
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());

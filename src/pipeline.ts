@@ -376,13 +376,19 @@ export class Pipeline {
   }
 
   /** Stop taking work, let in-flight jobs finish, and close every queue connection. */
-  async stop(): Promise<void> {
+  async stop(step: (what: string) => void = () => undefined): Promise<void> {
     this.running = false;
     this.polling.abort();
+    step('scheduled tasks to end');
     await Promise.all(this.cronTasks.map(async (task) => task.destroy()));
+    step('the jobs being decided or delivered');
     await Promise.all(this.workers.map((worker) => worker.close()));
-    await this.relayDone;
+    step('the outbox relay');
+    // Rather than wait out its blocking read: what it was reading stays pending in the group, and
+    // the next relay claims it after a minute (forwarding runs on other connections and finishes).
     this.relayReader?.disconnect();
+    await this.relayDone;
+    step('the queues to close');
     await Promise.all(Object.values(this.queues).map((queue) => queue.close()));
   }
 }

@@ -47,6 +47,26 @@ export async function connectRedis(url: string, connectTimeoutMs = 5000): Promis
 }
 
 /**
+ * Closes a connection at shutdown: QUIT lets its last replies arrive; a connection that is down
+ * or reconnecting would hold QUIT until it is back (or fail it), so past `timeoutMs` it is dropped.
+ */
+export async function closeRedis(redis: Redis, timeoutMs = 2000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      redis.quit(),
+      new Promise<void>((_resolve, reject) => {
+        timer = setTimeout(() => reject(new Error('QUIT unanswered')), timeoutMs);
+      }),
+    ]);
+  } catch {
+    redis.disconnect();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * ioredis puts the failed command on a reply error, so a refused AUTH or HELLO (a password
  * rotated while recurd runs) carries the password in `command.args`: blank it in place, before
  * anything that prints the error (BullMQ's queues write unheard errors to stderr) sees it.
