@@ -65,8 +65,29 @@ const issueUpdated = z.looseObject({
   webhookEvent: z.literal('jira:issue_updated'),
   user: z.looseObject({ displayName: z.string().optional(), name: z.string().optional(), accountId: z.string().optional() }).nullable().optional(),
   issue: z.looseObject({ key: z.string().min(1), fields: z.record(z.string(), z.unknown()).nullable().optional() }),
-  changelog: z.looseObject({ items: z.array(changeItem) }).nullable().optional(),
+  changelog: z
+    .looseObject({ id: z.union([z.string(), z.number()]).transform(String).optional(), items: z.array(changeItem) })
+    .nullable()
+    .optional(),
 });
+
+/**
+ * Jira sends a webhook again when it got no 2xx in time, and a change that reached recurd twice
+ * would be refused the second time (its NC is already verifying) in a comment on the ticket. Each
+ * change has its own changelog id: the latest ones taken are kept in the connector's state.
+ */
+const TAKEN = 'changelogs-taken';
+const TAKEN_KEPT = 500;
+
+function takenChanges(stored: string | null): string[] {
+  if (stored === null) return [];
+  try {
+    const ids: unknown = JSON.parse(stored);
+    return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : [];
+  } catch {
+    return [];
+  }
+}
 
 /** `changelog.items[0].toString`, as other intakes name the paths of what does not fit. */
 function pathOf(path: readonly PropertyKey[]): string {
@@ -188,11 +209,18 @@ function reader(config: JiraIntakeConfig, services: ConnectorServices) {
       logger.info({ ticket: issue.key }, `${issue.key} is not a ticket of notifier ${config.notifier}: ignored`);
       return NOTHING;
     }
+    const change = changelog?.id;
+    const taken = takenChanges(await services.state.get(TAKEN));
+    if (change !== undefined && taken.includes(change)) {
+      logger.info({ ticket: issue.key, changelog: change }, `${issue.key}: change ${change} was taken already (Jira sent it again)`);
+      return NOTHING;
+    }
     const mover = user?.displayName ?? user?.name ?? user?.accountId ?? 'unknown';
     const actor = `jira:${mover}`;
     if (fixed) await recordAction(ncs, ncId, issue.key, issue.fields ?? {}, actor, mover);
     else await noteReopened(ncs, ncId, `${issue.key} was moved from ${from ?? '?'} back to ${to ?? '?'} in Jira by ${mover}.`, actor);
-    return NOTHING;
+    if (change === undefined) return NOTHING;
+    return { alerts: [], errors: [], stateChanges: { [TAKEN]: JSON.stringify([...taken, change].slice(-TAKEN_KEPT)) } };
   };
 }
 

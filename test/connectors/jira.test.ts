@@ -9,7 +9,7 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { jiraConnector } from '../../connectors/jira.js';
-import type { NcPort } from '../../connectors/types.js';
+import { MemoryConnectorState, type Connector, type NcPort } from '../../connectors/types.js';
 import { configSchema } from '../../src/config/schema.js';
 import type { CorrectiveActionInput } from '../../src/core/types.js';
 import type { Daemon } from '../../src/daemon.js';
@@ -26,14 +26,20 @@ const MINUTE = 60 * SECOND;
 const CLOUD_AUTH = { email: 'recurd@example.org', apiToken: 'jira-api-token' };
 const FIELDS = { action: 'customfield_10049', owner: 'assignee', rootCause: 'customfield_10050', dueDate: 'duedate', fiveWhys: 'customfield_10051', causeCategory: 'customfield_10052' };
 
-/** Zulip's captured webhook, about `key`, moved from `from` to `to`, with these fields set. */
+let changes = 10000;
+
+/** Zulip's captured webhook, about `key`, moved from `from` to `to`, with these fields set: a change of its own, as Jira numbers them. */
 function webhook(key: string, from: string, to: string, fields: Record<string, unknown> = {}): Record<string, unknown> {
-  const body = JSON.parse(WEBHOOK) as { issue: { key: string; fields: Record<string, unknown> }; changelog: { items: Array<Record<string, unknown>> } };
+  const body = JSON.parse(WEBHOOK) as { issue: { key: string; fields: Record<string, unknown> }; changelog: { id: string; items: Array<Record<string, unknown>> } };
   body.issue.key = key;
   Object.assign(body.issue.fields, fields);
   Object.assign(body.changelog.items[0] ?? {}, { fromString: from, toString: to });
+  body.changelog.id = String(++changes);
   return body;
 }
+
+/** What the intake answers for a change it acted on: nothing queued, the change remembered. */
+const taken = { alerts: [], errors: [], stateChanges: { 'changelogs-taken': expect.any(String) as unknown } };
 
 const WHYS = 'Why did the backup fail?\n1. the volume was full\n2. old snapshots were never pruned\n3. pruning was a manual step\n4. nobody owned it\n5. the runbook predates the new volume';
 const ANALYSED = { customfield_10051: WHYS, customfield_10052: { self: 'https://zulipp.atlassian.net/rest/api/2/customFieldOption/10100', value: 'process-gap', id: '10100' } };
@@ -85,7 +91,7 @@ describe('jira intake: reading the webhook', () => {
       duedate: '2099-01-31',
       ...ANALYSED,
     });
-    expect(await jira.normalise(body, receivedAt, '')).toEqual({ alerts: [], errors: [] });
+    expect(await jira.normalise(body, receivedAt, '')).toEqual(taken);
     expect(ncs.actions).toEqual([
       {
         nc: 'NC-2026-0042',
@@ -116,7 +122,7 @@ describe('jira intake: reading the webhook', () => {
     const refusal = new RecurdError('ROOT_CAUSE_ANALYSIS_REQUIRED', 'NC-2026-0042 cannot take this corrective action: rootCauseAnalysis.whys is missing');
     const ncs = port({ 'SEC-7': 'NC-2026-0042' }, () => refusal);
     const { intake: jira } = intake(ncs);
-    expect(await jira.normalise(webhook('SEC-7', 'In Progress', 'Done', { customfield_10049: 'pruned by hand' }), receivedAt, '')).toEqual({ alerts: [], errors: [] });
+    expect(await jira.normalise(webhook('SEC-7', 'In Progress', 'Done', { customfield_10049: 'pruned by hand' }), receivedAt, '')).toEqual(taken);
     expect(ncs.written).toEqual([
       { notifier: 'tickets', key: 'SEC-7', text: 'recurd did not record the corrective action on NC-2026-0042: NC-2026-0042 cannot take this corrective action: rootCauseAnalysis.whys is missing' },
     ]);
@@ -126,6 +132,34 @@ describe('jira intake: reading the webhook', () => {
     await intake(empty).intake.normalise(webhook('SEC-7', 'In Progress', 'Done'), receivedAt, '');
     expect(empty.actions).toEqual([]);
     expect(empty.written.map((entry) => entry.text)).toEqual(['recurd did not record a corrective action on NC-2026-0042: the field customfield_10049 of SEC-7 is empty, and it says what was done.']);
+  });
+
+  it('acts once on a change that Jira sends again, and remembers the latest 500 changes', async () => {
+    const ncs = port({ 'SEC-7': 'NC-2026-0042' });
+    const state = new MemoryConnectorState();
+    const services = { ...testServices(), state, ncs };
+    const parsed = jiraConnector.schema.parse({ type: 'jira', name: 'jira-back', notifier: 'tickets', auth: { type: 'hmac', secret: JIRA_SECRET }, fields: FIELDS });
+    const jira = jiraConnector.create(parsed, services).intake as NonNullable<Connector['intake']>;
+    // As the pipeline does: an accepted result's state changes are stored before the next request.
+    const deliver = async (body: unknown) => {
+      const result = await jira.normalise(body, receivedAt, '');
+      if (result.stateChanges !== undefined) state.apply(result.stateChanges);
+      return result;
+    };
+    const done = webhook('SEC-7', 'In Progress', 'Done', { customfield_10049: 'pruning automated' });
+    expect(await deliver(done)).toEqual(taken);
+    expect(await deliver(done)).toEqual({ alerts: [], errors: [] });
+    const reopened = webhook('SEC-7', 'Done', 'In Progress');
+    await deliver(reopened);
+    await deliver(reopened);
+    expect(ncs.actions).toHaveLength(1);
+    expect(ncs.comments).toHaveLength(1);
+    expect(ncs.written).toEqual([]);
+
+    for (let n = 0; n < 500; n += 1) await deliver(webhook('SEC-7', 'Done', 'In Progress'));
+    const kept = JSON.parse((await state.get('changelogs-taken')) ?? '[]') as string[];
+    expect(kept).toHaveLength(500);
+    expect(kept).not.toContain((done.changelog as { id: string }).id);
   });
 
   it('lets a failure of recurd itself through, so that Jira sends the webhook again', async () => {
@@ -270,13 +304,17 @@ describe('jira notifier and intake through a daemon', () => {
 
     // Someone moves the issue to Done in Jira: the corrective action is recorded from its fields.
     site.setStatus(key, 'Done');
-    const done = await postJira(webhook(key, 'In Progress', 'Done', { customfield_10049: 'moved the backup target to a monitored volume', assignee: { displayName: 'Dana Ops' } }));
+    const moved = webhook(key, 'In Progress', 'Done', { customfield_10049: 'moved the backup target to a monitored volume', assignee: { displayName: 'Dana Ops' } });
+    const done = await postJira(moved);
     expect(done.status).toBe(202);
     expect(await done.json()).toEqual({ accepted: 0 });
     const acted = await nc(id);
     expect(acted.state).toBe('verifying');
     expect(acted.correctiveAction).toMatchObject({ action: 'moved the backup target to a monitored volume', owner: 'Dana Ops', actor: `jira:James Williams` });
     await eventually(() => (site.commentTexts(key).some((text) => text.includes('Dana Ops recorded a')) ? true : undefined), 10_000, 'the corrective action as a comment');
+    // Jira sends the same change again (it saw no answer in time): taken once, no refusal on the ticket.
+    expect((await postJira(moved)).status).toBe(202);
+    expect(site.commentTexts(key).filter((text) => text.startsWith('recurd did not record'))).toEqual([]);
 
     // The symptom clears after the action and comes back: the NC is reopened, and so is the done issue.
     await post('d', 'good', 2 * SECOND);
