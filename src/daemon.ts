@@ -19,6 +19,7 @@ import { createNotifier } from './notifiers/registry.js';
 import { RedisTicketLinks } from './ticket-links.js';
 import { Pipeline } from './pipeline.js';
 import { RedisHealth } from './redis-health.js';
+import { DeliveryOrder } from './delivery-order.js';
 import { checkRedis, closeRedis, connectRedis } from './store/redis-check.js';
 import { RedisRegister } from './store/redis-register.js';
 
@@ -110,6 +111,7 @@ export async function startDaemon(config: Config, { logger, clock = systemClock,
     stalledAfter: config.pipeline.stalledAfter,
     notifiers,
     notifierStatus,
+    deliveryOrder: new DeliveryOrder(redis, config.redis.keyPrefix),
     detectConcurrency: config.pipeline.detectConcurrency,
     sweepSchedule: config.sweep.schedule,
     connectors: [...connectors.values()],

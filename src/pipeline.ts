@@ -19,6 +19,7 @@ import type { Clock } from './core/clock.js';
 import type { CanonicalAlert, NcEvent, Nonconformity, ReceivedAlert } from './core/types.js';
 import type { ConnectorStatus } from './connector-status.js';
 import type { DeadLetters } from './dead-letters.js';
+import type { DeliveryOrder } from './delivery-order.js';
 import type { Engine } from './engine.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
@@ -59,6 +60,7 @@ export interface PipelineOptions {
   stalledAfter: number;
   notifiers: Notifier[];
   notifierStatus: NotifierStatus;
+  deliveryOrder: DeliveryOrder;
   detectConcurrency: number;
   sweepSchedule: string;
   connectors: Connector[];
@@ -300,11 +302,20 @@ export class Pipeline {
   private async notify(job: Job<OutboxJob>): Promise<void> {
     const notifier = this.options.notifiers.find((candidate) => candidate.name === job.data.notifier);
     if (notifier === undefined) throw new UnrecoverableError(`notifier ${job.data.notifier} is no longer configured`);
-    const { metrics, notifierStatus, clock, logger } = this.options;
+    const { metrics, notifierStatus, deliveryOrder, clock, logger } = this.options;
+    const { event } = job.data;
     // What /readyz shows is secondary to the delivery: best effort.
     const note = (update: Promise<void>): Promise<void> => update.catch((error: unknown) => logger.warn({ err: error, notifier: notifier.name }, 'could not store the notifier status'));
     try {
-      await notifier.deliver(job.data.event);
+      if (notifier.keepsRecord) {
+        const superseded = await deliveryOrder.superseded(notifier.name, event);
+        if (superseded) logger.info({ notifier: notifier.name, nc: event.nc.id, event: event.id }, `${event.type} of ${event.nc.id} comes after a newer event of it: ${notifier.name} keeps the newer state`);
+        await notifier.deliver(event, { superseded });
+        // Lost, it only leaves a later stale retry free to write an older state: not worth a redelivery.
+        await note(deliveryOrder.delivered(notifier.name, event));
+      } else {
+        await notifier.deliver(event);
+      }
       metrics.deliveries.inc({ notifier: notifier.name, outcome: 'delivered' });
       await note(notifierStatus.delivered(notifier.name, clock.now()));
     } catch (error) {

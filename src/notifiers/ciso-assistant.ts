@@ -175,7 +175,8 @@ export const cisoAssistantNotifier: NotifierType<typeof schema> = {
 
     return {
       ...base,
-      async deliver(event) {
+      keepsRecord: true,
+      async deliver(event, delivery) {
         const nc = event.nc;
         const linked = await services.links.get(nc.id, config.name);
         if (linked === null) {
@@ -185,6 +186,8 @@ export const cisoAssistantNotifier: NotifierType<typeof schema> = {
           await services.links.set(nc.id, { notifier: config.name, system: 'ciso-assistant', key: id, url: `${origin}/findings/${encodeURIComponent(id)}`, at: services.clock.now() });
           return;
         }
+        // The finding holds a newer state of the NC than this event carries.
+        if (delivery?.superseded) return;
         await call(`the finding of ${nc.id} (${linked.key})`, { method: 'PATCH', path: `/api/findings/${encodeURIComponent(linked.key)}/`, body: fields(event) });
       },
     };

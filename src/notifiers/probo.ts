@@ -321,7 +321,8 @@ export const proboNotifier: NotifierType<typeof schema> = {
 
     return {
       ...base,
-      async deliver(event) {
+      keepsRecord: true,
+      async deliver(event, delivery) {
         const nc = event.nc;
         const linked = await services.links.get(nc.id, config.name);
         if (linked === null) {
@@ -337,6 +338,9 @@ export const proboNotifier: NotifierType<typeof schema> = {
             return;
           }
         }
+        // The finding holds a newer state of the NC than this event carries; a reopen's escalation
+        // above still happens, as the newer events did not make it.
+        if (delivery?.superseded) return;
         await updateFinding(linked.key, { ...present({ description: description(event) }), ...fields(event) }, `${nc.id}'s finding ${linked.key}`);
       },
     };

@@ -17,12 +17,23 @@ export interface Notifier {
   readonly backoffMs: number;
   /** Whether this event is for it: its event types and its `match` filters (base.ts). */
   wants(event: NcEvent): boolean;
-  deliver(event: NcEvent): Promise<void>;
+  /**
+   * Set by a notifier that keeps one record per NC elsewhere (a ticket, a finding) and writes the
+   * NC's state into it: the outbox then tells each delivery whether a newer event of the NC was
+   * delivered already (src/delivery-order.ts).
+   */
+  readonly keepsRecord?: boolean;
+  deliver(event: NcEvent, delivery?: Delivery): Promise<void>;
   /**
    * For notifiers that keep tickets (jira): writes a comment on one of them, for a way back that
    * must answer there (the Jira intake telling why a corrective action was refused).
    */
   commentOnTicket?(key: string, text: string): Promise<void>;
+}
+
+export interface Delivery {
+  /** A newer event of the same NC was delivered before this one: the record holds a newer state. */
+  superseded: boolean;
 }
 
 export class DeliveryError extends Error {

@@ -134,6 +134,17 @@ describe('ciso-assistant notifier', () => {
     if (type === 'nc.corrective-action') expect(finding.owner).toEqual([ciso.actors.ops]);
   });
 
+  it('leaves the newer state in the finding when an older event comes after it', async () => {
+    const life = lifeOf();
+    const ciso_ = notifier();
+    await ciso_.deliver(eventOf('nc.opened', life['nc.opened']));
+    await ciso_.deliver(eventOf('nc.corrective-action', life['nc.corrective-action']));
+    const acted = structuredClone(onlyFinding());
+    await ciso_.deliver(eventOf('nc.occurrence', life['nc.occurrence']), { superseded: true });
+    expect(onlyFinding()).toEqual(acted);
+    expect(ciso.requests.map((request) => request.method)).toEqual(['GET', 'POST', 'PATCH']);
+  });
+
   it('does not create a second finding when nc.opened is delivered again', async () => {
     const opened = eventOf('nc.opened', openNc());
     const ciso_ = notifier();

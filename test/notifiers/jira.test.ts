@@ -211,6 +211,18 @@ describe('jira notifier', () => {
     expect(jira.problems).toEqual([]);
   });
 
+  it('only comments a reopen told after a newer event of its NC: the done issue stays done', async () => {
+    const { jira, links, notifier } = await setUp('cloud', { onReopen: 'new' });
+    const key = await opened(notifier, links);
+    jira.setStatus(key, 'Done');
+    await notifier.deliver(event('nc.reopened', { state: 'reopened', reopenCount: 1 }), { superseded: true });
+    expect(jira.issues.get(key)?.status).toBe('Done');
+    expect(jira.issues.size).toBe(1);
+    expect(jira.to(jira.route('POST', '/issue/:key/transitions'))).toHaveLength(0);
+    expect(jira.commentTexts(key).at(-1)).toContain('NC-2026-0042 is reopened (1 time)');
+    expect(jira.problems).toEqual([]);
+  });
+
   it('names the transitions the issue offers when the configured one is not among them, and does not retry', async () => {
     const { jira, links, notifier } = await setUp('cloud', { transitions: { reopen: 'Reopen issue', done: 'Done' } });
     const key = await opened(notifier, links);

@@ -10,6 +10,7 @@ import type { NcEvent, NcEventType } from '../../src/core/types.js';
 import type { Daemon } from '../../src/daemon.js';
 import { ENDPOINT, proboNotifier, proboText, sourceOf } from '../../src/notifiers/probo.js';
 import type { Notifier } from '../../src/notifiers/types.js';
+import { OutboxCommands } from '../../src/outbox-commands.js';
 import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../../bench/programs/redis.js';
 import { api, eventually, raiseNc, runDaemon, testConfig } from '../helpers/daemon.js';
 import { eventOf, lifeOf, notificationCount, servicesFor } from '../helpers/grc-events.js';
@@ -174,6 +175,23 @@ describe('probo notifier', () => {
     await probo_.deliver(eventOf('nc.occurrence', { ...life['nc.reopened'], occurrences: 5 }));
     expect(probo.findings.size).toBe(2);
     expect(probo.operations().slice(-3)).toEqual(['RecurdFinding', 'RecurdUpdateFinding', 'RecurdUpdateFinding']);
+    expect(probo.problems).toEqual([]);
+  });
+
+  it('leaves the newer state in the finding when an older event comes after it, but still raises the major finding of a late reopen', async () => {
+    const life = lifeOf();
+    const probo_ = notifier();
+    await probo_.deliver(eventOf('nc.opened', life['nc.opened']));
+    await probo_.deliver(eventOf('nc.corrective-action', life['nc.corrective-action']));
+    await probo_.deliver(eventOf('nc.occurrence', life['nc.occurrence']), { superseded: true });
+    expect([...probo.findings.values()][0]).toMatchObject({ status: 'MITIGATED', rootCause: 'the target volume filled up unnoticed: no alert on its free space' });
+    expect(probo.operations()).toEqual(['RecurdRecentFindings', 'RecurdCreateFinding', 'RecurdUpdateFinding']);
+
+    await probo_.deliver(eventOf('nc.reopened', life['nc.reopened']), { superseded: true });
+    expect([...probo.findings.values()].map((finding) => [finding.kind, finding.status])).toEqual([
+      ['MINOR_NONCONFORMITY', 'CLOSED'],
+      ['MAJOR_NONCONFORMITY', 'OPEN'],
+    ]);
     expect(probo.problems).toEqual([]);
   });
 
@@ -344,6 +362,43 @@ describe('probo notifier', () => {
       await eventually(async () => ((await notificationCount(daemon as Daemon, 'register', 'delivered')) === 2 ? true : undefined), 10_000, 'the second delivery to be counted');
       expect(probo.findings.size).toBe(1);
       expect(probo.problems).toEqual([]);
+    });
+
+    it('does not put an older state back into the finding when a delivery given up is retried after a newer one', async () => {
+      const config = testConfig(redis.url, prefix, {
+        policy: { window: '3650d', maxLateness: '3650d' },
+        notifiers: [{ name: 'register', type: 'probo', url: probo.url, token: probo.token, organizationId: probo.organizationId, owners: { ops: probo.people.ops }, backoff: '100ms' }],
+      });
+      daemon = await runDaemon(config);
+      const running = daemon;
+      const ncId = await raiseNc(running);
+      const finding = await eventually(() => [...probo.findings.values()].find((candidate) => candidate.source === `recurd ${ncId}`), 10_000, 'the finding in Probo');
+      await eventually(async () => ((await notificationCount(running, 'register', 'delivered')) === 1 ? true : undefined), 10_000, 'the delivery to be counted');
+
+      // The corrective action's delivery is refused for good (a 404 is not retried)…
+      probo.queue('POST /api/console/v1/graphql', { status: 404, body: proboFixture('not-found.404.json') });
+      const acted = await api(running.address, `/api/v1/nonconformities/${ncId}/corrective-action`, {
+        method: 'POST',
+        body: JSON.stringify({ action: 'replace the failing backup disk', owner: 'ops', rootCause: 'disk worn out' }),
+      });
+      expect(acted.status).toBe(200);
+      const outbox = new OutboxCommands(config, redis.client);
+      try {
+        const [failed] = await eventually(async () => ((await outbox.list()).length === 1 ? outbox.list() : undefined), 10_000, 'the failed delivery');
+        // …the NC is voided and that is delivered…
+        expect((await api(running.address, `/api/v1/nonconformities/${ncId}/void`, { method: 'POST', body: JSON.stringify({ reason: 'test-data', note: 'a restore drill' }) })).status).toBe(200);
+        await eventually(() => (finding.status === 'FALSE_POSITIVE' ? true : undefined), 10_000, 'the finding to be FALSE_POSITIVE');
+        await eventually(async () => ((await notificationCount(running, 'register', 'delivered')) === 2 ? true : undefined), 10_000, 'the void to be counted');
+        const updates = probo.operations().filter((operation) => operation === 'RecurdUpdateFinding').length;
+        // …and the corrective action, retried once Probo is back, leaves the newer state alone.
+        expect(await outbox.retry(failed?.id ?? '')).toEqual([failed?.id]);
+        await eventually(async () => ((await notificationCount(running, 'register', 'delivered')) === 3 ? true : undefined), 10_000, 'the retried delivery');
+        expect(finding.status).toBe('FALSE_POSITIVE');
+        expect(probo.operations().filter((operation) => operation === 'RecurdUpdateFinding')).toHaveLength(updates);
+        expect(probo.problems).toEqual([]);
+      } finally {
+        await outbox.close();
+      }
     });
   });
 });
