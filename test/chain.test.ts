@@ -4,10 +4,10 @@
  * chain verifies as "no chain before entry N".
  */
 import { createHmac } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Daemon } from '../src/daemon.js';
-import { WEBHOOK_TOKEN, api, eventually, runDaemon, testConfig } from './helpers/daemon.js';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../bench/programs/redis.js';
+import { WEBHOOK_TOKEN, api, eventually } from './helpers/daemon.js';
+import { daemonSuite } from './helpers/suites.js';
 import { rewriteTimeline } from './helpers/timeline-store.js';
 
 interface EntryJson {
@@ -38,22 +38,9 @@ interface VerifyJson {
 }
 
 describe('tamper-evident timeline', () => {
-  let redis: TestRedis;
-  let prefix: string;
+  const suite = daemonSuite();
+  const redis = suite.redis;
   let daemon: Daemon | null = null;
-
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterEach(async () => {
-    await daemon?.stop();
-    daemon = null;
-    await dropPrefix(redis.client, prefix);
-    expect(await redis.client.dbsize()).toBe(0);
-  });
-  afterAll(async () => {
-    await redis.stop();
-  });
 
   /** Posts one event to the generic intake, `minutes` after `base`, and waits until it is decided. */
   async function post(base: number, uid: string, state: 'bad' | 'good', minutes: number): Promise<void> {
@@ -70,7 +57,7 @@ describe('tamper-evident timeline', () => {
   /** An NC raised, returned to, given a weak corrective action and reopened by the symptom's return. */
   async function longRunningNc(): Promise<string> {
     // A return must come after the skew and within maxFuture of now: a skew shorter than maxFuture.
-    daemon = await runDaemon(testConfig(redis.url, prefix, { policy: { skew: '1m' } }));
+    daemon = await suite.start({ policy: { skew: '1m' } });
     const base = Date.now() - 60 * 60_000;
     await post(base, 'a', 'bad', 0);
     await post(base, 'b', 'good', 10);
@@ -88,7 +75,6 @@ describe('tamper-evident timeline', () => {
   }
 
   it('a long-running NC verifies, and its view links each entry to the one before it', async () => {
-    prefix = testPrefix();
     const id = await longRunningNc();
     const nc = (await api<NcJson>(daemon!.address, `/api/v1/nonconformities/${id}`)).body;
     expect(nc.state).toBe('reopened');
@@ -114,12 +100,11 @@ describe('tamper-evident timeline', () => {
   }, 60_000);
 
   it('names the entry whose detail was edited in Redis, and still shows the NC', async () => {
-    prefix = testPrefix();
     const id = await longRunningNc();
     const before = (await api<NcJson>(daemon!.address, `/api/v1/nonconformities/${id}`)).body;
     const index = before.timeline.findIndex((entry) => entry.type === 'corrective-action');
     const target = before.timeline[index] as EntryJson;
-    await rewriteTimeline(redis.client, `${prefix}:tl:${id}`, (entryId, fields) => {
+    await rewriteTimeline(redis.client, `${suite.prefix}:tl:${id}`, (entryId, fields) => {
       if (entryId === target.id) fields.detail = (fields.detail as string).replace('Restarted the backup agent', 'Replaced the backup server');
     });
 
@@ -132,7 +117,7 @@ describe('tamper-evident timeline', () => {
     expect(JSON.stringify(after.body.timeline[index]?.detail)).toContain('Replaced the backup server');
 
     // An edit that leaves no JSON and no time behind: named as malformed, and the NC is still shown.
-    await rewriteTimeline(redis.client, `${prefix}:tl:${id}`, (entryId, fields) => {
+    await rewriteTimeline(redis.client, `${suite.prefix}:tl:${id}`, (entryId, fields) => {
       if (entryId === before.timeline[0]?.id) Object.assign(fields, { detail: 'not json', at: 'yesterday' });
     });
     const malformed = await api<VerifyJson>(daemon!.address, `/api/v1/nonconformities/${id}/verify`);
@@ -143,18 +128,17 @@ describe('tamper-evident timeline', () => {
   }, 60_000);
 
   it('verifies a timeline written before the chain as "no chain before entry N", and chains what comes after', async () => {
-    prefix = testPrefix();
     const id = await longRunningNc();
     // What an earlier version wrote: entries of at, type and detail alone, an NC record without a head.
-    await rewriteTimeline(redis.client, `${prefix}:tl:${id}`, (_entryId, fields) => {
+    await rewriteTimeline(redis.client, `${suite.prefix}:tl:${id}`, (_entryId, fields) => {
       delete fields.event;
       delete fields.prev;
       delete fields.hash;
     });
-    const record = JSON.parse((await redis.client.hget(`${prefix}:nc:${id}`, 'd')) as string) as Record<string, unknown>;
+    const record = JSON.parse((await redis.client.hget(`${suite.prefix}:nc:${id}`, 'd')) as string) as Record<string, unknown>;
     delete record.timelineHead;
-    await redis.client.hset(`${prefix}:nc:${id}`, 'd', JSON.stringify(record));
-    await redis.client.hdel(`${prefix}:nc:${id}`, 'th');
+    await redis.client.hset(`${suite.prefix}:nc:${id}`, 'd', JSON.stringify(record));
+    await redis.client.hdel(`${suite.prefix}:nc:${id}`, 'th');
     const legacy = (await api<NcJson>(daemon!.address, `/api/v1/nonconformities/${id}`)).body;
     const written = legacy.timeline.length;
     expect(legacy.timeline.every((entry) => entry.hash === null && entry.prev === null)).toBe(true);

@@ -1,10 +1,10 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Daemon } from '../src/daemon.js';
-import { NOTIFY_SECRET, WEBHOOK_TOKEN, api, eventually, postAlertmanager, runDaemon, startReceiver, testConfig, verifySignature } from './helpers/daemon.js';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../bench/programs/redis.js';
+import { NOTIFY_SECRET, WEBHOOK_TOKEN, api, eventually, postAlertmanager, startReceiver, verifySignature } from './helpers/daemon.js';
+import { daemonSuite } from './helpers/suites.js';
 
 const fixture = readFileSync(new URL('./fixtures/alertmanager/alertmanager-0.25-webhook-v4.ndjson', import.meta.url), 'utf8')
   .trim()
@@ -29,33 +29,17 @@ function hook(daemon: Daemon, connector: string, body: string, headers: Record<s
 }
 
 describe('daemon', () => {
-  let redis: TestRedis;
-  let prefix: string;
+  const suite = daemonSuite();
+  const redis = suite.redis;
   let daemon: Daemon | null = null;
 
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterEach(async () => {
-    await daemon?.stop();
-    daemon = null;
-    await dropPrefix(redis.client, prefix);
-    expect(await redis.client.dbsize()).toBe(0);
-  });
-  afterAll(async () => {
-    await redis.stop();
-  });
-
   it('turns the real Alertmanager firing → resolved → firing into one NC, notified with a valid signature', async () => {
-    prefix = testPrefix();
     const receiver = await startReceiver();
     // The fixture was recorded on 2026-11-22; the re-fire is timed at receipt, so the window must reach today.
-    daemon = await runDaemon(
-      testConfig(redis.url, prefix, {
-        policy: { window: '3650d', maxLateness: '3650d' },
-        notifiers: [{ name: 'soc', type: 'webhook', url: receiver.url, secret: NOTIFY_SECRET }],
-      }),
-    );
+    daemon = await suite.start({
+      policy: { window: '3650d', maxLateness: '3650d' },
+      notifiers: [{ name: 'soc', type: 'webhook', url: receiver.url, secret: NOTIFY_SECRET }],
+    });
     expect((await hook(daemon, 'alertmanager', firingBody)).status).toBe(202);
     // Alertmanager repeats notifications; a repeat of the same state is a duplicate.
     expect((await hook(daemon, 'alertmanager', firingBody)).status).toBe(202);
@@ -96,8 +80,7 @@ describe('daemon', () => {
   });
 
   it('takes the alerts of a notification that fit, keeps the body with what did not, and says which', async () => {
-    prefix = testPrefix();
-    daemon = await runDaemon(testConfig(redis.url, prefix));
+    daemon = await suite.start();
     const notification = JSON.parse(firingBody) as { alerts: Array<Record<string, unknown> & { labels: Record<string, string> }> };
     const [template] = notification.alerts as [Record<string, unknown> & { labels: Record<string, string> }];
     const startsAt = new Date().toISOString();
@@ -111,15 +94,14 @@ describe('daemon', () => {
     const answer = (await response.json()) as { accepted: number; rejected: number; deadLetter: string; errors: Array<{ path: string }> };
     expect(answer).toMatchObject({ accepted: 2, rejected: 1, deadLetter: expect.any(String) as string });
     expect(answer.errors.map((error) => error.path)).toEqual(['alerts[1].startsAt']);
-    await eventually(async () => ((await redis.client.keys(`${prefix}:sym:*`)).length === 2 ? true : undefined), 10_000, 'the two alerts that fit decided');
+    await eventually(async () => ((await redis.client.keys(`${suite.prefix}:sym:*`)).length === 2 ? true : undefined), 10_000, 'the two alerts that fit decided');
     // The whole body is kept, for `recurd dlq replay` once the sender is fixed (the two that fit are then duplicates).
-    const [letter] = await redis.client.xrange(`${prefix}:dlq`, answer.deadLetter, answer.deadLetter);
+    const [letter] = await redis.client.xrange(`${suite.prefix}:dlq`, answer.deadLetter, answer.deadLetter);
     expect(letter?.[1].join(' ')).toContain('srv-broken');
   });
 
   it('refuses a body with more alerts than http.maxItems, naming the limit', async () => {
-    prefix = testPrefix();
-    daemon = await runDaemon(testConfig(redis.url, prefix, { http: { host: '127.0.0.1', port: 0, bodyLimit: '64kb', maxItems: 2 } }));
+    daemon = await suite.start({ http: { host: '127.0.0.1', port: 0, bodyLimit: '64kb', maxItems: 2 } });
     const notification = JSON.parse(firingBody) as { alerts: Array<Record<string, unknown> & { labels: Record<string, string> }> };
     const [template] = notification.alerts as [Record<string, unknown> & { labels: Record<string, string> }];
     notification.alerts = [1, 2, 3].map((n) => ({ ...template, labels: { ...template.labels, instance: `srv-${n}` }, fingerprint: `f${n}` }));
@@ -129,12 +111,11 @@ describe('daemon', () => {
       code: 'RECURD_ERR_PAYLOAD_TOO_MANY_ITEMS',
       message: expect.stringContaining('http.maxItems (2)') as unknown,
     });
-    expect(await redis.client.keys(`${prefix}:sym:*`)).toEqual([]);
+    expect(await redis.client.keys(`${suite.prefix}:sym:*`)).toEqual([]);
   });
 
   it('refuses what it must refuse, each with a specific error', async () => {
-    prefix = testPrefix();
-    daemon = await runDaemon(testConfig(redis.url, prefix));
+    daemon = await suite.start();
     // An unknown connector is answered as wrong credentials are: names cannot be listed without one.
     const answers = [await hook(daemon, 'nope', firingBody), await hook(daemon, 'alertmanager', firingBody, {}), await hook(daemon, 'alertmanager', firingBody, { authorization: 'Bearer wrong' })];
     const bodies = await Promise.all(answers.map(async (answer) => ({ status: answer.status, body: await answer.text() })));
@@ -185,8 +166,7 @@ describe('daemon', () => {
   });
 
   it('takes a signed generic webhook, maps it, and lets a person fix a symptom through the API', async () => {
-    prefix = testPrefix();
-    daemon = await runDaemon(testConfig(redis.url, prefix));
+    daemon = await suite.start();
     const now = Date.now();
     const body = JSON.stringify({ events: [{ uid: 'scan-1', state: 'bad', time: new Date(now - 60_000).toISOString(), host: 'ws-7', rule: 'Eicar-Signature' }] });
     const signature = `sha256=${createHmac('sha256', WEBHOOK_TOKEN).update(body).digest('hex')}`;
@@ -200,7 +180,7 @@ describe('daemon', () => {
       return /recurd_detect_latency_seconds_count 1/.test(text) ? text : undefined;
     });
     expect(metrics).toContain('recurd_alerts_received_total{source="generic",family="av",status="firing"} 1');
-    const keys = await redis.client.keys(`${prefix}:sym:*`);
+    const keys = await redis.client.keys(`${suite.prefix}:sym:*`);
     expect(keys).toHaveLength(1);
     const fingerprint = (keys[0] as string).split(':sym:')[1] as string;
     const fixed = await api<{ state: string }>(daemon.address, `/api/v1/symptoms/${fingerprint}/fix`, { method: 'POST' });
@@ -210,9 +190,8 @@ describe('daemon', () => {
   });
 
   it('classifies corrective actions and asks a reopened NC for its root-cause analysis through the API', async () => {
-    prefix = testPrefix();
     // A return must come after the skew and within maxFuture of now: a skew shorter than maxFuture.
-    daemon = await runDaemon(testConfig(redis.url, prefix, { policy: { skew: '1m' } }));
+    daemon = await suite.start({ policy: { skew: '1m' } });
     const base = Date.now() - 60 * 60_000;
     const post = async (uid: string, state: 'bad' | 'good', minutes: number): Promise<void> => {
       const body = JSON.stringify({ events: [{ uid, state, time: new Date(base + minutes * 60_000).toISOString(), host: 'srv-db-01', rule: 'nightly-backup' }] });
@@ -266,8 +245,7 @@ describe('daemon', () => {
   });
 
   it('times a 2030 event at its receipt and refuses a 1970 one: neither raises nor strands anything', async () => {
-    prefix = testPrefix();
-    daemon = await runDaemon(testConfig(redis.url, prefix));
+    daemon = await suite.start();
     const send = async (uid: string, time: string): Promise<Response> => {
       const body = JSON.stringify({ events: [{ uid, state: 'bad', time, host: 'ws-9', rule: 'Clock-Test' }] });
       return hook(daemon!, 'generic', body, { 'x-recurd-signature': `sha256=${createHmac('sha256', WEBHOOK_TOKEN).update(body).digest('hex')}` });
@@ -279,32 +257,29 @@ describe('daemon', () => {
       return text.includes('recurd_clock_skew_total{source="generic"} 1') ? text : undefined;
     });
     expect(metrics).toContain('recurd_detect_latency_seconds_count 1');
-    const [key] = await redis.client.keys(`${prefix}:sym:*`);
+    const [key] = await redis.client.keys(`${suite.prefix}:sym:*`);
     const symptom = JSON.parse((await redis.client.hget(key as string, 'd')) ?? '{}') as { lastFiringAt: number; fingerprint: string };
     expect(symptom.lastFiringAt).toBeGreaterThanOrEqual(before);
     expect(symptom.lastFiringAt).toBeLessThanOrEqual(Date.now());
     // Due for its quiet fix a week from now, not in 2030.
-    const due = Number(await redis.client.zscore(`${prefix}:due`, symptom.fingerprint));
+    const due = Number(await redis.client.zscore(`${suite.prefix}:due`, symptom.fingerprint));
     expect(due).toBeLessThan(Date.now() + 8 * 86_400_000);
 
     const epoch = await send('epoch', '1970-01-01T00:00:00Z');
     expect(epoch.status).toBeGreaterThanOrEqual(400);
     expect(JSON.stringify(await epoch.json())).toContain('before the year 2000');
     expect((await api<{ nonconformities: unknown[] }>(daemon.address, '/api/v1/nonconformities')).body.nonconformities).toEqual([]);
-    expect(await redis.client.keys(`${prefix}:ncseq:*`)).toEqual([]);
+    expect(await redis.client.keys(`${suite.prefix}:ncseq:*`)).toEqual([]);
   });
 
   it('verifies by silence only while the Watchdog heartbeat arrives: blocked without it, closed with it', async () => {
-    prefix = testPrefix();
-    daemon = await runDaemon(
-      testConfig(redis.url, prefix, {
-        policy: {
-          skew: '0s',
-          checks: { BackupJobFailed: { verifyBy: 'silence', window: '3s' } },
-          heartbeats: [{ source: 'alertmanager', match: { labels: { alertname: 'Watchdog' } }, maxGap: '2s' }],
-        },
-      }),
-    );
+    daemon = await suite.start({
+      policy: {
+        skew: '0s',
+        checks: { BackupJobFailed: { verifyBy: 'silence', window: '3s' } },
+        heartbeats: [{ source: 'alertmanager', match: { labels: { alertname: 'Watchdog' } }, maxGap: '2s' }],
+      },
+    });
     const running = daemon;
     const second = (offset: number): string => new Date(Math.floor(Date.now() / 1000) * 1000 + offset).toISOString().replace('.000Z', 'Z');
     /** The real notification, moved to now: `status` for BackupJobFailed, or the Watchdog. */
@@ -361,14 +336,13 @@ describe('daemon', () => {
     expect(closed.timeline.map((entry) => entry.type).slice(-2)).toEqual(['verification-blocked', 'verified-effective']);
     expect(closed.timeline.at(-1)?.detail).toMatchObject({ verifyBy: 'silence', lastHeartbeatAt: expect.stringMatching(/^20\d\d-/) as string });
     // A heartbeat is never a symptom.
-    expect((await redis.client.keys(`${prefix}:sym:*`)).length).toBe(1);
+    expect((await redis.client.keys(`${suite.prefix}:sym:*`)).length).toBe(1);
   }, 60_000);
 
   it('takes AWS Config through an SNS HTTPS subscription with basic credentials, and keeps a subscription confirmation for the admin', async () => {
-    prefix = testPrefix();
     const sns = { name: 'aws', type: 'webhook', preset: 'aws-config', family: 'config-drift', auth: { type: 'basic', username: 'sns', password: WEBHOOK_TOKEN } } as const;
     // The documented notification is years old: late enough to decide nothing under the default maxLateness.
-    daemon = await runDaemon(testConfig(redis.url, prefix, { connectors: [sns], policy: { maxLateness: '3650d' } }));
+    daemon = await suite.start({ connectors: [sns], policy: { maxLateness: '3650d' } });
     // As SNS posts: text/plain, the credentials of the subscription URL as basic authentication.
     const post = (file: string, password = WEBHOOK_TOKEN) =>
       fetch(`${daemon?.address}/hooks/aws`, {
@@ -380,16 +354,15 @@ describe('daemon', () => {
     const taken = await post('non-compliant.eventbridge-via-sns.json');
     expect(taken.status).toBe(202);
     expect(await taken.json()).toEqual({ accepted: 1 });
-    await eventually(async () => ((await redis.client.keys(`${prefix}:sym:*`)).length === 1 ? true : undefined), 10_000, 'the SNS notification decided');
+    await eventually(async () => ((await redis.client.keys(`${suite.prefix}:sym:*`)).length === 1 ? true : undefined), 10_000, 'the SNS notification decided');
     const confirmation = await post('subscription-confirmation.sns.json');
     expect(confirmation.status).toBe(400);
-    const [letter] = await redis.client.xrange(`${prefix}:dlq`, '-', '+');
+    const [letter] = await redis.client.xrange(`${suite.prefix}:dlq`, '-', '+');
     expect(letter?.[1].join(' ')).toContain('SubscribeURL');
   });
 
   it('answers /healthz and /readyz, and stops cleanly', async () => {
-    prefix = testPrefix();
-    daemon = await runDaemon(testConfig(redis.url, prefix));
+    daemon = await suite.start();
     expect((await fetch(`${daemon.address}/healthz`)).status).toBe(200);
     const ready = await fetch(`${daemon.address}/readyz`);
     expect(ready.status).toBe(200);
@@ -397,8 +370,7 @@ describe('daemon', () => {
   });
 
   it('answers intake that arrives while it stops with its own 503 NOT_READY, also on a connection already open', async () => {
-    prefix = testPrefix();
-    daemon = await runDaemon(testConfig(redis.url, prefix));
+    daemon = await suite.start();
     const { hostname, port } = new URL(daemon.address);
     const socket = connect(Number(port), hostname);
     let received = '';

@@ -2,8 +2,9 @@
  * The order of an NC's deliveries to a record-keeping notifier: an event retried after a newer one
  * of its NC was delivered is told it is superseded, whatever the width of the ids' numbers.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../bench/programs/redis.js';
+import { describe, expect, it } from 'vitest';
+import { dropPrefix, testPrefix } from '../bench/programs/redis.js';
+import { privateRedis } from './helpers/suites.js';
 import { DeliveryOrder, eventOrder } from '../src/delivery-order.js';
 import { eventOf } from './helpers/grc-events.js';
 import { openNc } from './helpers/nc.js';
@@ -11,13 +12,7 @@ import { openNc } from './helpers/nc.js';
 const event = (id: string, nc = openNc()) => ({ ...eventOf('nc.occurrence', nc), id: `${nc.id}.${id}` });
 
 describe('delivery order', () => {
-  let redis: TestRedis;
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis.stop();
-  });
+  const redis = privateRedis();
 
   it('sorts event ids as Redis sorts their timeline entry ids', () => {
     const ids = ['999-12', '1000-0', '1000-2', '1000-10', '1796655985820-0', '1796655985820-1'];

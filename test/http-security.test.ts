@@ -6,13 +6,14 @@
  */
 import { createHmac } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../src/config/schema.js';
 import { startDaemon, type Daemon } from '../src/daemon.js';
 import { createLogger } from '../src/log.js';
 import { REFUSALS_LOGGED_PER_MINUTE } from '../src/http/refusals.js';
 import { API_TOKEN, WEBHOOK_TOKEN, eventually } from './helpers/daemon.js';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../bench/programs/redis.js';
+import { dropPrefix, testPrefix } from '../bench/programs/redis.js';
+import { privateRedis } from './helpers/suites.js';
 
 const METRICS_TOKEN = 'metrics-token-for-tests';
 const SIGNING_SECRET = 'signing-secret-for-tests';
@@ -38,7 +39,7 @@ interface LogLine {
 }
 
 describe('http security', () => {
-  let redis: TestRedis;
+  const redis = privateRedis();
   let daemon: Daemon | null = null;
   let prefix = testPrefix();
   let lines: string[] = [];
@@ -76,16 +77,10 @@ describe('http security', () => {
     return daemon;
   }
 
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
   afterEach(async () => {
     await daemon?.stop();
     daemon = null;
     await dropPrefix(redis.client, prefix);
-  });
-  afterAll(async () => {
-    await redis.stop();
   });
 
   it('listens on 127.0.0.1 unless told otherwise', () => {

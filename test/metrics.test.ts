@@ -4,11 +4,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Daemon } from '../src/daemon.js';
-import { WEBHOOK_TOKEN, api, eventually, runDaemon, testConfig } from './helpers/daemon.js';
+import { WEBHOOK_TOKEN, api, eventually } from './helpers/daemon.js';
+import { daemonSuite } from './helpers/suites.js';
 import { requireProgram } from '../bench/programs/installed.js';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../bench/programs/redis.js';
 
 /** The issue fixes these names and label names exactly. */
 const EXPECTED: Record<string, { type: string; labels: string[] }> = {
@@ -70,33 +70,17 @@ async function openNcFor(daemon: Daemon, rule: string): Promise<string> {
 }
 
 describe('metrics', () => {
-  let redis: TestRedis;
-  let prefix: string;
+  const suite = daemonSuite();
+  const redis = suite.redis;
   let daemon: Daemon | null = null;
-
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterEach(async () => {
-    await daemon?.stop();
-    daemon = null;
-    await dropPrefix(redis.client, prefix);
-    expect(await redis.client.dbsize()).toBe(0);
-  });
-  afterAll(async () => {
-    await redis.stop();
-  });
 
   it('exposes every metric the issue names, with its labels and type, and passes promtool', async () => {
     const promtool = requireProgram('promtool', 'prometheus');
-    prefix = testPrefix();
-    daemon = await runDaemon(
-      testConfig(redis.url, prefix, {
-        // `verified` and `unverifiable` end their windows quickly so a sweep judges them; `reopened` keeps the default.
-        policy: { window: '1h', skew: '0s', checks: { verified: { window: '2s' }, unverifiable: { window: '2s' } } },
-        sweep: { schedule: '* * * * * *' },
-      }),
-    );
+    daemon = await suite.start({
+      // `verified` and `unverifiable` end their windows quickly so a sweep judges them; `reopened` keeps the default.
+      policy: { window: '1h', skew: '0s', checks: { verified: { window: '2s' }, unverifiable: { window: '2s' } } },
+      sweep: { schedule: '* * * * * *' },
+    });
     const running = daemon;
     const now = Date.now();
     // Each symptom's fire → resolve → fire in one batch: decided in order, before any sweep can intervene.
@@ -111,7 +95,7 @@ describe('metrics', () => {
     // Each check reports healthy again, so that an action recorded now starts its window.
     expect((await post(running, rules.map((rule) => ({ uid: `${rule}-ok`, state: 'good' as const, time: now - 28_000, rule })))).status).toBe(202);
     await eventually(async () => {
-      const documents = await Promise.all((await redis.client.keys(`${prefix}:sym:*`)).map((key) => redis.client.hget(key, 'd')));
+      const documents = await Promise.all((await redis.client.keys(`${suite.prefix}:sym:*`)).map((key) => redis.client.hget(key, 'd')));
       const states = documents.map((document) => (JSON.parse(document ?? '{}') as { state?: string }).state);
       return states.length === 3 && states.every((state) => state === 'fixed') ? true : undefined;
     }, 10_000, 'every symptom to be fixed');

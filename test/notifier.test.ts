@@ -4,17 +4,17 @@
  * daemon (and its relay) going away.
  */
 import { Queue } from 'bullmq';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Daemon } from '../src/daemon.js';
 import type { ConfigInput } from '../src/config/schema.js';
 import { NOTIFY_SECRET, api, eventually, runDaemon, startReceiver, testConfig, verifySignature, type DeliveryAttempt, type ReceiverAnswer, metricsOf, raiseNc } from './helpers/daemon.js';
 import { OutboxCommands } from '../src/outbox-commands.js';
 import { RedisTicketLinks } from '../src/ticket-links.js';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../bench/programs/redis.js';
+import { dropPrefix, testPrefix } from '../bench/programs/redis.js';
+import { privateRedis } from './helpers/suites.js';
 
 type Receiver = Awaited<ReturnType<typeof startReceiver>>;
 type NotifierInput = Omit<Extract<NonNullable<ConfigInput['notifiers']>[number], { type: 'webhook' }>, 'type' | 'secret'>;
-
 
 function eventIdOf(attempt: DeliveryAttempt): string | string[] | undefined {
   return attempt.headers['x-recurd-event-id'];
@@ -23,7 +23,7 @@ function eventIdOf(attempt: DeliveryAttempt): string | string[] | undefined {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('webhook notifier', () => {
-  let redis: TestRedis;
+  const redis = privateRedis();
   let prefix: string;
   const daemons: Daemon[] = [];
   const receivers: Receiver[] = [];
@@ -47,18 +47,12 @@ describe('webhook notifier', () => {
     return started;
   }
 
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
   afterEach(async () => {
     await Promise.all(daemons.splice(0).map((daemon) => daemon.stop()));
     await Promise.all(queues.splice(0).map((queue) => queue.close()));
     await Promise.all(receivers.splice(0).map((started) => started.close()));
     await dropPrefix(redis.client, prefix);
     expect(await redis.client.dbsize()).toBe(0);
-  });
-  afterAll(async () => {
-    await redis.stop();
   });
 
   it('retries a 5xx with backoff and delivers with the same event id, signed, on every attempt', async () => {

@@ -4,10 +4,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Daemon } from '../src/daemon.js';
 import { api, eventually, runDaemon, testConfig, metricsOf, postAlertmanager } from './helpers/daemon.js';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../bench/programs/redis.js';
+import { dropPrefix, testPrefix } from '../bench/programs/redis.js';
+import { privateRedis } from './helpers/suites.js';
 
 const fixture = readFileSync(new URL('./fixtures/alertmanager/alertmanager-0.25-webhook-v4.ndjson', import.meta.url), 'utf8')
   .trim()
@@ -20,14 +21,11 @@ function counter(metrics: string, sample: string): number {
 }
 
 describe('replicas on one Redis', () => {
-  let redis: TestRedis;
+  const redis = privateRedis();
   let prefix: string;
   let daemons: Daemon[] = [];
   const queues: Queue[] = [];
 
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
   afterEach(async () => {
     vi.restoreAllMocks();
     await Promise.all(daemons.map((daemon) => daemon.stop()));
@@ -35,9 +33,6 @@ describe('replicas on one Redis', () => {
     await Promise.all(queues.splice(0).map((queue) => queue.close()));
     await dropPrefix(redis.client, prefix);
     expect(await redis.client.dbsize()).toBe(0);
-  });
-  afterAll(async () => {
-    await redis.stop();
   });
 
   it('runs each sweep tick once although both replicas schedule it', async () => {

@@ -5,12 +5,12 @@
  */
 import { createHmac } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { configSchema } from '../src/config/schema.js';
-import { startDaemon, type Daemon } from '../src/daemon.js';
+import { type Daemon } from '../src/daemon.js';
 import { createLogger } from '../src/log.js';
-import { WEBHOOK_TOKEN, eventually, testConfig } from './helpers/daemon.js';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../bench/programs/redis.js';
+import { WEBHOOK_TOKEN, eventually } from './helpers/daemon.js';
+import { daemonSuite } from './helpers/suites.js';
 
 const READER = 'reader-token-4b1e';
 const WRITER = 'writer-token-9c2d';
@@ -45,26 +45,11 @@ function apiTokensError(api: unknown): Array<{ path: string; message: string }> 
 }
 
 describe('roles and ownership', () => {
-  let redis: TestRedis;
-  let prefix = testPrefix();
+  const suite = daemonSuite();
   let daemon: Daemon | null = null;
   let lines: string[] = [];
 
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterEach(async () => {
-    await daemon?.stop();
-    daemon = null;
-    await dropPrefix(redis.client, prefix);
-    expect(await redis.client.dbsize()).toBe(0);
-  });
-  afterAll(async () => {
-    await redis.stop();
-  });
-
   async function start(): Promise<Daemon> {
-    prefix = testPrefix();
     lines = [];
     const sink = new Writable({
       write(chunk: Buffer, _encoding, done) {
@@ -72,7 +57,7 @@ describe('roles and ownership', () => {
         done();
       },
     });
-    const config = testConfig(redis.url, prefix, {
+    const config = suite.config({
       api: {
         tokens: [
           { name: 'reader', token: READER, role: 'read' },
@@ -82,7 +67,7 @@ describe('roles and ownership', () => {
       },
       policy: { skew: '1m' },
     });
-    daemon = await startDaemon(config, { logger: createLogger('warn', sink), clock: { now: () => Date.now() + AHEAD } });
+    daemon = await suite.run(config, { logger: createLogger('warn', sink), clock: { now: () => Date.now() + AHEAD } });
     return daemon;
   }
 

@@ -3,10 +3,10 @@
  * shown with their episodes, recent observations and NC, and fixed with an actor and a note.
  */
 import { createHmac } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Daemon } from '../src/daemon.js';
-import { API_TOKEN, WEBHOOK_TOKEN, api, eventually, runDaemon, testConfig } from './helpers/daemon.js';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../bench/programs/redis.js';
+import { API_TOKEN, WEBHOOK_TOKEN, api, eventually } from './helpers/daemon.js';
+import { daemonSuite } from './helpers/suites.js';
 
 interface SymptomJson {
   fingerprint: string;
@@ -31,22 +31,8 @@ interface ErrorJson {
 }
 
 describe('symptoms API', () => {
-  let redis: TestRedis;
-  let prefix: string;
+  const suite = daemonSuite();
   let daemon: Daemon | null = null;
-
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterEach(async () => {
-    await daemon?.stop();
-    daemon = null;
-    await dropPrefix(redis.client, prefix);
-    expect(await redis.client.dbsize()).toBe(0);
-  });
-  afterAll(async () => {
-    await redis.stop();
-  });
 
   /** Posts events to the generic (HMAC) intake and waits until they are decided. */
   async function post(events: Array<{ uid: string; state: 'bad' | 'good'; time: number; host: string; rule: string }>): Promise<void> {
@@ -61,8 +47,7 @@ describe('symptoms API', () => {
   }
 
   it('lists symptoms by filter in pages with a total count, and refuses bad parameters by name', async () => {
-    prefix = testPrefix();
-    daemon = await runDaemon(testConfig(redis.url, prefix));
+    daemon = await suite.start();
     const at = Date.now() - 60_000;
     const hosts = Array.from({ length: 7 }, (_, index) => `srv-${index}`);
     await post([
@@ -113,9 +98,8 @@ describe('symptoms API', () => {
   });
 
   it('shows a symptom with its episodes, recent observations and NC, and records who fixed it and why', async () => {
-    prefix = testPrefix();
     // A return must come after the skew and within maxFuture of now.
-    daemon = await runDaemon(testConfig(redis.url, prefix, { policy: { skew: '1m' } }));
+    daemon = await suite.start({ policy: { skew: '1m' } });
     const base = Date.now() - 60 * 60_000;
     const event = (uid: string, state: 'bad' | 'good', minutes: number, host = 'srv-db-01') => ({ uid, state, time: base + minutes * 60_000, host, rule: 'nightly-backup' });
     await post([event('first', 'bad', 0), event('other', 'bad', 0, 'srv-db-02')]);

@@ -26,7 +26,8 @@ import type { Daemon } from '../../src/daemon.js';
 import { createLogger } from '../../src/log.js';
 import { eventually, runDaemon, testConfig } from '../helpers/daemon.js';
 import { requireProgram } from '../../bench/programs/installed.js';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../../bench/programs/redis.js';
+import { dropPrefix, testPrefix } from '../../bench/programs/redis.js';
+import { privateRedis } from '../helpers/suites.js';
 
 interface MockApi {
   add(pattern: MockPattern, resolver: (params: MockPattern) => unknown): unknown;
@@ -822,21 +823,15 @@ describe('elasticsearch connector: connection, TLS and credentials over loopback
 });
 
 describe('elasticsearch connector: two daemons on one Redis', () => {
-  let redis: TestRedis;
+  const redis = privateRedis();
   let prefix: string;
   let daemons: Daemon[] = [];
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
   afterEach(async () => {
     vi.restoreAllMocks();
     await Promise.all(daemons.map((daemon) => daemon.stop()));
     daemons = [];
     await dropPrefix(redis.client, prefix);
     expect(await redis.client.dbsize()).toBe(0);
-  });
-  afterAll(async () => {
-    await redis.stop();
   });
 
   async function received(daemon: Daemon): Promise<number> {

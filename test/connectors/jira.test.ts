@@ -7,14 +7,15 @@
  */
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { jiraConnector } from '../../connectors/jira.js';
 import { MemoryConnectorState, type Connector, type NcPort } from '../../connectors/types.js';
 import { configSchema } from '../../src/config/schema.js';
 import type { CorrectiveActionInput } from '../../src/core/types.js';
 import type { Daemon } from '../../src/daemon.js';
 import { RecurdError } from '../../src/errors.js';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../../bench/programs/redis.js';
+import { dropPrefix, testPrefix } from '../../bench/programs/redis.js';
+import { privateRedis } from '../helpers/suites.js';
 import { testServices } from '../helpers/connectors.js';
 import { WEBHOOK_TOKEN, api, eventually, metricsOf, runDaemon, testConfig } from '../helpers/daemon.js';
 import { startJira, type FakeJira } from '../helpers/jira.js';
@@ -215,14 +216,11 @@ describe('jira intake: reading the webhook', () => {
 });
 
 describe('jira notifier and intake through a daemon', () => {
-  let redis: TestRedis;
+  const redis = privateRedis();
   let prefix: string;
   let daemon: Daemon | null = null;
   let jira: FakeJira | null = null;
 
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
   afterEach(async () => {
     await daemon?.stop();
     await jira?.close();
@@ -230,9 +228,6 @@ describe('jira notifier and intake through a daemon', () => {
     jira = null;
     await dropPrefix(redis.client, prefix);
     expect(await redis.client.dbsize()).toBe(0);
-  });
-  afterAll(async () => {
-    await redis.stop();
   });
 
   /** One backup check on db-1, failing (bad) or passing (good), `offset` ms from now; waits until it is decided. */

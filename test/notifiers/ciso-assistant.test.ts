@@ -5,13 +5,14 @@
  * answer, DRF's refusals named by field, and a real daemon delivering to it.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
 import type { NcEvent, NcEventType } from '../../src/core/types.js';
 import type { Daemon } from '../../src/daemon.js';
 import { cisoAssistantNotifier, fieldErrors, findingName } from '../../src/notifiers/ciso-assistant.js';
 import type { Notifier } from '../../src/notifiers/types.js';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../../bench/programs/redis.js';
+import { dropPrefix, testPrefix } from '../../bench/programs/redis.js';
+import { privateRedis } from '../helpers/suites.js';
 import { cisoFixture, findingModel, startCisoAssistantApi, type CisoAssistantApi } from '../helpers/ciso-assistant-api.js';
 import { api, eventually, raiseNc, runDaemon, testConfig } from '../helpers/daemon.js';
 import { eventOf, lifeOf, notificationCount, servicesFor } from '../helpers/grc-events.js';
@@ -20,7 +21,7 @@ import { openNc, refusal } from '../helpers/nc.js';
 type Services = ReturnType<typeof servicesFor>;
 
 describe('ciso-assistant notifier', () => {
-  let redis: TestRedis;
+  const redis = privateRedis();
   let prefix: string;
   let ciso: CisoAssistantApi;
   let services: Services;
@@ -43,9 +44,6 @@ describe('ciso-assistant notifier', () => {
     return [...ciso.findings.values()][0] as NonNullable<ReturnType<typeof ciso.findings.get>>;
   };
 
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
   beforeEach(async () => {
     prefix = testPrefix();
     ciso = await startCisoAssistantApi();
@@ -54,9 +52,6 @@ describe('ciso-assistant notifier', () => {
   afterEach(async () => {
     await ciso.close();
     await dropPrefix(redis.client, prefix);
-  });
-  afterAll(async () => {
-    await redis.stop();
   });
 
   it('reads the choices it maps to from CISO Assistant’s own model', () => {

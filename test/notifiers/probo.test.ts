@@ -4,14 +4,15 @@
  * on each later event, the major finding a reopen raises, no second finding on redelivery or after
  * a lost answer, how each kind of refusal is classified, and a real daemon delivering to it.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
 import type { NcEvent, NcEventType } from '../../src/core/types.js';
 import type { Daemon } from '../../src/daemon.js';
 import { ENDPOINT, proboNotifier, proboText, sourceOf } from '../../src/notifiers/probo.js';
 import type { Notifier } from '../../src/notifiers/types.js';
 import { OutboxCommands } from '../../src/outbox-commands.js';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../../bench/programs/redis.js';
+import { dropPrefix, testPrefix } from '../../bench/programs/redis.js';
+import { privateRedis } from '../helpers/suites.js';
 import { api, eventually, raiseNc, runDaemon, testConfig } from '../helpers/daemon.js';
 import { eventOf, lifeOf, notificationCount, servicesFor } from '../helpers/grc-events.js';
 import { openNc, refusal } from '../helpers/nc.js';
@@ -20,7 +21,7 @@ import { proboFixture, proboId, startProboApi, type ProboApi } from '../helpers/
 type Services = ReturnType<typeof servicesFor>;
 
 describe('probo notifier', () => {
-  let redis: TestRedis;
+  const redis = privateRedis();
   let prefix: string;
   let probo: ProboApi;
   let services: Services;
@@ -39,9 +40,6 @@ describe('probo notifier', () => {
     return proboNotifier.create(config, services);
   }
 
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
   beforeEach(async () => {
     prefix = testPrefix();
     probo = await startProboApi();
@@ -50,9 +48,6 @@ describe('probo notifier', () => {
   afterEach(async () => {
     await probo.close();
     await dropPrefix(redis.client, prefix);
-  });
-  afterAll(async () => {
-    await redis.stop();
   });
 
   it('creates a minor nonconformity on nc.opened and links the NC to it', async () => {

@@ -5,7 +5,7 @@
  * event type, hostile alert text, templates, the answers that are retried and those that are not,
  * and delivery through a real daemon with match filters.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { NC_EVENT_TYPES, type NcEvent, type NcEventType } from '../../src/core/types.js';
 import type { ConfigInput } from '../../src/config/schema.js';
@@ -13,7 +13,8 @@ import type { Daemon } from '../../src/daemon.js';
 import { SLACK_LIMITS, slackNotifier } from '../../src/notifiers/slack.js';
 import { EVENT_LABELS } from '../../src/notifiers/message.js';
 import { DeliveryError, type Notifier } from '../../src/notifiers/types.js';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../../bench/programs/redis.js';
+import { dropPrefix, testPrefix } from '../../bench/programs/redis.js';
+import { privateRedis } from '../helpers/suites.js';
 import { chatServices, deliveries, fixtureText, outboxJobs, raiseBackupNc, raiseMalwareNc } from '../helpers/chat-notifiers.js';
 import { eventually, runDaemon, testConfig } from '../helpers/daemon.js';
 import { oneEventOfEachType } from '../helpers/nc-events.js';
@@ -244,7 +245,7 @@ describe('slack notifier', () => {
 });
 
 describe('slack notifier in a daemon', () => {
-  let redis: TestRedis;
+  const redis = privateRedis();
   let prefix: string;
   const daemons: Daemon[] = [];
   const apis: VendorApi[] = [];
@@ -262,17 +263,11 @@ describe('slack notifier in a daemon', () => {
     return daemon;
   }
 
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
   afterEach(async () => {
     await Promise.all(daemons.splice(0).map((daemon) => daemon.stop()));
     await Promise.all(apis.splice(0).map((api) => api.close()));
     await dropPrefix(redis.client, prefix);
     expect(await redis.client.dbsize()).toBe(0);
-  });
-  afterAll(async () => {
-    await redis.stop();
   });
 
   it('sends backup NCs to one channel and malware NCs (A.8.7) to another, as their match filters say', async () => {

@@ -4,7 +4,7 @@
  * Adaptive Card attachment) and the Adaptive Card elements used, and answers as the workflow
  * endpoint does: 202 Accepted with no body, or its JSON error envelope.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { NC_EVENT_TYPES, type NcEvent, type NcEventType } from '../../src/core/types.js';
@@ -12,7 +12,8 @@ import type { Daemon } from '../../src/daemon.js';
 import { EVENT_LABELS } from '../../src/notifiers/message.js';
 import { TEAMS_MESSAGE_LIMIT, teamsNotifier } from '../../src/notifiers/teams.js';
 import { DeliveryError, type Notifier } from '../../src/notifiers/types.js';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../../bench/programs/redis.js';
+import { dropPrefix, testPrefix } from '../../bench/programs/redis.js';
+import { privateRedis } from '../helpers/suites.js';
 import { chatServices, deliveries, fixtureText, outboxJobs, raiseBackupNc } from '../helpers/chat-notifiers.js';
 import { eventually, runDaemon, testConfig } from '../helpers/daemon.js';
 import { oneEventOfEachType } from '../helpers/nc-events.js';
@@ -199,14 +200,11 @@ describe('teams notifier', () => {
 });
 
 describe('teams notifier in a daemon', () => {
-  let redis: TestRedis;
+  const redis = privateRedis();
   let prefix: string;
   let daemon: Daemon | null = null;
   let api: VendorApi | null = null;
 
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
   afterEach(async () => {
     await daemon?.stop();
     daemon = null;
@@ -214,9 +212,6 @@ describe('teams notifier in a daemon', () => {
     api = null;
     await dropPrefix(redis.client, prefix);
     expect(await redis.client.dbsize()).toBe(0);
-  });
-  afterAll(async () => {
-    await redis.stop();
   });
 
   it('delivers to the workflow (202), and gives up at once on a workflow that wants OAuth (401)', async () => {

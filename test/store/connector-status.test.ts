@@ -2,24 +2,17 @@
  * The sources' life as the daemon keeps it in Redis (ConnectorStatus): its connectors' error spells
  * and its heartbeats, the evidence for NCs verified by silence.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConnectorStatus } from '../../src/connector-status.js';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../../bench/programs/redis.js';
+import { testPrefix } from '../../bench/programs/redis.js';
+import { privateRedis } from '../helpers/suites.js';
 
 const MINUTE = 60_000;
 const T0 = Date.parse('2026-06-01T00:00:00Z');
 
 describe('connector status as proof of life', () => {
-  let redis: TestRedis;
+  const redis = privateRedis();
   const prefix = testPrefix();
-
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await dropPrefix(redis.client, prefix);
-    await redis.stop();
-  });
 
   it('keeps each run of errors as a spell, the current one open', async () => {
     const status = new ConnectorStatus(redis.client, prefix);

@@ -1,19 +1,12 @@
 /** The dead-letter list keeps what did not fit, bounded per entry as well as in count and age. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DeadLetters, MAX_ERRORS } from '../../src/dead-letters.js';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../../bench/programs/redis.js';
+import { testPrefix } from '../../bench/programs/redis.js';
+import { privateRedis } from '../helpers/suites.js';
 
 describe('dead letters', () => {
-  let redis: TestRedis;
+  const redis = privateRedis();
   const prefix = testPrefix();
-
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await dropPrefix(redis.client, prefix);
-    await redis.stop();
-  });
 
   it('keeps the first errors of a body with thousands of wrong items, and how many more there were', async () => {
     const letters = new DeadLetters(redis.client, prefix);

@@ -4,7 +4,7 @@
  * real Redis register with nothing in the core or the store knowing of it. Adding it to recurd
  * is this module plus its line in detectors/registry.ts.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { readState, writeState, type Detector, type DetectorState } from '../../src/core/detector.js';
 import { ManualClock } from '../../src/core/clock.js';
@@ -14,7 +14,8 @@ import { recurrence } from '../../src/core/recurrence.js';
 import { Engine } from '../../src/engine.js';
 import { RedisRegister } from '../../src/store/redis-register.js';
 import { backupAlert } from '../helpers/alerts.js';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../../bench/programs/redis.js';
+import { dropPrefix, testPrefix } from '../../bench/programs/redis.js';
+import { privateRedis } from '../helpers/suites.js';
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
@@ -46,13 +47,7 @@ function lifetime(name: string, firings: number): Detector {
 }
 
 describe('a detector with state of its own', () => {
-  let redis: TestRedis;
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis.stop();
-  });
+  const redis = privateRedis();
 
   it('keeps its state in detectors.<name> of the stored symptom, across engines, and writes its declared entries', async () => {
     const prefix = testPrefix();

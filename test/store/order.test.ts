@@ -5,14 +5,15 @@
  * already raised, symptom, NCs and timeline entries are what the sorted order gives.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import { DEFAULT_POLICY, type Policy } from '../../src/core/policy.js';
 import type { AlertStatus, Nonconformity, ReceivedAlert, Symptom } from '../../src/core/types.js';
 import { Engine } from '../../src/engine.js';
 import { RedisRegister } from '../../src/store/redis-register.js';
 import { backupAlert } from '../helpers/alerts.js';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../../bench/programs/redis.js';
+import { dropPrefix, testPrefix } from '../../bench/programs/redis.js';
+import { privateRedis } from '../helpers/suites.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -43,14 +44,7 @@ function alert(observation: Observation, receivedAt: number): ReceivedAlert {
 }
 
 describe('order of arrival within maxLateness', () => {
-  let redis: TestRedis;
-
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis.stop();
-  });
+  const redis = privateRedis();
 
   /** Every observation delivered once, one batch each, all received after the last one happened. */
   async function deliver(order: readonly Observation[], end: number): Promise<{ symptom: Symptom | null; ncs: Nonconformity[]; timelines: string[][] }> {

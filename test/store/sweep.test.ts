@@ -2,7 +2,7 @@
  * The sweep ends and starves nothing: due entries that no longer apply (a detector removed, a
  * setting changed) are rewritten or dropped, so that one tick reaches the NCs really due.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { absenceDetector } from '../../detectors/absence.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { DEFAULT_POLICY, type Policy } from '../../src/core/policy.js';
@@ -10,7 +10,8 @@ import type { ReceivedAlert } from '../../src/core/types.js';
 import { Engine } from '../../src/engine.js';
 import { RedisRegister } from '../../src/store/redis-register.js';
 import { backupAlert } from '../helpers/alerts.js';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../../bench/programs/redis.js';
+import { testPrefix } from '../../bench/programs/redis.js';
+import { privateRedis } from '../helpers/suites.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -22,16 +23,8 @@ function alert(overrides: Partial<ReceivedAlert>): ReceivedAlert {
 }
 
 describe('window sweep', () => {
-  let redis: TestRedis;
+  const redis = privateRedis();
   const prefix = testPrefix();
-
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await dropPrefix(redis.client, prefix);
-    await redis.stop();
-  });
 
   it(`closes the NC whose window has ended in the next tick, past ${STALE} stale due entries`, async () => {
     const clock = new ManualClock(T0);
