@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { ALERT_STATUSES, ANNEX_A_ID, FAMILIES, SEVERITIES, canonicalAlertSchema } from '../src/core/types.js';
 import type { CanonicalAlert, Family, Severity } from '../src/core/types.js';
+import { controlIdsIn } from '../src/core/annex-a.js';
 import { EPOCH_UNITS, isEpochCount, parseEventTime, type EpochUnit } from '../src/core/event-time.js';
 import { describeValue, payloadIssueMessage, payloadPath } from './payload.js';
 import { connectorBase } from './types.js';
@@ -319,9 +320,12 @@ function normaliseItem(
       fail(required, origins.get(required) ?? itemAt, 'missing');
     }
   }
-  // A control that is not an Annex A id would file the NC under nothing an auditor can find.
+  // A control that is not an Annex A id would file the NC under nothing an auditor can find. A
+  // list of ids files it under the first, as a 2013 id that became several 2022 ones is.
   if (typeof candidate.control === 'string' && !ANNEX_A_ID.test(candidate.control) && !failed.has('control')) {
-    fail('control', origins.get('control') ?? itemAt, `is "${candidate.control}", not an ISO/IEC 27001 Annex A id such as A.8.13 (2022) or A.12.3.1 (2013)`);
+    const [first] = controlIdsIn(candidate.control);
+    if (first !== undefined) candidate.control = first;
+    else fail('control', origins.get('control') ?? itemAt, `is "${candidate.control}", not an ISO/IEC 27001 Annex A id such as A.8.13 (2022) or A.12.3.1 (2013), a list of them, or one after its edition (2013 A.12.3.1)`);
   }
   candidate.family ??= config.family;
   candidate.severity ??= config.severity;

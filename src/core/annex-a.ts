@@ -3,9 +3,24 @@
  * the 2022 control it corresponds to, a 2022 id stays, and an Annex A-shaped id in neither list is
  * "unknown": kept as the source gave it and marked, never refused.
  */
+import { ANNEX_A_2022_ID, ANNEX_A_ID } from './types.js';
 
 /** An ISO/IEC 27001:2013 Annex A control id, such as A.12.3.1. */
 export const ANNEX_A_2013_ID = /^A\.\d{1,2}\.\d{1,2}\.\d{1,2}$/;
+
+/**
+ * The Annex A ids in a control field written other than as one bare id: Prowler puts the edition
+ * first ("2013 A.12.3.1"), Wazuh's SCA events join several with commas ("A.9.2.3,A.9.4.2"). Empty
+ * when the text is anything else (an objective such as "2013 A.12.4", another standard's id).
+ */
+export function controlIdsIn(text: string): string[] {
+  const edition = /^(2013|2022)\s+(.*)$/s.exec(text.trim());
+  const shape = edition === null ? ANNEX_A_ID : edition[1] === '2013' ? ANNEX_A_2013_ID : ANNEX_A_2022_ID;
+  const ids = (edition?.[2] ?? text)
+    .split(/[\s,;]+/)
+    .filter((part) => part !== '');
+  return ids.length > 0 && ids.every((id) => shape.test(id)) ? ids : [];
+}
 
 export interface AnnexA {
   /** The 2022 controls: id to short title. */

@@ -22,8 +22,22 @@ describe('webhook connector: mapping', () => {
     const connector = intake({ items: 'findings', mapping: { id: 'id', status: { value: 'firing' }, control: 'standard' } });
     const body = { findings: [{ id: 'f-1', standard: 'PCI DSS 10.2.1' }, { id: 'f-2', standard: 'A.5.15' }] };
     const { alerts, errors } = connector.normalise(body, RECEIVED_AT);
-    expect(errors).toEqual([{ path: 'findings[0].standard', message: 'control: is "PCI DSS 10.2.1", not an ISO/IEC 27001 Annex A id such as A.8.13 (2022) or A.12.3.1 (2013)' }]);
+    expect(errors).toEqual([
+      {
+        path: 'findings[0].standard',
+        message: 'control: is "PCI DSS 10.2.1", not an ISO/IEC 27001 Annex A id such as A.8.13 (2022) or A.12.3.1 (2013), a list of them, or one after its edition (2013 A.12.3.1)',
+      },
+    ]);
     expect(alerts.map((alert) => [alert.id, alert.control])).toEqual([['f-2', 'A.5.15']]);
+  });
+
+  it("reads Prowler's edition before the id and Wazuh's list of ids, filing the alert under the first", () => {
+    const connector = intake({ items: 'findings', mapping: { id: 'id', status: { value: 'firing' }, control: 'standard' } });
+    const standards = ['2013 A.12.3.1', 'A.9.2.3,A.9.4.2', 'A.5.15, A.8.2', '2022 A.8.13', '2013 A.12.4', '2022 A.12.3.1', 'A.9.2.3,PCI 8.1'];
+    const { alerts, errors } = connector.normalise({ findings: standards.map((standard, index) => ({ id: `f-${index}`, standard })) }, RECEIVED_AT);
+    expect(alerts.map((alert) => alert.control)).toEqual(['A.12.3.1', 'A.9.2.3', 'A.5.15', 'A.8.13']);
+    // An objective of 2013 (two levels), a 2013 id called 2022, and a list with another standard's id.
+    expect(errors.map((error) => error.path)).toEqual(['findings[4].standard', 'findings[5].standard', 'findings[6].standard']);
   });
 
   it('maps a single object by nested paths, with numeric array segments', () => {
