@@ -5,8 +5,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ANNEX_A_FILE, loadAnnexA } from '../src/config/annex-a.js';
-import { ConfigError } from '../src/config/load.js';
-import { controlIdsIn, readControl } from '../src/core/annex-a.js';
+import { ConfigError, policyFromConfig } from '../src/config/load.js';
+import { configSchema } from '../src/config/schema.js';
+import { controlIdsIn, controlPattern, controlPatternMatchesNone, readControl } from '../src/core/annex-a.js';
+import { systemClock } from '../src/core/clock.js';
+import { createLogger } from '../src/log.js';
+import { createNotifier, type NotifierConfig } from '../src/notifiers/registry.js';
+import { openNc } from './helpers/nc.js';
+import { MemoryTicketLinks } from './helpers/ticket-links.js';
 import { ANNEX_A_ID } from '../src/core/types.js';
 import type { Daemon } from '../src/daemon.js';
 import { WEBHOOK_TOKEN, api, eventually, runDaemon, testConfig } from './helpers/daemon.js';
@@ -54,6 +60,26 @@ describe('the Annex A catalogue', () => {
     expect(cited.flatMap(controlIdsIn).map((id) => readControl(catalogue, id))).toEqual([{ control: 'A.8.13', asReported: 'A.12.3.1' }]);
   });
 
+  it('reads a whole 2013 id in a match pattern as its 2022 control, and tells a pattern no 2022 control fits', () => {
+    expect(controlPattern(catalogue, 'A.12.3.1')).toBe('A.8.13');
+    expect(controlPattern(catalogue, 'A.8.13')).toBe('A.8.13');
+    expect(controlPattern(catalogue, 'A.8.*')).toBe('A.8.*');
+    expect(['A.12.*', 'A.12.3.*', 'A.9*', 'A.8.99'].filter((pattern) => controlPatternMatchesNone(catalogue, pattern))).toEqual(['A.12.*', 'A.12.3.*', 'A.9*', 'A.8.99']);
+    expect(['A.8.*', 'A.5.1*', 'A.12.3.1', '*'].filter((pattern) => controlPatternMatchesNone(catalogue, pattern))).toEqual([]);
+
+    // As the daemon builds them: a detector and a notifier filtering on A.12.3.1 take an A.8.13 NC.
+    const config = configSchema.parse({
+      redis: { url: 'redis://127.0.0.1:6379' },
+      api: { token: 't' },
+      detectors: [{ name: 'backups', type: 'recurrence', match: { control: 'A.12.3.1' } }],
+      notifiers: [{ name: 'soc', type: 'webhook', url: 'https://soc.example.org/recurd', secret: 's', match: { control: ['A.12.3.1'] } }],
+    });
+    const [detector] = policyFromConfig(config, catalogue).detectors;
+    expect(detector?.matches({ source: 'restic', family: 'backup', check: 'nightly', control: 'A.8.13', labels: {} })).toBe(true);
+    const notifier = createNotifier(config.notifiers[0] as NotifierConfig, { links: new MemoryTicketLinks(), clock: systemClock, logger: createLogger('silent'), annexA: catalogue, baseUrl: null });
+    expect(notifier.wants({ id: 'NC-2026-0042.1-0', type: 'nc.opened', at: 0, nc: { ...openNc(), control: 'A.8.13' } })).toBe(true);
+  });
+
   it("takes Prowler's ISO 27001:2013 objectives (A.12.4.A) for what they are: no Annex A control id", () => {
     const framework = fixture('prowler/iso27001_2013_aws.trimmed.json') as { Requirements: Array<{ Attributes: Array<{ Objetive_ID: string }> }> };
     const objectives = framework.Requirements.flatMap((requirement) => requirement.Attributes.map((attribute) => attribute.Objetive_ID));
@@ -87,7 +113,7 @@ describe('the Annex A catalogue', () => {
 });
 
 describe('recurd validate', () => {
-  it('warns about a control id the catalogue does not know and two overrides of one control, and still passes', async () => {
+  it('warns about a control id the catalogue does not know, two overrides of one control and a match pattern no control fits, and still passes', async () => {
     const folder = mkdtempSync(join(tmpdir(), 'recurd-validate-'));
     const file = join(folder, 'recurd.yaml');
     writeFileSync(
@@ -101,6 +127,10 @@ describe('recurd validate', () => {
         '  controls:',
         '    A.12.3.1: { window: 14d }',
         '    A.8.13: { window: 60d }',
+        'detectors:',
+        '  - { name: operations, type: recurrence, match: { control: "A.12.*" } }',
+        'notifiers:',
+        '  - { name: soc, type: webhook, url: "https://soc.example.org/recurd", secret: s3cr3t-for-validate, match: { control: [A.12.3.1, A.8.*, A.13.*, A.8.99] } }',
         '',
       ].join('\n'),
     );
@@ -109,7 +139,12 @@ describe('recurd validate', () => {
     const { stdout, stderr } = await run(process.execPath, [cli, 'validate', file]);
     expect(stderr).toContain(`${file}: warning: connectors.0.control: A.8.99 is in neither the 2022 controls nor the 2013 table of the Annex A catalogue; its NCs are marked controlUnknown`);
     expect(stderr).toContain(`${file}: warning: policy.controls.A.8.13: A.8.13 and A.12.3.1 are both A.8.13: only the later override applies`);
-    expect(stdout).toContain(`${file}: OK (1 connector(s), 0 notifier(s), 2 warning(s))`);
+    // A 2013 theme matches no control NCs are filed under; a whole 2013 id is read as its 2022 control.
+    const noneFits = 'matches none of the 2022 controls NCs are filed under (A.5.1 to A.8.34); a 2013 id is read as its 2022 control only when written whole';
+    expect(stderr).toContain(`${file}: warning: detectors.0.match.control: A.12.* ${noneFits}`);
+    expect(stderr).toContain(`${file}: warning: notifiers.0.match.control.2: A.13.* ${noneFits}`);
+    expect(stderr).toContain(`${file}: warning: notifiers.0.match.control.3: A.8.99 is in neither the 2022 controls nor the 2013 table`);
+    expect(stdout).toContain(`${file}: OK (1 connector(s), 1 notifier(s), 5 warning(s))`);
   });
 });
 

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { ANNEX_A_2013_ID, readControl, type AnnexA } from '../core/annex-a.js';
+import { ANNEX_A_2013_ID, controlPatternMatchesNone, readControl, type AnnexA } from '../core/annex-a.js';
 import { ANNEX_A_2022_ID, ANNEX_A_ID } from '../core/types.js';
 import { ConfigError, type ConfigIssue } from './load.js';
 import type { Config } from './schema.js';
@@ -76,8 +76,9 @@ export function loadAnnexA(file: string = DEFAULT_ANNEX_A_FILE): AnnexA {
 
 /**
  * What `recurd validate` warns about in a config's control ids: an Annex A-shaped id the catalogue
- * does not know (alerts under it are kept and their NCs marked controlUnknown), and two
- * policy.controls keys that name one 2022 control (the one written later wins).
+ * does not know (alerts under it are kept and their NCs marked controlUnknown), two
+ * policy.controls keys that name one 2022 control (the one written later wins), and a `match`
+ * pattern that no 2022 control fits (a 2013 theme, A.12.*): it can only match unknown ids.
  */
 export function controlWarnings(config: Config, catalogue: AnnexA): ConfigIssue[] {
   const warnings: ConfigIssue[] = [];
@@ -100,6 +101,17 @@ export function controlWarnings(config: Config, catalogue: AnnexA): ConfigIssue[
   visit(config.connectors, ['connectors']);
   visit(config.detectors, ['detectors']);
   visit(config.policy.heartbeats, ['policy', 'heartbeats']);
+  const patterns = [
+    ...config.detectors.flatMap((detector, index) => (detector.match.control === undefined ? [] : [{ path: `detectors.${index}.match.control`, pattern: detector.match.control }])),
+    ...config.notifiers.flatMap((notifier, index) => (notifier.match?.control ?? []).map((pattern, at) => ({ path: `notifiers.${index}.match.control.${at}`, pattern }))),
+  ];
+  for (const { path, pattern } of patterns) {
+    if (!pattern.includes('*')) {
+      if (path.startsWith('notifiers.')) unknown(path, pattern);
+    } else if (controlPatternMatchesNone(catalogue, pattern)) {
+      warnings.push({ path, message: `${pattern} matches none of the 2022 controls NCs are filed under (A.5.1 to A.8.34); a 2013 id is read as its 2022 control only when written whole` });
+    }
+  }
   const byControl = new Map<string, string>();
   for (const id of Object.keys(config.policy.controls)) {
     unknown(`policy.controls.${id}`, id);

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { Document } from 'yaml';
 import type { z } from 'zod';
-import { readControl, type AnnexA } from '../core/annex-a.js';
+import { controlPattern, readControl, type AnnexA } from '../core/annex-a.js';
 import { compileMatch } from '../core/match.js';
 import type { Policy } from '../core/policy.js';
 import type { EngineOptions } from '../engine.js';
@@ -207,7 +207,7 @@ export function loadConfig(file: string, env: Env = process.env): Config {
   return result.data;
 }
 
-/** The core's view of `config.policy`; overrides keyed by a 2013 id apply to its 2022 control. */
+/** The core's view of `config.policy`; overrides keyed by a 2013 id, and detectors matching one, apply to its 2022 control. */
 export function policyFromConfig(config: Config, annexA: AnnexA = loadAnnexA()): Policy {
   const { window, resolveAfter, verifyBy, maxGap, heartbeats, families, controls, checks, skew, maxFuture, maxLateness, lateRecurrence } = config.policy;
   return {
@@ -219,7 +219,11 @@ export function policyFromConfig(config: Config, annexA: AnnexA = loadAnnexA()):
     maxFuture,
     maxLateness,
     lateRecurrence,
-    detectors: createDetectors(config.detectors),
+    detectors: createDetectors(
+      config.detectors.map((detector) =>
+        detector.match.control === undefined ? detector : { ...detector, match: { ...detector.match, control: controlPattern(annexA, detector.match.control) } },
+      ),
+    ),
     heartbeats: heartbeats.map((heartbeat) => ({ source: heartbeat.source, maxGap: heartbeat.maxGap, matches: compileMatch({ ...heartbeat.match, source: heartbeat.source }) })),
     symptomRetention: config.retention.symptoms,
   };

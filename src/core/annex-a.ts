@@ -3,6 +3,7 @@
  * the 2022 control it corresponds to, a 2022 id stays, and an Annex A-shaped id in neither list is
  * "unknown": kept as the source gave it and marked, never refused.
  */
+import { globMatcher } from './match.js';
 import { ANNEX_A_2022_ID, ANNEX_A_ID } from './types.js';
 
 /** An ISO/IEC 27001:2013 Annex A control id, such as A.12.3.1. */
@@ -62,4 +63,19 @@ export function normaliseControl<T extends ControlFields>(catalogue: AnnexA, ale
   if (alert.control === undefined || catalogue.controls.has(alert.control)) return alert;
   const { control, asReported, unknown } = readControl(catalogue, alert.control);
   return { ...alert, control, ...(asReported === undefined ? {} : { controlAsReported: asReported }), ...(unknown ? { controlUnknown: true } : {}) };
+}
+
+/**
+ * A `match.control` pattern (an id, or one with `*`) as it must be compared with the 2022 ids that
+ * symptoms and NCs carry: a whole 2013 id becomes its 2022 control. A 2013 prefix (A.12.*) cannot
+ * be read so; controlPatternMatchesNone tells it.
+ */
+export function controlPattern(catalogue: AnnexA, pattern: string): string {
+  return pattern.includes('*') ? pattern : readControl(catalogue, pattern).control;
+}
+
+/** Whether a pattern, read as controlPattern reads it, matches none of the 2022 controls. */
+export function controlPatternMatchesNone(catalogue: AnnexA, pattern: string): boolean {
+  const matches = globMatcher(controlPattern(catalogue, pattern));
+  return ![...catalogue.controls.keys()].some(matches);
 }

@@ -20,7 +20,7 @@ export interface MatchSubject {
 
 const REGEX_SPECIAL = /[.+?^${}()|[\]\\]/g;
 
-function globMatcher(pattern: string): (value: string) => boolean {
+export function globMatcher(pattern: string): (value: string) => boolean {
   if (!pattern.includes('*')) return (value) => value === pattern;
   const body = pattern
     .split('*')

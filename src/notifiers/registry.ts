@@ -1,5 +1,6 @@
 /** Every notifier type recurd knows: adding one is one module and one line here. */
 import { z } from 'zod';
+import { controlPattern } from '../core/annex-a.js';
 import { cisoAssistantNotifier } from './ciso-assistant.js';
 import { emailNotifier } from './email.js';
 import { jiraNotifier } from './jira.js';
@@ -25,5 +26,9 @@ export type NotifierConfig = z.output<typeof notifierConfigSchema>;
 export function createNotifier(config: NotifierConfig, services: NotifierServices): Notifier {
   const type = notifierTypes.find((candidate) => candidate.type === config.type) as NotifierType<z.ZodType> | undefined;
   if (type === undefined) throw new Error(`unknown notifier type "${config.type}"`);
-  return type.create(config, services);
+  // NCs carry 2022 ids: a 2013 id in the filter means its 2022 control.
+  const { annexA } = services;
+  const control = config.match?.control;
+  if (annexA === null || control === undefined) return type.create(config, services);
+  return type.create({ ...config, match: { ...config.match, control: control.map((pattern) => controlPattern(annexA, pattern)) } }, services);
 }
