@@ -207,12 +207,6 @@ async function ncCommand(sub: string | undefined, args: string[], values: Values
   if (sub === 'list') {
     const state = oneOf<NcState>('--state', values.state, NC_STATES);
     const family = oneOf<Family>('--family', values.family, FAMILIES);
-    if (values.overdue && (state !== undefined || family !== undefined)) {
-      // The overdue NCs of one state or family: one page, as the API gives them.
-      const ncs = await withRegister(config, (register) => register.listNcs({ ...(state === undefined ? {} : { state }), ...(family === undefined ? {} : { family }), overdue: true }));
-      console.log(values.json ? JSON.stringify({ nonconformities: ncs.map((nc) => ncView(nc)), count: ncs.length, nextCursor: null }, null, 2) : table(ncs));
-      return 0;
-    }
     const request = pageRequest(values);
     const page = await withRegister(config, (register) =>
       register.pageNcs({ ...(state === undefined ? {} : { state }), ...(family === undefined ? {} : { family }), ...(values.overdue ? { overdue: true } : {}) }, request),

@@ -13,7 +13,7 @@ import type { SourceLife } from './engine.js';
 import {
   checkKey,
   ncClass,
-  ncIndex,
+  ncListing,
   ncStats,
   pageOf,
   symptomIndex,
@@ -176,7 +176,7 @@ export class MemoryRegister implements Register {
         (filter.overdue === undefined || isOverdue(nc) === filter.overdue) &&
         (filter.since === undefined || nc.openedAt >= filter.since),
     );
-    return settled(() => pageOf(ncIndex(filter), matches.map((nc) => ({ score: nc.openedAt, member: nc.id, item: structuredClone(nc) })), page));
+    return settled(() => pageOf(ncListing(filter).list, matches.map((nc) => ({ score: nc.openedAt, member: nc.id, item: structuredClone(nc) })), page));
   }
 
   pageSymptoms(filter: SymptomFilter, page: PageRequest): Promise<Page<Symptom>> {

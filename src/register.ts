@@ -178,7 +178,7 @@ export function symptomIndexes(symptom: Pick<Symptom, 'state' | 'family' | 'chec
  */
 export function ncIndex(filter: Pick<NcFilter, 'state' | 'family' | 'control' | 'overdue'>): string {
   const given = [filter.state, filter.family, filter.control].filter((value) => value !== undefined).length;
-  // The NCs overdue now have an index of their own, kept by the commits; with other filters they are listed in one page.
+  // The NCs overdue now have an index of their own, kept by the commits; with other filters it narrows theirs (ncListing).
   if (filter.overdue === true && given === 0) return 'ncs:overdue';
   if (given === 0) return 'ncs';
   if (given === 1) {
@@ -187,6 +187,21 @@ export function ncIndex(filter: Pick<NcFilter, 'state' | 'family' | 'control' | 
     return `ncs:control:${filter.control ?? ''}`;
   }
   return `ncs:ix:${hash('sha256', JSON.stringify([filter.state ?? null, filter.family ?? null, filter.control ?? null]), 'hex').slice(0, 32)}`;
+}
+
+/** How a page of NCs is read: the filter's index, narrowed by the NCs overdue now where it asks. */
+export interface NcListing {
+  index: string;
+  /** The overdue index alone pages as any index; with other filters, or overdue=false, it narrows theirs. */
+  narrowing: '' | 'overdue' | 'not-overdue';
+  /** What a cursor of this listing is tagged with: it pages this listing only. */
+  list: string;
+}
+
+export function ncListing(filter: Pick<NcFilter, 'state' | 'family' | 'control' | 'overdue'>): NcListing {
+  const index = ncIndex(filter);
+  const narrowing = filter.overdue === undefined || index === ncIndex({ overdue: true }) ? '' : filter.overdue ? 'overdue' : 'not-overdue';
+  return { index, narrowing, list: narrowing === '' ? index : `${index}|${narrowing}` };
 }
 
 /** The combined indexes an NC is in (its single-field ones are written as they always were). */

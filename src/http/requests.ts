@@ -42,7 +42,7 @@ export const listQuery = z
       .enum(['true', 'false'], { message: 'overdue is true or false' })
       .transform((value) => value === 'true')
       .optional()
-      .describe('true: only the NCs overdue now; with state, family or control as well, or false, one page of up to limit, no cursor'),
+      .describe('true: only the NCs overdue now; false: only those that are not; with the other filters as well'),
   })
   .strict();
 

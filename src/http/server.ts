@@ -370,13 +370,6 @@ export function buildServer(options: HttpOptions) {
     mount(api, operations.listNonconformities, async ({ query }) => {
       const { since, limit, cursor, overdue, ...filter } = query;
       const from = since === undefined ? {} : { since: Date.parse(since) };
-      // The NCs overdue now page as any list; overdue with other filters, or overdue=false, is one page.
-      const paged = overdue === undefined || (overdue && filter.state === undefined && filter.family === undefined && filter.control === undefined);
-      if (!paged) {
-        if (cursor !== undefined) throw new RecurdError('REQUEST_INVALID', 'query: cursor: overdue with other filters is one page; leave cursor out', [{ path: 'cursor', message: 'not with overdue and other filters' }]);
-        const ncs = await options.register.listNcs({ ...filter, ...from, overdue, limit });
-        return { nonconformities: await ncViews(ncs), count: ncs.length, nextCursor: null };
-      }
       const page = await options.register.pageNcs({ ...filter, ...from, ...(overdue === undefined ? {} : { overdue }) }, { limit, ...(cursor === undefined ? {} : { cursor }) });
       return { nonconformities: await ncViews(page.items), count: page.count, nextCursor: page.nextCursor };
     });

@@ -14,7 +14,7 @@ import {
   decodeCursor,
   encodeCursor,
   ncClass,
-  ncIndex,
+  ncListing,
   ncIndexes,
   ncStats,
   symptomIndex,
@@ -25,6 +25,7 @@ import {
   type CommitResult,
   type LoadedSymptom,
   type NcFilter,
+  type NcListing,
   type NcPosition,
   type NcStat,
   type Page,
@@ -38,7 +39,7 @@ import { LuaScript } from './scripts.js';
 
 const commitScript = new LuaScript('commit-4');
 const countNcScript = new LuaScript('count-nc-2');
-const pageScript = new LuaScript('page-1');
+const pageScript = new LuaScript('page-2');
 const listUnlistedScript = new LuaScript('list-unlisted-2');
 
 export class RedisKeys {
@@ -412,7 +413,7 @@ export class RedisRegister implements Register {
   }
 
   async pageNcs(filter: Omit<NcFilter, 'limit'>, page: PageRequest): Promise<Page<Nonconformity>> {
-    const { members, count, nextCursor } = await this.page(ncIndex(filter), page, filter.since);
+    const { members, count, nextCursor } = await this.page(ncListing(filter), page, filter.since);
     const pipeline = this.redis.pipeline();
     for (const id of members) pipeline.hmget(this.keys.nc(id), 'd', 'e');
     const items: Nonconformity[] = [];
@@ -426,7 +427,8 @@ export class RedisRegister implements Register {
   }
 
   async pageSymptoms(filter: SymptomFilter, page: PageRequest): Promise<Page<Symptom>> {
-    const { members, count, nextCursor } = await this.page(symptomIndex(filter), page);
+    const index = symptomIndex(filter);
+    const { members, count, nextCursor } = await this.page({ index, narrowing: '', list: index }, page);
     const items: Symptom[] = [];
     (await this.hashFields(members, 'd')).forEach((document) => {
       if (document === null) return;
@@ -438,15 +440,23 @@ export class RedisRegister implements Register {
     return { items, count, nextCursor };
   }
 
-  /** One page of an index (page-1.lua), and the cursor after it. */
-  private async page(index: string, page: PageRequest, since?: number): Promise<{ members: string[]; count: number; nextCursor: string | null }> {
-    const after = page.cursor === undefined ? null : decodeCursor(index, page.cursor);
-    const [count, read] = (await pageScript.run(this.redis, [`${this.keys.prefix}:${index}`], [after?.score ?? '', after?.member ?? '', page.limit, since === undefined ? '-inf' : since])) as [number, string[]];
+  /** One page of an index, narrowed as the listing says (page-2.lua), and the cursor after it. */
+  private async page(
+    { index, narrowing, list }: Pick<NcListing, 'index' | 'narrowing' | 'list'>,
+    page: PageRequest,
+    since?: number,
+  ): Promise<{ members: string[]; count: number; nextCursor: string | null }> {
+    const after = page.cursor === undefined ? null : decodeCursor(list, page.cursor);
+    const [count, read] = (await pageScript.run(
+      this.redis,
+      [`${this.keys.prefix}:${index}`, this.keys.overdueNcs],
+      [after?.score ?? '', after?.member ?? '', page.limit, since === undefined ? '-inf' : since, narrowing],
+    )) as [number, string[]];
     const members: string[] = [];
     for (let at = 0; at + 1 < read.length && members.length < page.limit; at += 2) members.push(read[at] as string);
     const last = members.length * 2 - 2;
     const more = read.length > page.limit * 2;
-    return { members, count, nextCursor: more && last >= 0 ? encodeCursor(index, { score: read[last + 1] as string, member: read[last] as string }) : null };
+    return { members, count, nextCursor: more && last >= 0 ? encodeCursor(list, { score: read[last + 1] as string, member: read[last] as string }) : null };
   }
 
   /**

@@ -1,6 +1,6 @@
 /**
  * Lists of symptoms and NCs page with an opaque cursor, a total count and combined filters, in
- * the Redis register (page-1.lua over the indexes commit-4.lua keeps) and in the memory register
+ * the Redis register (page-2.lua over the indexes commit-4.lua keeps) and in the memory register
  * alike: each item present from the first page to the last is listed exactly once, whatever
  * arrives or leaves the list meanwhile.
  */
@@ -124,6 +124,37 @@ describe.each(['redis', 'memory'] as const)('paging in the %s register', (kind) 
     expect((await register.pageNcs({ state: 'open', family: 'backup', control: 'A.8.13', since: T0 + 11 * DAY }, { limit: 10 })).items.map((nc) => nc.asset).sort()).toEqual(['late-1', 'late-2']);
     expect((await register.pageNcs({ since: T0 + 11 * DAY }, { limit: 10 })).count).toBe(2);
     expect((await register.pageNcs({ family: 'av' }, { limit: 10 })).count).toBe(2);
+  });
+
+  it('pages the NCs overdue now, or the others, with other filters as well, each exactly once', async () => {
+    const { engine, register, clock } = setup();
+    const assets = Array.from({ length: 9 }, (_, index) => `srv-${index}`);
+    const recur = (names: string[], overrides: Partial<ReceivedAlert> = {}): Promise<unknown> =>
+      engine.ingest(names.flatMap((asset) => [fire(asset, 'nightly-backup', T0, overrides), fire(asset, 'nightly-backup', T0 + DAY, { status: 'resolved', ...overrides }), fire(asset, 'nightly-backup', T0 + 3 * DAY, overrides)]));
+    await recur(assets);
+    await recur(['pc-1', 'pc-2'], { family: 'av', control: 'A.8.7' });
+    // Actions due in two days on six backup NCs and one malware NC; four days later they are overdue.
+    const ncs = (await register.pageNcs({}, { limit: 100 })).items;
+    const late = ncs.filter((nc) => ['srv-0', 'srv-2', 'srv-3', 'srv-5', 'srv-7', 'srv-8', 'pc-1'].includes(nc.asset));
+    for (const nc of late) await engine.recordCorrectiveAction(nc.id, { action: 'pruned the old snapshots', owner: 'ops', rootCause: null, dueDate: '2026-03-13' });
+    clock.set(T0 + 14 * DAY);
+    await engine.sweep();
+    expect((await register.pageNcs({ overdue: true }, { limit: 100 })).count).toBe(7);
+
+    const overdueBackups = await allPages((page) => register.pageNcs({ family: 'backup', overdue: true }, page), 4);
+    expect(overdueBackups.pages.map((page) => [page.items.length, page.count])).toEqual([
+      [4, 6],
+      [2, 6],
+    ]);
+    expect(overdueBackups.items.map((nc) => nc.asset).sort()).toEqual(['srv-0', 'srv-2', 'srv-3', 'srv-5', 'srv-7', 'srv-8']);
+    const onTime = await allPages((page) => register.pageNcs({ overdue: false }, page), 2);
+    expect(onTime.items.map((nc) => nc.asset).sort()).toEqual(['pc-2', 'srv-1', 'srv-4', 'srv-6']);
+    expect(onTime.pages.map((page) => page.count)).toEqual([4, 4]);
+    expect((await register.pageNcs({ state: 'verifying', family: 'av', overdue: true }, { limit: 10 })).items.map((nc) => nc.asset)).toEqual(['pc-1']);
+    expect((await register.pageNcs({ family: 'backup', overdue: false, since: T0 + 11 * DAY }, { limit: 10 })).count).toBe(0);
+    // A cursor of one of these lists pages that list only.
+    const first = await register.pageNcs({ family: 'backup', overdue: true }, { limit: 1 });
+    await expect(register.pageNcs({ family: 'backup' }, { limit: 1, cursor: first.nextCursor ?? '' })).rejects.toMatchObject({ message: expect.stringContaining('another filter') as unknown });
   });
 
   it('refuses a cursor it did not return, or one returned for another filter, naming cursor', async () => {
