@@ -304,15 +304,16 @@ export class Pipeline {
     if (notifier === undefined) throw new UnrecoverableError(`notifier ${job.data.notifier} is no longer configured`);
     const { metrics, notifierStatus, deliveryOrder, clock, logger } = this.options;
     const { event } = job.data;
-    // What /readyz shows is secondary to the delivery: best effort.
-    const note = (update: Promise<void>): Promise<void> => update.catch((error: unknown) => logger.warn({ err: error, notifier: notifier.name }, 'could not store the notifier status'));
+    // What /readyz shows, and the delivery order, are secondary to the delivery: best effort.
+    const note = (update: Promise<void>, what = 'the notifier status'): Promise<void> =>
+      update.catch((error: unknown) => logger.warn({ err: error, notifier: notifier.name }, `could not store ${what}`));
     try {
       if (notifier.keepsRecord) {
         const superseded = await deliveryOrder.superseded(notifier.name, event);
         if (superseded) logger.info({ notifier: notifier.name, nc: event.nc.id, event: event.id }, `${event.type} of ${event.nc.id} comes after a newer event of it: ${notifier.name} keeps the newer state`);
         await notifier.deliver(event, { superseded });
         // Lost, it only leaves a later stale retry free to write an older state: not worth a redelivery.
-        await note(deliveryOrder.delivered(notifier.name, event));
+        await note(deliveryOrder.delivered(notifier.name, event), 'the newest event delivered');
       } else {
         await notifier.deliver(event);
       }
