@@ -185,9 +185,10 @@ export async function startDaemon(config: Config, { logger, clock = systemClock,
   });
 
   // A register written by an earlier version is brought up to this one before anything is decided.
-  const { counted, listed } = await register.upgrade();
+  const { counted, listed, updated } = await register.upgrade();
   if (counted > 0) logger.info({ counted }, 'counted the NCs written before the gauges were kept by the commits');
   if (listed > 0) logger.info({ listed }, 'listed the symptoms and NCs written before the list indexes were kept');
+  if (updated > 0) logger.info({ updated }, 'indexed by last change the NCs written before that index was kept');
   running.start();
   let address: string;
   try {

@@ -179,6 +179,10 @@ export class MemoryRegister implements Register {
     return settled(() => pageOf(ncListing(filter).list, matches.map((nc) => ({ score: nc.openedAt, member: nc.id, item: structuredClone(nc) })), page));
   }
 
+  ncsTouchedSince(since: number, openedBefore: number): Promise<string[] | null> {
+    return settled(() => [...this.ncs.values()].filter((nc) => nc.updatedAt >= since && nc.openedAt < openedBefore).map((nc) => nc.id));
+  }
+
   pageSymptoms(filter: SymptomFilter, page: PageRequest): Promise<Page<Symptom>> {
     const matches = [...this.symptoms.values()]
       .map((entry) => entry.symptom)

@@ -297,6 +297,11 @@ export interface Register {
   similarSymptoms(symptom: Symptom, limit: number): Promise<{ similar: SimilarSymptom[]; count: number }>;
   /** Counts and a sample of each tally, in a number of commands that does not grow with its members. */
   readTallies(queries: TallyQuery[]): Promise<Map<string, TallyReading>>;
+  /**
+   * The NCs changed at or after `since` and opened before `openedBefore`: what a review of a
+   * period reads. Null while the register cannot tell (written before it kept the index).
+   */
+  ncsTouchedSince(since: number, openedBefore: number): Promise<string[] | null>;
   /** Records on an NC where else its failure was found; kept beside the NC, shown with it. */
   noteElsewhere(ncId: string, similar: SimilarSymptom[], count: number): Promise<void>;
 }

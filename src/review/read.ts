@@ -1,12 +1,12 @@
 /**
  * Reads the management review of a period from the register (core/review.ts computes it).
  *
- * The register is listed 500 NCs at a time, newest first, from the end of the period back to its
- * oldest NC: an NC opened long before the period may be reopened, acted on or verified in it.
- * The timeline of an NC is read only when its `updatedAt` says something of it can fall in the
- * period. So a review costs one read of the record of each NC opened before the period's end and
- * one read of the timeline of each NC touched in the period; memory holds one page and the counts
- * per control and month, whatever the size of the register (README, "Management review").
+ * Only the NCs that changed since the period began and were opened before it ended can count in
+ * it: an NC opened long before may be reopened, acted on or verified in the period, and its
+ * `updatedAt` says so. The register keeps its NCs by last change, so a review reads the record and
+ * the timeline of those NCs only, 500 at a time, whatever the size of the register (README,
+ * "Management review"). A register written before that index was kept, and not yet upgraded by a
+ * daemon, is listed whole from the period's end back, as before.
  */
 import type { Nonconformity, TimelineEntry } from '../core/types.js';
 import { ReviewTally, type Review, type ReviewPeriod } from '../core/review.js';
@@ -18,22 +18,33 @@ export const REVIEW_PAGE = 500;
 /** A review with what it was made from and when. */
 export interface ReadReview extends Review {
   generatedAt: number;
-  /** NCs listed (opened before the period's end) and timelines read (NCs touched in the period). */
+  /** NCs read (changed in or after the period, opened before its end) and their timelines read. */
   read: { ncs: number; timelines: number };
 }
 
 export async function readReview(register: Register, period: ReviewPeriod, now: number, titles?: ReadonlyMap<string, string>): Promise<ReadReview> {
   const tally = new ReviewTally(period);
   const read = { ncs: 0, timelines: 0 };
-  // Listed after the period's end: the NCs opened before its first instant after it, newest first.
-  let after: NcPosition = { openedAt: period.end, id: '' };
-  for (;;) {
-    const page: Nonconformity[] = await register.listNcs({ after, limit: REVIEW_PAGE });
+  const take = async (page: Nonconformity[]): Promise<void> => {
     read.ncs += page.length;
     const touched = page.filter((nc) => tally.touches(nc));
     const timelines: TimelineEntry[][] = await Promise.all(touched.map((nc) => register.timeline(nc.id)));
     read.timelines += touched.length;
     touched.forEach((nc, index) => tally.add(nc, timelines[index] ?? []));
+  };
+  const ids = await register.ncsTouchedSince(period.start, period.end);
+  if (ids !== null) {
+    for (let at = 0; at < ids.length; at += REVIEW_PAGE) {
+      const ncs = await Promise.all(ids.slice(at, at + REVIEW_PAGE).map((id) => register.getNc(id)));
+      await take(ncs.filter((nc): nc is Nonconformity => nc !== null));
+    }
+    return { ...tally.review(titles), generatedAt: now, read };
+  }
+  // Listed after the period's end: the NCs opened before its first instant after it, newest first.
+  let after: NcPosition = { openedAt: period.end, id: '' };
+  for (;;) {
+    const page: Nonconformity[] = await register.listNcs({ after, limit: REVIEW_PAGE });
+    await take(page);
     const last = page.at(-1);
     if (last === undefined || page.length < REVIEW_PAGE) break;
     after = { openedAt: last.openedAt, id: last.id };

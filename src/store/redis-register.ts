@@ -94,6 +94,14 @@ export class RedisKeys {
   get allNcs(): string {
     return `${this.prefix}:ncs`;
   }
+  /** Every NC by when it last changed (updatedAt): what a period's review reads. */
+  get ncsByUpdate(): string {
+    return `${this.prefix}:ncs:updated`;
+  }
+  /** Set once every NC written before ncsByUpdate was kept is in it. */
+  get ncsByUpdateComplete(): string {
+    return `${this.prefix}:ncs:updated:complete`;
+  }
   /** Symptoms of one check across assets, by when each last failed. */
   elsewhere(checkKey: string): string {
     return `${this.prefix}:elsewhere:${checkKey}`;
@@ -287,6 +295,7 @@ export class RedisRegister implements Register {
         fam: nc.family,
         ctl: nc.control ?? '',
         at: String(nc.openedAt),
+        up: String(nc.updatedAt),
         yr: String(new Date(nc.openedAt).getUTCFullYear()),
         ix: ncIndexes(nc).join(' '),
         tl: timeline.map((entry) => {
@@ -507,7 +516,7 @@ export class RedisRegister implements Register {
    * dropped (the index by last failure fills as they fire), and its key per seen event read as
    * well for as long as such keys may live (`dedupeFor`).
    */
-  async upgrade(): Promise<{ counted: number; listed: number }> {
+  async upgrade(): Promise<{ counted: number; listed: number; updated: number }> {
     if ((await this.redis.get(this.keys.schema)) !== SCHEMA) {
       const earlier = (await this.redis.exists(this.keys.allNcs, this.keys.due)) > 0;
       if (earlier) {
@@ -522,7 +531,51 @@ export class RedisRegister implements Register {
       await this.redis.set(this.keys.schema, SCHEMA);
     }
     this.legacySeen = (await this.redis.exists(this.keys.legacySeen)) === 1;
-    return { counted: await this.countUncountedNcs(), listed: await this.listUnlisted() };
+    return { counted: await this.countUncountedNcs(), listed: await this.listUnlisted(), updated: await this.indexUpdates() };
+  }
+
+  /** Every NC id of the register, a scan's batch at a time: for the upgrades, which visit them all once. */
+  private async eachNcBatch(visit: (ids: string[]) => Promise<void>): Promise<void> {
+    let cursor = '0';
+    do {
+      const [next, scanned] = await this.redis.zscan(this.keys.allNcs, cursor, 'COUNT', 500);
+      cursor = next;
+      const ids = scanned.filter((_, index) => index % 2 === 0);
+      if (ids.length > 0) await visit(ids);
+    } while (cursor !== '0');
+  }
+
+  /**
+   * Puts the NCs written before the commits kept ncsByUpdate into it, once. GT keeps the later
+   * time where a commit wrote the NC meanwhile.
+   */
+  async indexUpdates(): Promise<number> {
+    if ((await this.redis.exists(this.keys.ncsByUpdateComplete)) === 1) return 0;
+    let indexed = 0;
+    await this.eachNcBatch(async (ids) => {
+      const scored = (await this.fieldsOf(ids.map((id) => this.keys.nc(id)), ['d'])).flatMap(([document = null], index) => {
+        const nc = parseNc(document);
+        return nc === null ? [] : [nc.updatedAt, ids[index] as string];
+      });
+      if (scored.length > 0) indexed += await this.redis.zadd(this.keys.ncsByUpdate, 'GT', ...scored);
+    });
+    await this.redis.set(this.keys.ncsByUpdateComplete, '1');
+    return indexed;
+  }
+
+  async ncsTouchedSince(since: number, openedBefore: number): Promise<string[] | null> {
+    if ((await this.redis.exists(this.keys.ncsByUpdateComplete)) === 0) return null;
+    const touched = await this.redis.zrangebyscore(this.keys.ncsByUpdate, since, '+inf');
+    const ids: string[] = [];
+    for (let at = 0; at < touched.length; at += LIST_CHUNK) {
+      const chunk = touched.slice(at, at + LIST_CHUNK);
+      const opened = await this.redis.zmscore(this.keys.allNcs, ...chunk);
+      chunk.forEach((id, index) => {
+        const openedAt = opened[index];
+        if (openedAt !== null && openedAt !== undefined && Number(openedAt) < openedBefore) ids.push(id);
+      });
+    }
+    return ids;
   }
 
   /**
@@ -539,22 +592,18 @@ export class RedisRegister implements Register {
       const args = records.flatMap(({ key, member, indexes, score }) => [key, member, indexes.join(' '), score]);
       listed += Number(await listUnlistedScript.run(this.redis, keys, [this.keys.prefix, '', ...args]));
     };
-    let cursor = '0';
-    do {
-      const [next, ids] = await this.redis.zscan(this.keys.allNcs, cursor, 'COUNT', 500);
-      cursor = next;
-      const members = ids.filter((_, index) => index % 2 === 0);
-      const replies = await this.fieldsOf(members.map((id) => this.keys.nc(id)), ['d', 'ix']);
+    await this.eachNcBatch(async (ids) => {
+      const replies = await this.fieldsOf(ids.map((id) => this.keys.nc(id)), ['d', 'ix']);
       await list(
-        members.flatMap((id, index) => {
+        ids.flatMap((id, index) => {
           const [document = null, indexes = null] = replies[index] ?? [];
           const nc = indexes === null ? parseNc(document) : null;
           return nc === null ? [] : [{ key: this.keys.nc(id), member: id, indexes: ncIndexes(nc), score: String(nc.openedAt) }];
         }),
       );
-    } while (cursor !== '0');
+    });
     const symptomKeys = `${this.keys.prefix.replace(/[{}[\]*?\\]/g, '\\$&')}:sym:*`;
-    cursor = '0';
+    let cursor = '0';
     do {
       const [next, found] = await this.redis.scan(cursor, 'MATCH', symptomKeys, 'COUNT', 500);
       cursor = next;
@@ -590,25 +639,16 @@ export class RedisRegister implements Register {
   async countUncountedNcs(): Promise<number> {
     if ((await this.redis.exists(this.keys.ncStatsComplete)) === 1) return 0;
     let counted = 0;
-    let cursor = '0';
-    do {
-      const [next, ids] = await this.redis.zscan(this.keys.allNcs, cursor, 'COUNT', 500);
-      cursor = next;
-      const members = ids.filter((_, index) => index % 2 === 0);
-      if (members.length === 0) continue;
-      const pipeline = this.redis.pipeline();
-      for (const id of members) pipeline.hmget(this.keys.nc(id), 'd', 'k');
-      const replies = (await pipeline.exec()) ?? [];
+    await this.eachNcBatch(async (ids) => {
+      const replies = await this.fieldsOf(ids.map((id) => this.keys.nc(id)), ['d', 'k']);
       const classes: string[] = [];
-      members.forEach((id, index) => {
-        const [error, value] = replies[index] ?? [null, null];
-        if (error) throw error;
-        const [document, known] = value as [string | null, string | null];
+      ids.forEach((id, index) => {
+        const [document = null, known = null] = replies[index] ?? [];
         const nc = parseNc(document);
         if (nc !== null && known === null) classes.push(id, ncClass(nc));
       });
       if (classes.length > 0) counted += Number(await countNcScript.run(this.redis, [this.keys.ncStats, this.keys.ncStatsComplete], [this.keys.prefix, '', ...classes]));
-    } while (cursor !== '0');
+    });
     await countNcScript.run(this.redis, [this.keys.ncStats, this.keys.ncStatsComplete], [this.keys.prefix, 'complete']);
     return counted;
   }

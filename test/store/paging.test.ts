@@ -155,6 +155,14 @@ describe.each(['redis', 'memory'] as const)('paging in the %s register', (kind) 
     // A cursor of one of these lists pages that list only.
     const first = await register.pageNcs({ family: 'backup', overdue: true }, { limit: 1 });
     await expect(register.pageNcs({ family: 'backup' }, { limit: 1, cursor: first.nextCursor ?? '' })).rejects.toMatchObject({ message: expect.stringContaining('another filter') as unknown });
+
+    // What a review reads: the NCs changed since a time (here, by becoming overdue) and opened before another.
+    if (register instanceof RedisRegister) {
+      expect(await register.ncsTouchedSince(T0, T0 + 30 * DAY)).toBeNull();
+      await register.upgrade();
+    }
+    expect(((await register.ncsTouchedSince(T0 + 11 * DAY, T0 + 30 * DAY)) ?? []).sort()).toEqual(late.map((nc) => nc.id).sort());
+    expect(await register.ncsTouchedSince(T0 + 11 * DAY, T0 + 3 * DAY)).toEqual([]);
   });
 
   it('refuses a cursor it did not return, or one returned for another filter, naming cursor', async () => {

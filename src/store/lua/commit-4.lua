@@ -8,7 +8,7 @@
 --   KEYS[4] count of NCs per class (hash: class -> count), for the gauges
 --   ARGV[1] key prefix
 --   ARGV[2] groups, JSON: [{ f, v, s, ix, ck, lf, x, fg, due, hm, h, b, seen: [[key, seen]], ty: [[key, member, at, floor, keepFor]],
---           ncs: [{ id, d, st, k, od, fam, ctl, at, yr, ph, th, ix, tl: [{ at, type, ev, dt, pv, hs }] }] }]
+--           ncs: [{ id, d, st, k, od, fam, ctl, at, up, yr, ph, th, ix, tl: [{ at, type, ev, dt, pv, hs }] }] }]
 --           ix (space-separated) names the list indexes (zsets, under the prefix) the symptom or
 --           NC is in; kept in its hash, so that it leaves the ones it is no longer in. A symptom's
 --           score there is its sequence number (field is), given when it is first listed; an NC's
@@ -25,6 +25,7 @@
 --           after its floor and kept keepFor ms after its latest count
 --           k is the NC's class (family, control and flags): its count moves from the old class
 --           od is 1 while the NC is overdue: it is listed in the index of overdue NCs, else taken out
+--           up is the NC's updatedAt, its score in the index of NCs by update (ncs:updated)
 --           s and d are the ARGV index of the symptom's and the NC's JSON (s is 0 when the group
 --           only remembers seen observations): passed apart so that they are not escaped twice
 --           ph is the head of the NC's timeline (hash of its latest entry, '' for none) the decision
@@ -134,6 +135,7 @@ for _, group in ipairs(groups) do
       redis.call('HSET', ncKey, 'd', record, 's', nc.st, 'k', nc.k, 'th', nc.th)
       reindex(ncKey, id, nc.ix, function() return nc.at end)
       redis.call('ZADD', KEYS[3], nc.at, id)
+      redis.call('ZADD', prefix .. ':ncs:updated', nc.up, id)
       redis.call('ZADD', prefix .. ':ncs:state:' .. nc.st, nc.at, id)
       redis.call('ZADD', prefix .. ':ncs:family:' .. nc.fam, nc.at, id)
       if nc.ctl ~= '' then
