@@ -210,7 +210,7 @@ function reader(config: JiraIntakeConfig, services: ConnectorServices) {
       return NOTHING;
     }
     const change = changelog?.id;
-    const taken = takenChanges(await services.state.get(TAKEN));
+    const taken = change === undefined ? [] : takenChanges(await services.state.get(TAKEN));
     if (change !== undefined && taken.includes(change)) {
       logger.info({ ticket: issue.key, changelog: change }, `${issue.key}: change ${change} was taken already (Jira sent it again)`);
       return NOTHING;

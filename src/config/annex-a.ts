@@ -101,14 +101,12 @@ export function controlWarnings(config: Config, catalogue: AnnexA): ConfigIssue[
   visit(config.connectors, ['connectors']);
   visit(config.detectors, ['detectors']);
   visit(config.policy.heartbeats, ['policy', 'heartbeats']);
-  const patterns = [
-    ...config.detectors.flatMap((detector, index) => (detector.match.control === undefined ? [] : [{ path: `detectors.${index}.match.control`, pattern: detector.match.control }])),
-    ...config.notifiers.flatMap((notifier, index) => (notifier.match?.control ?? []).map((pattern, at) => ({ path: `notifiers.${index}.match.control.${at}`, pattern }))),
-  ];
-  for (const { path, pattern } of patterns) {
-    if (!pattern.includes('*')) {
-      if (path.startsWith('notifiers.')) unknown(path, pattern);
-    } else if (controlPatternMatchesNone(catalogue, pattern)) {
+  // A detector's whole id was visited with the rest; a notifier's filter is a list of them.
+  const notifierPatterns = config.notifiers.flatMap((notifier, index) => (notifier.match?.control ?? []).map((pattern, at) => ({ path: `notifiers.${index}.match.control.${at}`, pattern })));
+  for (const { path, pattern } of notifierPatterns) if (!pattern.includes('*')) unknown(path, pattern);
+  const detectorPatterns = config.detectors.flatMap((detector, index) => (detector.match.control === undefined ? [] : [{ path: `detectors.${index}.match.control`, pattern: detector.match.control }]));
+  for (const { path, pattern } of [...detectorPatterns, ...notifierPatterns]) {
+    if (pattern.includes('*') && controlPatternMatchesNone(catalogue, pattern)) {
       warnings.push({ path, message: `${pattern} matches none of the 2022 controls NCs are filed under (A.5.1 to A.8.34); a 2013 id is read as its 2022 control only when written whole` });
     }
   }

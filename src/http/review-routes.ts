@@ -65,7 +65,12 @@ export const reviewResponseSchema = named(
     start: z.iso.datetime().describe('the first instant of the period'),
     end: z.iso.datetime().describe('the first instant after the period'),
     generatedAt: z.iso.datetime(),
-    read: z.object({ ncs: count.describe('NCs opened before the end of the period, read'), timelines: count.describe('timelines of NCs touched in the period, read') }).strict(),
+    read: z
+      .object({
+        ncs: count.describe('NCs read: those changed since the period began and opened before its end (a register not yet upgraded: every NC opened before its end)'),
+        timelines: count.describe('timelines of NCs touched in the period, read'),
+      })
+      .strict(),
     total: reviewFiguresSchema,
     months: z.array(monthFigures),
     controls: z.array(

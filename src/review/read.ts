@@ -18,7 +18,7 @@ export const REVIEW_PAGE = 500;
 /** A review with what it was made from and when. */
 export interface ReadReview extends Review {
   generatedAt: number;
-  /** NCs read (changed in or after the period, opened before its end) and their timelines read. */
+  /** NCs read (see readReview) and the timelines read of those touched in the period. */
   read: { ncs: number; timelines: number };
 }
 
