@@ -6,7 +6,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Daemon } from '../src/daemon.js';
-import { WEBHOOK_TOKEN, api, eventually } from './helpers/daemon.js';
+import { WEBHOOK_TOKEN, api, ingestSettled } from './helpers/daemon.js';
 import { daemonSuite } from './helpers/suites.js';
 import { rewriteTimeline } from './helpers/timeline-store.js';
 
@@ -48,10 +48,7 @@ describe('tamper-evident timeline', () => {
     const signature = `sha256=${createHmac('sha256', WEBHOOK_TOKEN).update(body).digest('hex')}`;
     const response = await fetch(`${daemon!.address}/hooks/generic`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-recurd-signature': signature }, body });
     expect(response.status).toBe(202);
-    await eventually(async () => {
-      const text = await (await fetch(`${daemon!.address}/metrics`)).text();
-      return /recurd_queue_jobs\{queue="ingest",state="waiting"\} 0/.test(text) && /recurd_queue_jobs\{queue="ingest",state="active"\} 0/.test(text) ? true : undefined;
-    });
+    await ingestSettled(daemon!);
   }
 
   /** An NC raised, returned to, given a weak corrective action and reopened by the symptom's return. */

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { Daemon } from '../src/daemon.js';
-import { NOTIFY_SECRET, WEBHOOK_TOKEN, api, eventually, postAlertmanager, startReceiver, verifySignature } from './helpers/daemon.js';
+import { NOTIFY_SECRET, WEBHOOK_TOKEN, api, eventually, postAlertmanager, startReceiver, verifySignature, ingestSettled } from './helpers/daemon.js';
 import { daemonSuite } from './helpers/suites.js';
 
 const fixture = readFileSync(new URL('./fixtures/alertmanager/alertmanager-0.25-webhook-v4.ndjson', import.meta.url), 'utf8')
@@ -46,10 +46,7 @@ describe('daemon', () => {
     expect((await hook(daemon, 'alertmanager', resolvedBody)).status).toBe(202);
     await eventually(async () => ((await api<{ count: number }>(daemon!.address, '/api/v1/nonconformities')).body.count === 0 ? true : undefined));
     // Wait until the resolve is decided before the re-fire, as it would be in real time.
-    await eventually(async () => {
-      const metrics = await (await fetch(`${daemon!.address}/metrics`)).text();
-      return /recurd_queue_jobs\{queue="ingest",state="waiting"\} 0/.test(metrics) && /recurd_queue_jobs\{queue="ingest",state="active"\} 0/.test(metrics) ? true : undefined;
-    });
+    await ingestSettled(daemon);
     expect((await hook(daemon, 'alertmanager', firingBody)).status).toBe(202);
 
     const list = await eventually(async () => {
@@ -197,10 +194,7 @@ describe('daemon', () => {
       const body = JSON.stringify({ events: [{ uid, state, time: new Date(base + minutes * 60_000).toISOString(), host: 'srv-db-01', rule: 'nightly-backup' }] });
       const signature = `sha256=${createHmac('sha256', WEBHOOK_TOKEN).update(body).digest('hex')}`;
       expect((await hook(daemon!, 'generic', body, { 'x-recurd-signature': signature })).status).toBe(202);
-      await eventually(async () => {
-        const text = await (await fetch(`${daemon!.address}/metrics`)).text();
-        return /recurd_queue_jobs\{queue="ingest",state="waiting"\} 0/.test(text) && /recurd_queue_jobs\{queue="ingest",state="active"\} 0/.test(text) ? true : undefined;
-      });
+      await ingestSettled(daemon!);
     };
     await post('a', 'bad', 0);
     await post('b', 'good', 10);

@@ -17,7 +17,7 @@ import { startDaemon, type Daemon } from '../src/daemon.js';
 import { Engine } from '../src/engine.js';
 import { createLogger } from '../src/log.js';
 import { RedisRegister } from '../src/store/redis-register.js';
-import { API_TOKEN, NOTIFY_SECRET, WEBHOOK_TOKEN, api, eventually, metricsOf, startReceiver, testConfig } from './helpers/daemon.js';
+import { API_TOKEN, NOTIFY_SECRET, WEBHOOK_TOKEN, api, eventually, metricsOf, startReceiver, testConfig, ingestSettled } from './helpers/daemon.js';
 import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../bench/programs/redis.js';
 
 const MINUTE = 60_000;
@@ -89,10 +89,7 @@ describe('dispositions and overdue actions through the daemon', () => {
     const signature = `sha256=${createHmac('sha256', WEBHOOK_TOKEN).update(body).digest('hex')}`;
     const response = await fetch(`${daemon!.address}/hooks/generic`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-recurd-signature': signature }, body });
     expect(response.status).toBe(202);
-    await eventually(async () => {
-      const text = await metricsOf(daemon!);
-      return /recurd_queue_jobs\{queue="ingest",state="waiting"\} 0/.test(text) && /recurd_queue_jobs\{queue="ingest",state="active"\} 0/.test(text) ? true : undefined;
-    });
+    await ingestSettled(daemon!);
   }
 
   /** Failed, fixed, failed again inside the window: the id of the NC the daemon raised. */

@@ -6,14 +6,15 @@
 import { readFileSync } from 'node:fs';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../bench/programs/redis.js';
+import { testPrefix } from '../bench/programs/redis.js';
+import { privateRedis } from './helpers/suites.js';
 import { systemClock } from '../src/core/clock.js';
 import type { Daemon } from '../src/daemon.js';
 import { OPERATIONS } from '../src/http/operations.js';
 import { buildServer, type HttpOptions } from '../src/http/server.js';
 import { createLogger } from '../src/log.js';
 import { Metrics } from '../src/metrics.js';
-import { API_TOKEN, WEBHOOK_TOKEN, api, eventually, metricsOf, runDaemon, testConfig } from './helpers/daemon.js';
+import { API_TOKEN, WEBHOOK_TOKEN, api, eventually, runDaemon, testConfig, resolvesDecided } from './helpers/daemon.js';
 import { OpenApiCheck, fastifyRoutes, type Exchange } from './helpers/openapi.js';
 
 const [firingBody, resolvedBody] = readFileSync(new URL('./fixtures/alertmanager/alertmanager-0.25-webhook-v4.ndjson', import.meta.url), 'utf8')
@@ -34,14 +35,12 @@ interface Call {
 }
 
 describe('the OpenAPI document', () => {
-  let redis: TestRedis;
-  let prefix: string;
+  const redis = privateRedis();
+  const prefix = testPrefix();
   let daemon: Daemon;
   let check: OpenApiCheck;
 
   beforeAll(async () => {
-    redis = await startRedis();
-    prefix = testPrefix();
     daemon = await runDaemon(
       testConfig(redis.url, prefix, {
         api: {
@@ -63,8 +62,6 @@ describe('the OpenAPI document', () => {
   });
   afterAll(async () => {
     await daemon.stop();
-    await dropPrefix(redis.client, prefix);
-    await redis.stop();
   });
 
   /** Sends a request and holds its answer against the document; a JSON body the server took must fit the documented request too. */
@@ -161,14 +158,7 @@ describe('the OpenAPI document', () => {
     const [firing = [], resolved = []] = bodies;
     for (const raw of [...firing, ...resolved]) expect((await call('POST', '/hooks/alertmanager', { token: WEBHOOK_TOKEN, raw })).status).toBe(202);
     // The resolves must be decided before the re-fires, or the re-fires are just the same episodes.
-    await eventually(async () => {
-      const text = await metricsOf(daemon);
-      return /recurd_alerts_received_total\{[^}]*status="resolved"\} 2/.test(text) &&
-        /recurd_queue_jobs\{queue="ingest",state="waiting"\} 0/.test(text) &&
-        /recurd_queue_jobs\{queue="ingest",state="active"\} 0/.test(text)
-        ? true
-        : undefined;
-    });
+    await resolvesDecided(daemon, 2);
     for (const raw of firing) expect((await call('POST', '/hooks/alertmanager', { token: WEBHOOK_TOKEN, raw })).status).toBe(202);
     await eventually(async () => {
       const { body } = await api<{ count: number }>(daemon.address, '/api/v1/nonconformities?state=open');

@@ -3,28 +3,22 @@
  * review of the current period, as JSON that fits its schema and as the console's HTML fragment;
  * a read token may ask, no token may not, and a wrong period is refused naming its field.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Daemon } from '../src/daemon.js';
 import { addMonths, monthOf } from '../src/core/review.js';
 import { reviewResponseSchema } from '../src/http/review-routes.js';
-import { API_TOKEN, api, eventually, metricsOf, postAlertmanager, runDaemon, testConfig } from './helpers/daemon.js';
-import { dropPrefix, startRedis, testPrefix, type TestRedis } from '../bench/programs/redis.js';
+import { API_TOKEN, api, raiseNc, runDaemon, testConfig } from './helpers/daemon.js';
+import { testPrefix } from '../bench/programs/redis.js';
+import { privateRedis } from './helpers/suites.js';
 
 const READ_TOKEN = 'review-read-token-4c1d';
 
-const [firingBody, resolvedBody] = readFileSync(new URL('./fixtures/alertmanager/alertmanager-0.25-webhook-v4.ndjson', import.meta.url), 'utf8')
-  .trim()
-  .split('\n') as [string, string];
-
 describe('GET /api/v1/review', () => {
-  let redis: TestRedis;
-  let prefix: string;
+  const redis = privateRedis();
+  const prefix = testPrefix();
   let daemon: Daemon;
 
   beforeAll(async () => {
-    redis = await startRedis();
-    prefix = testPrefix();
     // The fixture's times are fixed and the re-fire is timed at receipt: the window must reach today.
     daemon = await runDaemon(
       testConfig(redis.url, prefix, {
@@ -33,21 +27,10 @@ describe('GET /api/v1/review', () => {
       }),
     );
     // firing → resolved → firing: one NC on A.8.13, opened now.
-    expect((await postAlertmanager(daemon, firingBody)).status).toBe(202);
-    expect((await postAlertmanager(daemon, resolvedBody)).status).toBe(202);
-    await eventually(async () => {
-      const text = await metricsOf(daemon);
-      return /recurd_alerts_received_total\{[^}]*status="resolved"\} 1/.test(text) && /recurd_queue_jobs\{queue="ingest",state="waiting"\} 0/.test(text) && /recurd_queue_jobs\{queue="ingest",state="active"\} 0/.test(text)
-        ? true
-        : undefined;
-    });
-    expect((await postAlertmanager(daemon, firingBody)).status).toBe(202);
-    await eventually(async () => (await api<{ count: number }>(daemon.address, '/api/v1/nonconformities')).body.count === 1 || undefined, 10_000, 'an NC');
+    await raiseNc(daemon);
   });
   afterAll(async () => {
     await daemon.stop();
-    await dropPrefix(redis.client, prefix);
-    await redis.stop();
   });
 
   const asReader = { headers: { authorization: `Bearer ${READ_TOKEN}` } };

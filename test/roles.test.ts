@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { configSchema } from '../src/config/schema.js';
 import { type Daemon } from '../src/daemon.js';
 import { createLogger } from '../src/log.js';
-import { WEBHOOK_TOKEN, eventually } from './helpers/daemon.js';
+import { WEBHOOK_TOKEN, ingestSettled } from './helpers/daemon.js';
 import { daemonSuite } from './helpers/suites.js';
 
 const READER = 'reader-token-4b1e';
@@ -88,10 +88,7 @@ describe('roles and ownership', () => {
       const signature = `sha256=${createHmac('sha256', WEBHOOK_TOKEN).update(body).digest('hex')}`;
       const answer = await fetch(`${daemon!.address}/hooks/generic`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-recurd-signature': signature }, body });
       expect(answer.status).toBe(202);
-      await eventually(async () => {
-        const text = await (await fetch(`${daemon!.address}/metrics`)).text();
-        return /recurd_queue_jobs\{queue="ingest",state="waiting"\} 0/.test(text) && /recurd_queue_jobs\{queue="ingest",state="active"\} 0/.test(text) ? true : undefined;
-      });
+      await ingestSettled(daemon!);
     }
     const { body } = await call<{ nonconformities: NcJson[] }>(READER, '/nonconformities');
     expect(body.nonconformities).toHaveLength(1);

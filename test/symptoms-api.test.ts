@@ -5,7 +5,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Daemon } from '../src/daemon.js';
-import { API_TOKEN, WEBHOOK_TOKEN, api, eventually } from './helpers/daemon.js';
+import { API_TOKEN, WEBHOOK_TOKEN, api, ingestSettled } from './helpers/daemon.js';
 import { daemonSuite } from './helpers/suites.js';
 
 interface SymptomJson {
@@ -40,10 +40,7 @@ describe('symptoms API', () => {
     const signature = `sha256=${createHmac('sha256', WEBHOOK_TOKEN).update(body).digest('hex')}`;
     const response = await fetch(`${daemon!.address}/hooks/generic`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-recurd-signature': signature }, body });
     expect(response.status).toBe(202);
-    await eventually(async () => {
-      const text = await (await fetch(`${daemon!.address}/metrics`)).text();
-      return /recurd_queue_jobs\{queue="ingest",state="waiting"\} 0/.test(text) && /recurd_queue_jobs\{queue="ingest",state="active"\} 0/.test(text) ? true : undefined;
-    });
+    await ingestSettled(daemon!);
   }
 
   it('lists symptoms by filter in pages with a total count, and refuses bad parameters by name', async () => {

@@ -17,7 +17,7 @@ import { RecurdError } from '../../src/errors.js';
 import { dropPrefix, testPrefix } from '../../bench/programs/redis.js';
 import { privateRedis } from '../helpers/suites.js';
 import { testServices } from '../helpers/connectors.js';
-import { WEBHOOK_TOKEN, api, eventually, metricsOf, runDaemon, testConfig } from '../helpers/daemon.js';
+import { WEBHOOK_TOKEN, api, eventually, metricsOf, runDaemon, testConfig, ingestSettled } from '../helpers/daemon.js';
 import { startJira, type FakeJira } from '../helpers/jira.js';
 
 const WEBHOOK = readFileSync(new URL('../fixtures/jira/zulip-webhook-issue-updated-status.json', import.meta.url), 'utf8');
@@ -236,10 +236,7 @@ describe('jira notifier and intake through a daemon', () => {
     const signature = `sha256=${createHmac('sha256', WEBHOOK_TOKEN).update(body).digest('hex')}`;
     const response = await fetch(`${(daemon as Daemon).address}/hooks/generic`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-recurd-signature': signature }, body });
     expect(response.status).toBe(202);
-    await eventually(async () => {
-      const text = await metricsOf(daemon as Daemon);
-      return /recurd_queue_jobs\{queue="ingest",state="waiting"\} 0/.test(text) && /recurd_queue_jobs\{queue="ingest",state="active"\} 0/.test(text) ? true : undefined;
-    });
+    await ingestSettled(daemon as Daemon);
   }
 
   function postJira(body: unknown, secret = JIRA_SECRET): Promise<Response> {

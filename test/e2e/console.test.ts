@@ -18,7 +18,7 @@ import type { Daemon } from '../../src/daemon.js';
 import { RedisTicketLinks } from '../../src/ticket-links.js';
 import * as words from '../../ui/src/words.js';
 import { chromiumMissing, offLoopback, screenshot, startBrowser, type Browser } from '../helpers/browser.js';
-import { API_TOKEN, WEBHOOK_TOKEN, api, eventually, metricsOf, postAlertmanager, runDaemon, testConfig } from '../helpers/daemon.js';
+import { API_TOKEN, WEBHOOK_TOKEN, api, eventually, postAlertmanager, runDaemon, testConfig, ingestSettled } from '../helpers/daemon.js';
 
 const TOKENS = {
   alice: 'alice-writes-token',
@@ -85,19 +85,13 @@ describe('web console', () => {
   let deadLetter = '';
 
   /** Waits until the daemon has decided everything it took in. */
-  async function settled(): Promise<void> {
-    await eventually(async () => {
-      const text = await metricsOf(daemon);
-      return /recurd_queue_jobs\{queue="ingest",state="waiting"\} 0/.test(text) && /recurd_queue_jobs\{queue="ingest",state="active"\} 0/.test(text) ? true : undefined;
-    });
-  }
 
   async function post(connector: string, host: string, rule: string, uid: string, state: 'bad' | 'good', at: number): Promise<void> {
     const body = JSON.stringify({ events: [{ uid: `${host}-${uid}`, state, time: new Date(at).toISOString(), host, rule }] });
     const signature = `sha256=${createHmac('sha256', WEBHOOK_TOKEN).update(body).digest('hex')}`;
     const response = await fetch(`${daemon.address}/hooks/${connector}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-recurd-signature': signature }, body });
     expect(response.status).toBe(202);
-    await settled();
+    await ingestSettled(daemon);
   }
 
   /** Failed, fixed, failed again inside the window: the id of the NC the daemon raised. */
@@ -139,7 +133,7 @@ describe('web console', () => {
     // A failing nightly backup through the Alertmanager intake: firing, resolved, firing again.
     expect((await postAlertmanager(daemon, firingBody)).status).toBe(202);
     expect((await postAlertmanager(daemon, resolvedBody)).status).toBe(202);
-    await settled();
+    await ingestSettled(daemon);
     expect((await postAlertmanager(daemon, firingBody)).status).toBe(202);
     ncs.backup = await eventually(async () => (await api<{ nonconformities: Array<{ id: string }> }>(daemon.address, '/api/v1/nonconformities?family=backup')).body.nonconformities[0]?.id);
     await new RedisTicketLinks(redis.client, prefix).set(ncs.backup, { notifier: 'jira', system: 'jira', key: 'SEC-101', url: 'https://jira.example.com/browse/SEC-101', at: Date.now() });

@@ -12,7 +12,7 @@ import type { Daemon } from '../../src/daemon.js';
 import { createLogger } from '../../src/log.js';
 import type { NotifierServices } from '../../src/notifiers/types.js';
 import type { TicketLinks } from '../../src/ticket-links.js';
-import { api, eventually, metricsOf, postAlertmanager, WEBHOOK_TOKEN } from './daemon.js';
+import { api, eventually, metricsOf, postAlertmanager, WEBHOOK_TOKEN, ingestSettled, resolvesDecided } from './daemon.js';
 
 export const BASE_URL = 'https://recurd.example.org';
 
@@ -34,13 +34,6 @@ export function fixtureText(path: string): string {
 
 const [firingBody, resolvedBody] = fixtureText('alertmanager/alertmanager-0.25-webhook-v4.ndjson').trim().split('\n') as [string, string];
 
-async function ingestSettled(daemon: Daemon): Promise<void> {
-  await eventually(async () => {
-    const text = await metricsOf(daemon);
-    return /recurd_queue_jobs\{queue="ingest",state="waiting"\} 0/.test(text) && /recurd_queue_jobs\{queue="ingest",state="active"\} 0/.test(text) ? true : undefined;
-  });
-}
-
 async function openNc(daemon: Daemon, family: string): Promise<string> {
   return eventually(async () => {
     const { body } = await api<{ nonconformities: Array<{ id: string }> }>(daemon.address, `/api/v1/nonconformities?state=open&family=${family}`);
@@ -53,8 +46,7 @@ export async function raiseBackupNc(daemon: Daemon): Promise<string> {
   expect((await postAlertmanager(daemon, firingBody)).status).toBe(202);
   expect((await postAlertmanager(daemon, resolvedBody)).status).toBe(202);
   // The resolve must be decided before the re-fire, or the re-fire is just the same episode.
-  await eventually(async () => (/recurd_alerts_received_total\{[^}]*status="resolved"\} 1/.test(await metricsOf(daemon)) ? true : undefined));
-  await ingestSettled(daemon);
+  await resolvesDecided(daemon);
   expect((await postAlertmanager(daemon, firingBody)).status).toBe(202);
   return openNc(daemon, 'backup');
 }

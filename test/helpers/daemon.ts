@@ -131,20 +131,28 @@ export async function metricsOf(daemon: Daemon): Promise<string> {
 
 const alertmanagerFixture = readFileSync(new URL('../fixtures/alertmanager/alertmanager-0.25-webhook-v4.ndjson', import.meta.url), 'utf8').trim().split('\n');
 
+/** Waits until the daemon has decided every batch it queued: none waiting, none being decided. */
+export async function ingestSettled(daemon: Daemon): Promise<void> {
+  await eventually(async () => {
+    const text = await metricsOf(daemon);
+    return /recurd_queue_jobs\{queue="ingest",state="waiting"\} 0/.test(text) && /recurd_queue_jobs\{queue="ingest",state="active"\} 0/.test(text) ? true : undefined;
+  });
+}
+
+/** Waits until `resolved` resolved alerts came in and are decided: a re-fire after them is a new episode. */
+export async function resolvesDecided(daemon: Daemon, resolved = 1): Promise<void> {
+  const received = new RegExp(`recurd_alerts_received_total\\{[^}]*status="resolved"\\} ${resolved}\n`);
+  await eventually(async () => (received.test(await metricsOf(daemon)) ? true : undefined));
+  await ingestSettled(daemon);
+}
+
 /** firing → resolved → firing of the Alertmanager fixture through a daemon's intake; returns the NC id. */
 export async function raiseNc(daemon: Daemon): Promise<string> {
   const [firing, resolved] = alertmanagerFixture as [string, string];
   if ((await postAlertmanager(daemon, firing)).status !== 202) throw new Error('the firing notification was refused');
   if ((await postAlertmanager(daemon, resolved)).status !== 202) throw new Error('the resolved notification was refused');
   // The resolve must be decided before the re-fire, or the re-fire is just the same episode.
-  await eventually(async () => {
-    const text = await metricsOf(daemon);
-    return /recurd_alerts_received_total\{[^}]*status="resolved"\} 1/.test(text) &&
-      /recurd_queue_jobs\{queue="ingest",state="waiting"\} 0/.test(text) &&
-      /recurd_queue_jobs\{queue="ingest",state="active"\} 0/.test(text)
-      ? true
-      : undefined;
-  });
+  await resolvesDecided(daemon);
   if ((await postAlertmanager(daemon, firing)).status !== 202) throw new Error('the second firing notification was refused');
   return eventually(async () => {
     const { body } = await api<{ nonconformities: Array<{ id: string }> }>(daemon.address, '/api/v1/nonconformities?state=open');
