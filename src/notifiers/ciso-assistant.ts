@@ -14,7 +14,7 @@ import { NC_STATES, SEVERITIES, type NcEvent, type NcState, type Nonconformity, 
 import { notifierBase, notifierFrom } from './base.js';
 import { asText, correctiveActionText, dueDay, effectivenessText, findingText, ownerFor, rootCauseText } from './finding-text.js';
 import { DestinationRefusal, send } from './http.js';
-import { DeliveryError, type NotifierType } from './types.js';
+import { DeliveryError, recordNotMadeYet, type NotifierType } from './types.js';
 
 /** Finding.Status in backend/core/models.py. */
 export const FINDING_STATUSES = ['--', 'identified', 'confirmed', 'dismissed', 'assigned', 'in_progress', 'mitigated', 'resolved', 'closed', 'deprecated'] as const;
@@ -180,8 +180,7 @@ export const cisoAssistantNotifier: NotifierType<typeof schema> = {
         const nc = event.nc;
         const linked = await services.links.get(nc.id, config.name);
         if (linked === null) {
-          // Events of one NC may arrive in any order; only nc.opened makes its finding, so no two are made.
-          if (event.type !== 'nc.opened') throw new DeliveryError(`${config.name}: ${nc.id} has no CISO Assistant finding yet: ${event.type} waits for nc.opened to create it`, true);
+          if (event.type !== 'nc.opened') throw recordNotMadeYet(config.name, event, 'CISO Assistant finding');
           const id = await createFinding(event);
           await services.links.set(nc.id, { notifier: config.name, system: 'ciso-assistant', key: id, url: `${origin}/findings/${encodeURIComponent(id)}`, at: services.clock.now() });
           return;

@@ -18,7 +18,7 @@ import type { TicketLink } from '../ticket-links.js';
 import { notifierBase, notifierFrom } from './base.js';
 import { send, type DestinationAnswer } from './http.js';
 import { messageFacts, renderMessage } from './message.js';
-import { DeliveryError, type Delivery, type NotifierServices, type NotifierType } from './types.js';
+import { DeliveryError, recordNotMadeYet, type Delivery, type NotifierServices, type NotifierType } from './types.js';
 
 /** Jira's own default priority scheme. */
 const DEFAULT_PRIORITIES: Record<Severity, string> = { critical: 'Highest', high: 'High', medium: 'Medium', low: 'Low', info: 'Lowest' };
@@ -269,9 +269,7 @@ function create(config: JiraConfig, services: NotifierServices) {
         if (link === null) await keep(event, await issueFor(event, text, null));
         return;
       }
-      if (link === null) {
-        throw new DeliveryError(`${config.name}: ${event.nc.id} has no Jira issue yet (its nc.opened is not delivered); ${event.type} waits for it`, true);
-      }
+      if (link === null) throw recordNotMadeYet(config.name, event, 'Jira issue');
       // Told late, an event is still worth its comment, but moving the issue would undo newer news.
       if (delivery?.superseded) return client.comment(link.key, text);
       if (event.type === 'nc.reopened') return reopened(event, text, link);

@@ -20,7 +20,7 @@ import { NC_STATES, SEVERITIES, type NcEvent, type NcState, type Nonconformity, 
 import { notifierBase, notifierFrom } from './base.js';
 import { correctiveActionText, effectivenessText, findingDescription, findingText, ownerFor, rootCauseText } from './finding-text.js';
 import { DestinationRefusal, send } from './http.js';
-import { DeliveryError, type NotifierType } from './types.js';
+import { DeliveryError, recordNotMadeYet, type NotifierType } from './types.js';
 
 export const ENDPOINT = '/api/console/v1/graphql';
 
@@ -326,8 +326,7 @@ export const proboNotifier: NotifierType<typeof schema> = {
         const nc = event.nc;
         const linked = await services.links.get(nc.id, config.name);
         if (linked === null) {
-          // Events of one NC may arrive in any order; only nc.opened makes its finding, so no two are made.
-          if (event.type !== 'nc.opened') throw new DeliveryError(`${config.name}: ${nc.id} has no Probo finding yet: ${event.type} waits for nc.opened to create it`, true);
+          if (event.type !== 'nc.opened') throw recordNotMadeYet(config.name, event, 'Probo finding');
           await link(nc, await createFinding(event, config.kinds.opened));
           return;
         }

@@ -48,6 +48,14 @@ export class DeliveryError extends Error {
   }
 }
 
+/**
+ * An event of an NC whose record (ticket, finding) is not made yet. Events of one NC may arrive in
+ * any order and only nc.opened makes the record, so that no two are made: the others wait for it.
+ */
+export function recordNotMadeYet(notifier: string, event: NcEvent, record: string): DeliveryError {
+  return new DeliveryError(`${notifier}: ${event.nc.id} has no ${record} yet: ${event.type} waits for nc.opened to create it`, true);
+}
+
 /** What a notifier may use besides its config. */
 export interface NotifierServices {
   /** The tickets, findings and other records a notifier created for an NC, by NC and notifier. */
