@@ -5,14 +5,17 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
-import { expect } from 'vitest';
+import { afterEach, beforeAll, expect } from 'vitest';
 import { loadAnnexA } from '../../src/config/annex-a.js';
 import { systemClock } from '../../src/core/clock.js';
+import type { NcEvent, NcEventType } from '../../src/core/types.js';
 import type { Daemon } from '../../src/daemon.js';
 import { createLogger } from '../../src/log.js';
 import type { NotifierServices } from '../../src/notifiers/types.js';
 import type { TicketLinks } from '../../src/ticket-links.js';
 import { api, eventually, metricsOf, postAlertmanager, WEBHOOK_TOKEN, ingestSettled, resolvesDecided } from './daemon.js';
+import { oneEventOfEachType } from './nc-events.js';
+import type { VendorApi } from './vendor-api.js';
 
 export const BASE_URL = 'https://recurd.example.org';
 
@@ -23,6 +26,29 @@ const noLinks: TicketLinks = {
   ncOf: () => Promise.reject(new Error('a chat notifier looked up a ticket')),
   forNcs: () => Promise.reject(new Error('a chat notifier listed ticket links')),
 };
+
+/**
+ * For a describe block of a chat notifier's tests: one event of each type, made once, and the
+ * loopback destinations a test starts, closed after it.
+ */
+export function chatSuite<Api extends VendorApi, Args extends unknown[]>(startApi: (...args: Args) => Promise<Api>) {
+  let events: Map<NcEventType, NcEvent> | undefined;
+  const started: VendorApi[] = [];
+  beforeAll(async () => {
+    events = await oneEventOfEachType();
+  });
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((destination) => destination.close()));
+  });
+  return {
+    event: (type: NcEventType): NcEvent => events?.get(type) as NcEvent,
+    start: async (...args: Args): Promise<Api> => {
+      const destination = await startApi(...args);
+      started.push(destination);
+      return destination;
+    },
+  };
+}
 
 export function chatServices(baseUrl: string | null = BASE_URL): NotifierServices {
   return { links: noLinks, clock: systemClock, logger: createLogger('silent'), annexA: loadAnnexA(), baseUrl };

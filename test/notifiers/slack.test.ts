@@ -5,19 +5,19 @@
  * event type, hostile alert text, templates, the answers that are retried and those that are not,
  * and delivery through a real daemon with match filters.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { NC_EVENT_TYPES, type NcEvent, type NcEventType } from '../../src/core/types.js';
+import { NC_EVENT_TYPES } from '../../src/core/types.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import type { Daemon } from '../../src/daemon.js';
 import { SLACK_LIMITS, slackNotifier } from '../../src/notifiers/slack.js';
 import { EVENT_LABELS } from '../../src/notifiers/message.js';
-import { DeliveryError, type Notifier } from '../../src/notifiers/types.js';
+import { type Notifier } from '../../src/notifiers/types.js';
 import { dropPrefix, testPrefix } from '../../bench/programs/redis.js';
 import { privateRedis } from '../helpers/suites.js';
-import { chatServices, deliveries, fixtureText, outboxJobs, raiseBackupNc, raiseMalwareNc } from '../helpers/chat-notifiers.js';
+import { chatServices, deliveries, fixtureText, outboxJobs, raiseBackupNc, raiseMalwareNc, chatSuite } from '../helpers/chat-notifiers.js';
+import { refusal } from '../helpers/nc.js';
 import { eventually, runDaemon, testConfig } from '../helpers/daemon.js';
-import { oneEventOfEachType } from '../helpers/nc-events.js';
 import { startVendorApi, type VendorAnswer, type VendorApi, type VendorRequest } from '../helpers/vendor-api.js';
 
 // Block Kit as Slack's reference documents the blocks used here, with their length limits.
@@ -91,34 +91,11 @@ const fields = (message: SlackMessage): string[] => {
 };
 const buttons = (message: SlackMessage): Array<z.infer<typeof button>> => message.blocks.flatMap((block) => (block.type === 'actions' ? block.elements : []));
 
-/** What a delivery threw. */
-async function refusal(promise: Promise<unknown>): Promise<DeliveryError> {
-  const thrown = await promise.then(
-    () => null,
-    (caught: unknown) => caught,
-  );
-  expect(thrown).toBeInstanceOf(DeliveryError);
-  return thrown as DeliveryError;
-}
 
 const HOSTILE = '<!channel> *bold* <http://x|y> & @here';
 
 describe('slack notifier', () => {
-  let events: Map<NcEventType, NcEvent>;
-  const apis: VendorApi[] = [];
-  const slack = async (tokens?: string[]): Promise<Awaited<ReturnType<typeof startSlack>>> => {
-    const api = await startSlack(tokens);
-    apis.push(api);
-    return api;
-  };
-  const event = (type: NcEventType): NcEvent => events.get(type) as NcEvent;
-
-  beforeAll(async () => {
-    events = await oneEventOfEachType();
-  });
-  afterEach(async () => {
-    await Promise.all(apis.splice(0).map((api) => api.close()));
-  });
+  const { event, start: slack } = chatSuite(startSlack);
 
   it('posts every event type as Block Kit: header, text, key facts and a button to the NC', async () => {
     const api = await slack();

@@ -4,19 +4,19 @@
  * Adaptive Card attachment) and the Adaptive Card elements used, and answers as the workflow
  * endpoint does: 202 Accepted with no body, or its JSON error envelope.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { ConfigInput } from '../../src/config/schema.js';
-import { NC_EVENT_TYPES, type NcEvent, type NcEventType } from '../../src/core/types.js';
+import { NC_EVENT_TYPES } from '../../src/core/types.js';
 import type { Daemon } from '../../src/daemon.js';
 import { EVENT_LABELS } from '../../src/notifiers/message.js';
 import { TEAMS_MESSAGE_LIMIT, teamsNotifier } from '../../src/notifiers/teams.js';
-import { DeliveryError, type Notifier } from '../../src/notifiers/types.js';
+import { type Notifier } from '../../src/notifiers/types.js';
 import { dropPrefix, testPrefix } from '../../bench/programs/redis.js';
 import { privateRedis } from '../helpers/suites.js';
-import { chatServices, deliveries, fixtureText, outboxJobs, raiseBackupNc } from '../helpers/chat-notifiers.js';
+import { chatServices, deliveries, fixtureText, outboxJobs, raiseBackupNc, chatSuite } from '../helpers/chat-notifiers.js';
+import { refusal } from '../helpers/nc.js';
 import { eventually, runDaemon, testConfig } from '../helpers/daemon.js';
-import { oneEventOfEachType } from '../helpers/nc-events.js';
 import { startVendorApi, type VendorAnswer, type VendorApi, type VendorRequest } from '../helpers/vendor-api.js';
 
 // The Adaptive Card elements used here, as the schema explorer (adaptivecards.io) documents them.
@@ -83,31 +83,9 @@ const shown = (markdown: string): string => markdown.replace(/\\([!-/:-@[-`{-~])
 /** Markdown syntax characters left unescaped (after dropping every escape pair). */
 const unescaped = (markdown: string): string[] => markdown.replace(/\\[!-/:-@[-`{-~]/g, '').match(/[*_[\]()<>&{}~`#!|\\]/g) ?? [];
 
-async function refusal(promise: Promise<unknown>): Promise<DeliveryError> {
-  const thrown = await promise.then(
-    () => null,
-    (caught: unknown) => caught,
-  );
-  expect(thrown).toBeInstanceOf(DeliveryError);
-  return thrown as DeliveryError;
-}
 
 describe('teams notifier', () => {
-  let events: Map<NcEventType, NcEvent>;
-  const apis: VendorApi[] = [];
-  const workflow = async (): Promise<VendorApi> => {
-    const api = await startWorkflow();
-    apis.push(api);
-    return api;
-  };
-  const event = (type: NcEventType): NcEvent => events.get(type) as NcEvent;
-
-  beforeAll(async () => {
-    events = await oneEventOfEachType();
-  });
-  afterEach(async () => {
-    await Promise.all(apis.splice(0).map((api) => api.close()));
-  });
+  const { event, start: workflow } = chatSuite(startWorkflow);
 
   it('posts every event type as one Adaptive Card: title, text, key facts and a button to the NC', async () => {
     const api = await workflow();
